@@ -1,0 +1,233 @@
+r"""Closed-form Gaussian pair kernels and their derivatives.
+
+Every population quantity of the shallow ReLU student-teacher model is a sum over neuron pairs
+(a, b) of two Gaussian kernels, x ~ N(0, I_d), θ = angle(a, b):
+
+    k(a, b) = E[relu(a·x) relu(b·x)]      = |a||b| (sin θ + (π − θ) cos θ) / (2π)
+    q(a, b) = E[1{a·x>0} 1{b·x>0}] a·b    = a·b (π − θ) / (2π)
+
+``k`` builds the L2 loss, ``q`` the Sobolev loss (the input-gradient of relu(a·x) is
+1{a·x>0} a).  This module evaluates, for every pair at once (vectorised over leading axes):
+
+* the value of the kernel,
+* the pair gradient ``g(a, b)`` that enters the gradient of the loss with respect to ``a``,
+* the two Jacobian blocks ``A = ∂g/∂a`` and ``B = ∂g/∂b``.
+
+Three pair fields are provided ("kinds"):
+
+``"relu"``            g = ∇_a k = [(π − θ) b + |b| sin θ â] / (2π)                    (Tian 2017)
+``"step_exact"``      g = ∇_a q = [(π − θ) b + |b| cos θ e] / (2π)
+``"step_expected"``   g = E[1{a·x>0}1{b·x>0}] b = (π − θ) b / (2π)
+
+where â = a/|a| and e is the unit vector along the part of b orthogonal to a.  ``step_exact``
+differs from ``step_expected`` by the boundary term |b| cos θ e / (2π): differentiating under the
+expectation drops the jump of the step function (the "expected" convention of autograd and SGD).
+
+Jacobian blocks in the pair frame
+---------------------------------
+Each block acts in the plane span(â, e) as a 2×2 matrix ``C`` (basis (â, e)) and as the scalar
+``γ`` on the orthogonal complement of that plane:
+
+    M = γ (I − ââᵀ − eeᵀ) + [â e] C [â e]ᵀ
+
+With s = sin θ, c = cos θ, ρ = |b|/|a| (all blocks divided by 2π):
+
+====================  =============  ==================================================
+block                 γ · 2π          C · 2π
+====================  =============  ==================================================
+relu, A               ρ s            [[0, 0], [0, 2ρs]]
+relu, B               π − θ          [[π−θ+sc, s²], [s², π−θ−sc]]
+step_exact, A         −ρ c²/s        [[0, 0], [0, 2ρs]]
+step_exact, B         π − θ + c/s    [[π−θ+sc, −c²], [1+s², π−θ−sc]]
+step_expected, A      0              [[0, ρc], [0, ρs]]
+step_expected, B      π − θ          [[π−θ+sc, −c²], [s², π−θ−sc]]
+====================  =============  ==================================================
+
+The relu blocks are continuous at θ ∈ {0, π} (k is C² there, but not C³: k − a·b/2 ~ |θ|³).
+The step blocks depend on e with a non-vanishing coefficient, so they have no limit at
+θ ∈ {0, π}: the Sobolev field is not differentiable where a pair is parallel or antiparallel.
+``step_exact``'s gradient itself has no limit there (J has a cone singularity).
+
+Angles use θ = 2·atan2(|â − b̂|, |â + b̂|), accurate for all θ (arccos of a normalised dot product
+loses half the digits near 0 and π).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+PAIR_KINDS = ("relu", "step_exact", "step_expected")
+
+#: Pairs with sin θ at or below this are treated as exactly parallel or antiparallel: float64
+#: input cannot resolve a smaller angle (rounding alone moves a direction by ~1e-16·√d).
+PARALLEL_SIN_TOL = 1e-12
+
+#: Kinds whose gradient (``g``) has no limit at θ ∈ {0, π}.
+GRADIENT_SINGULAR_KINDS = frozenset({"step_exact"})
+#: Kinds whose Jacobian blocks (``A``, ``B``) have no limit at θ ∈ {0, π}.
+JACOBIAN_SINGULAR_KINDS = frozenset({"step_exact", "step_expected"})
+
+_TWO_PI = 2.0 * np.pi
+
+
+@dataclass(frozen=True)
+class PairGeometry:
+    """Norms, angle and in-plane frame of pairs (a, b), vectorised over leading axes.
+
+    Attributes (``...`` is the broadcast leading shape, d the dimension):
+        norm_a, norm_b: (...)   Euclidean norms |a|, |b|.
+        theta: (...)            angle in [0, π].
+        sin, cos: (...)         sin θ, cos θ.
+        a_hat: (..., d)         a / |a|.
+        e: (..., d)             unit vector along b − (b·â)â; zero where the pair is degenerate.
+        degenerate: (...)       True where sin θ <= PARALLEL_SIN_TOL (parallel or antiparallel).
+    """
+
+    norm_a: NDArray[np.float64]
+    norm_b: NDArray[np.float64]
+    theta: NDArray[np.float64]
+    sin: NDArray[np.float64]
+    cos: NDArray[np.float64]
+    a_hat: NDArray[np.float64]
+    e: NDArray[np.float64]
+    degenerate: NDArray[np.bool_]
+
+    @property
+    def ratio(self) -> NDArray[np.float64]:
+        """ρ = |b| / |a|."""
+        return self.norm_b / self.norm_a
+
+
+def stable_angle(a_hat: NDArray[np.float64], b_hat: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Angle between unit vectors along the last axis: 2·atan2(|â − b̂|, |â + b̂|), in [0, π]."""
+    return 2.0 * np.arctan2(
+        np.linalg.norm(a_hat - b_hat, axis=-1), np.linalg.norm(a_hat + b_hat, axis=-1)
+    )
+
+
+def pair_geometry(a: NDArray[np.float64], b: NDArray[np.float64]) -> PairGeometry:
+    """Geometry of the pairs (a, b); ``a`` and ``b`` broadcast over leading axes, last axis d.
+
+    Rows must be non-zero (callers validate). The orthogonal direction e is computed from
+    b̂ ∓ â (whichever is shorter) with â projected out, which keeps |e| = 1 to rounding even for
+    nearly (anti)parallel pairs.
+    """
+    a, b = np.broadcast_arrays(a, b)
+    norm_a = np.linalg.norm(a, axis=-1)
+    norm_b = np.linalg.norm(b, axis=-1)
+    a_hat = a / norm_a[..., None]
+    b_hat = b / norm_b[..., None]
+    theta = stable_angle(a_hat, b_hat)
+    sin = np.sin(theta)
+    cos = np.cos(theta)
+    # b̂ − â (acute) or b̂ + â (obtuse) is short and exact to rounding; removing its â component
+    # leaves b's direction orthogonal to a without the cancellation of b̂ − cos θ â.
+    shifted = np.where((cos >= 0)[..., None], b_hat - a_hat, b_hat + a_hat)
+    perp = shifted - np.sum(shifted * a_hat, axis=-1, keepdims=True) * a_hat
+    perp_norm = np.linalg.norm(perp, axis=-1)
+    degenerate = sin <= PARALLEL_SIN_TOL
+    safe_norm = np.where(degenerate | (perp_norm == 0), 1.0, perp_norm)
+    e = np.where(degenerate[..., None], 0.0, perp / safe_norm[..., None])
+    return PairGeometry(norm_a, norm_b, theta, sin, cos, a_hat, e, degenerate)
+
+
+def kernel_value(kind: str, a: NDArray[np.float64], b: NDArray[np.float64],
+                 geometry: PairGeometry) -> NDArray[np.float64]:
+    """Value of the pair kernel: k(a, b) for "relu", q(a, b) for both step kinds. Shape (...)."""
+    g = geometry
+    if kind == "relu":
+        return g.norm_a * g.norm_b * (g.sin + (np.pi - g.theta) * g.cos) / _TWO_PI
+    if kind in ("step_exact", "step_expected"):
+        return np.sum(a * b, axis=-1) * (np.pi - g.theta) / _TWO_PI
+    raise ValueError(f"kind must be one of {PAIR_KINDS}; got {kind!r}")
+
+
+def pair_gradient(kind: str, b: NDArray[np.float64], geometry: PairGeometry) -> NDArray[np.float64]:
+    """Pair field g(a, b), shape (..., d) (see the module docstring for the three kinds).
+
+    For "step_exact" at degenerate pairs the result is not defined; callers must check
+    ``geometry.degenerate`` first (the value returned there drops the e-term).
+    """
+    g = geometry
+    field = ((np.pi - g.theta) / _TWO_PI)[..., None] * b
+    if kind == "relu":
+        return field + (g.norm_b * g.sin / _TWO_PI)[..., None] * g.a_hat
+    if kind == "step_exact":
+        return field + (g.norm_b * g.cos / _TWO_PI)[..., None] * g.e
+    if kind == "step_expected":
+        return field
+    raise ValueError(f"kind must be one of {PAIR_KINDS}; got {kind!r}")
+
+
+@dataclass(frozen=True)
+class FrameBlocks:
+    """Jacobian blocks A = ∂g/∂a and B = ∂g/∂b in the pair frame (see module docstring).
+
+    gamma_A, gamma_B: (...) complement scalars; C_A, C_B: (..., 2, 2) in-plane matrices in the
+    basis (â, e).
+    """
+
+    gamma_A: NDArray[np.float64]
+    C_A: NDArray[np.float64]
+    gamma_B: NDArray[np.float64]
+    C_B: NDArray[np.float64]
+
+
+def _two_by_two(c00, c01, c10, c11) -> NDArray[np.float64]:
+    c00, c01, c10, c11 = np.broadcast_arrays(c00, c01, c10, c11)
+    return np.stack([np.stack([c00, c01], axis=-1), np.stack([c10, c11], axis=-1)], axis=-2)
+
+
+def frame_blocks(kind: str, geometry: PairGeometry) -> FrameBlocks:
+    """Frame coefficients of the Jacobian blocks of the pair field ``kind``.
+
+    Not defined at degenerate pairs for the step kinds; there the coefficients returned are
+    ``nan`` so that no caller can use them by accident (the assembly raises before that).
+    """
+    g = geometry
+    s, c, rho = g.sin, g.cos, g.ratio
+    remaining = np.pi - g.theta
+    zero = np.zeros_like(s)
+    if kind == "relu":
+        gamma_A = rho * s
+        C_A = _two_by_two(zero, zero, zero, 2 * rho * s)
+        gamma_B = remaining
+        C_B = _two_by_two(remaining + s * c, s * s, s * s, remaining - s * c)
+    elif kind == "step_exact":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cot = np.where(g.degenerate, np.nan, c / np.where(g.degenerate, 1.0, s))
+        gamma_A = -rho * c * cot
+        C_A = _two_by_two(zero, zero, zero, 2 * rho * s)
+        gamma_B = remaining + cot
+        C_B = _two_by_two(remaining + s * c, -c * c, 1 + s * s, remaining - s * c)
+    elif kind == "step_expected":
+        gamma_A = zero
+        C_A = _two_by_two(zero, rho * c, zero, rho * s)
+        gamma_B = remaining
+        C_B = _two_by_two(remaining + s * c, -c * c, s * s, remaining - s * c)
+    else:
+        raise ValueError(f"kind must be one of {PAIR_KINDS}; got {kind!r}")
+    blocks = FrameBlocks(gamma_A / _TWO_PI, C_A / _TWO_PI, gamma_B / _TWO_PI, C_B / _TWO_PI)
+    if kind in JACOBIAN_SINGULAR_KINDS and g.degenerate.any():
+        mask = g.degenerate
+        for array in (blocks.gamma_A, blocks.gamma_B):
+            array[mask] = np.nan
+        for array in (blocks.C_A, blocks.C_B):
+            array[mask] = np.nan
+    return blocks
+
+
+def frame_to_matrix(gamma: NDArray[np.float64], C: NDArray[np.float64],
+                    a_hat: NDArray[np.float64], e: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Dense blocks γ(I − ââᵀ − eeᵀ) + [â e] C [â e]ᵀ, shape (..., d, d)."""
+    d = a_hat.shape[-1]
+    outer = np.einsum
+    matrix = gamma[..., None, None] * np.eye(d)
+    matrix = matrix + outer("...,...i,...j->...ij", C[..., 0, 0] - gamma, a_hat, a_hat)
+    matrix = matrix + outer("...,...i,...j->...ij", C[..., 0, 1], a_hat, e)
+    matrix = matrix + outer("...,...i,...j->...ij", C[..., 1, 0], e, a_hat)
+    matrix = matrix + outer("...,...i,...j->...ij", C[..., 1, 1] - gamma, e, e)
+    return matrix

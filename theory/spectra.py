@@ -1,0 +1,96 @@
+r"""Spectra and condition numbers of the population Hessian (dense and structured).
+
+Structure: every Jacobian block acts as a scalar on the orthogonal complement of
+S = span(student rows ∪ teacher rows) (see theory.kernels). With m = dim S and Q (d×m) an
+orthonormal basis of S, the Jacobian is block diagonal in R^K ⊗ S ⊕ R^K ⊗ S^⊥:
+
+* on R^K ⊗ S it is the Jacobian of the same problem in dimension m (rows QᵀW, QᵀW*: norms and
+  angles are unchanged), a (K·m)×(K·m) matrix;
+* on R^K ⊗ S^⊥ it is Γ ⊗ I_{d−m} with Γ the K×K complement matrix.
+
+So the spectrum is eig(K·m matrix) ∪ eig(Γ) repeated d − m times, at a cost independent of d.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from theory.assembly import jacobian_parts, loss_terms, make_pairs
+from theory.validation import check_method
+
+#: Imaginary parts below this multiple of eps·|λ|_max are rounding, not a rotation: LAPACK's
+#: nonsymmetric solver splits repeated real eigenvalues into pairs with tiny imaginary parts.
+IMAG_ROUNDING_FACTOR = 1e4
+
+
+def span_basis(W: NDArray[np.float64], W_star: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Orthonormal basis Q (d×m) of span(rows of W and W_star), rank by SVD with tolerance
+    max(shape)·eps·σ_max (numpy's matrix_rank rule)."""
+    rows = np.vstack([W, W_star])
+    _, singular, vt = np.linalg.svd(rows, full_matrices=False)
+    tol = singular.max() * max(rows.shape) * np.finfo(float).eps
+    rank = int((singular > tol).sum())
+    return vt[:rank].T
+
+
+def _eigenvalues(matrix: NDArray[np.float64], symmetric: bool) -> NDArray:
+    if matrix.size == 0:
+        return np.zeros(0)
+    if symmetric:
+        return np.linalg.eigvalsh(matrix)
+    values = np.linalg.eigvals(matrix)
+    scale = np.abs(values).max(initial=0.0)
+    if np.all(np.abs(values.imag) <= IMAG_ROUNDING_FACTOR * np.finfo(float).eps * scale):
+        return np.sort(values.real)
+    return values[np.argsort(values.real, kind="stable")]
+
+
+def _is_symmetric(terms: list[tuple[float, str]]) -> bool:
+    return all(kind != "step_expected" for _, kind in terms)
+
+
+def spectrum(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *, convention: str = "expected",
+             sobolev_weight: float = 1.0, method: str = "auto") -> NDArray:
+    """Eigenvalues of the population Hessian (K·d of them), ascending by real part.
+
+    Symmetric cases (l2, or convention="exact") use a symmetric eigensolver and return a real
+    array. The expected Sobolev Jacobian is not symmetric: its eigenvalues are returned real when
+    every imaginary part is at rounding level (|Im λ| <= 1e4·eps·max|λ|), complex otherwise.
+
+    method: "dense" (eigenvalues of the full (K·d)² matrix), "structured" (see module docstring;
+    cost independent of d) or "auto" (structured when dim S < d, else dense).
+    Raises NonDifferentiableError where the Hessian does not exist (see population_hessian).
+    """
+    check_method(method)
+    terms = loss_terms(loss, convention, sobolev_weight)
+    pairs = make_pairs(W, W_star)
+    K, d = pairs.W.shape
+    symmetric = _is_symmetric(terms)
+    basis = span_basis(pairs.W, pairs.W_star) if method != "dense" else None
+    if basis is None or (method == "auto" and basis.shape[1] == d):
+        parts = jacobian_parts(pairs, terms)
+        return _eigenvalues(parts.dense.reshape(K * d, K * d), symmetric)
+
+    m = basis.shape[1]
+    reduced = make_pairs(pairs.W @ basis, pairs.W_star @ basis)
+    parts = jacobian_parts(reduced, terms)
+    in_span = _eigenvalues(parts.dense.reshape(K * m, K * m), symmetric)
+    complement = _eigenvalues(parts.complement, symmetric)
+    values = np.concatenate([in_span, np.repeat(complement, d - m)])
+    return values[np.argsort(values.real, kind="stable")]
+
+
+def condition_number(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
+                     convention: str = "expected", sobolev_weight: float = 1.0,
+                     method: str = "auto") -> float:
+    """κ = max Re λ / min Re λ of the population Hessian; math.inf where min Re λ <= 0."""
+    values = spectrum(W, W_star, loss, convention=convention, sobolev_weight=sobolev_weight,
+                      method=method)
+    real = np.real(values)
+    smallest, largest = real.min(), real.max()
+    if smallest <= 0:
+        return math.inf
+    return float(largest / smallest)

@@ -1,0 +1,118 @@
+"""Input checking shared by every public entry point.
+
+Every check raises :class:`ValueError` whose message names the offending argument and says how
+to fix it, so that bad input never surfaces as a NaN or as a traceback from deep inside numpy.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+LOSSES = ("l2", "sobolev", "h1")
+CONVENTIONS = ("expected", "exact")
+SPECTRUM_METHODS = ("auto", "dense", "structured")
+
+Loss = Literal["l2", "sobolev", "h1"]
+Convention = Literal["expected", "exact"]
+
+
+def as_weight_matrix(value: ArrayLike, name: str) -> NDArray[np.float64]:
+    """Return ``value`` as a float64 array of shape (rows, d); a 1-D input is one neuron.
+
+    Raises ValueError for non-numeric, empty, non-finite, zero-norm rows or >2-D input.
+    """
+    try:
+        array = np.array(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"{name} must be a numeric array of shape (neurons, d) or (d,); "
+            f"could not convert it to float64 ({exc})"
+        ) from None
+    if array.ndim == 1:
+        array = array[np.newaxis, :]
+    if array.ndim != 2:
+        raise ValueError(
+            f"{name} must have shape (neurons, d) or (d,) for one neuron; got shape {array.shape}"
+        )
+    if array.shape[0] == 0 or array.shape[1] == 0:
+        raise ValueError(
+            f"{name} is empty (shape {array.shape}); give at least one neuron with d >= 1 entries"
+        )
+    bad = ~np.isfinite(array)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise ValueError(
+            f"{name} has a non-finite entry ({array[row, col]!r} at row {row}, column {col}); "
+            "all weights must be finite numbers"
+        )
+    norms = np.linalg.norm(array, axis=1)
+    if (norms == 0).any():
+        rows = np.flatnonzero(norms == 0).tolist()
+        raise ValueError(
+            f"{name} has zero-norm row(s) {rows}: a ReLU neuron with zero weights is dead and its "
+            "angle to other neurons is undefined; remove those rows"
+        )
+    return array
+
+
+def as_student_teacher(
+    W: ArrayLike, W_star: ArrayLike
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Validate a student ``W`` (K, d) and teacher ``W_star`` (K*, d) with matching d."""
+    student = as_weight_matrix(W, "W")
+    teacher = as_weight_matrix(W_star, "W_star")
+    if student.shape[1] != teacher.shape[1]:
+        raise ValueError(
+            f"W and W_star must have the same input dimension d: W has d={student.shape[1]}, "
+            f"W_star has d={teacher.shape[1]}"
+        )
+    return student, teacher
+
+
+def check_loss(loss: str) -> str:
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {LOSSES}; got {loss!r}")
+    return loss
+
+
+def check_convention(convention: str) -> str:
+    if convention not in CONVENTIONS:
+        raise ValueError(
+            f"convention must be one of {CONVENTIONS} ('expected': E_x of the pointwise gradient "
+            f"as autograd computes it; 'exact': derivative of the population loss); "
+            f"got {convention!r}"
+        )
+    return convention
+
+
+def check_sobolev_weight(sobolev_weight: float) -> float:
+    try:
+        weight = float(sobolev_weight)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"sobolev_weight must be a non-negative real number; got {sobolev_weight!r}"
+        ) from None
+    if not math.isfinite(weight) or weight < 0:
+        raise ValueError(
+            f"sobolev_weight must be finite and >= 0 (H = L + sobolev_weight * J); got {weight!r}"
+        )
+    return weight
+
+
+def check_method(method: str) -> str:
+    if method not in SPECTRUM_METHODS:
+        raise ValueError(f"method must be one of {SPECTRUM_METHODS}; got {method!r}")
+    return method
+
+
+class NonDifferentiableError(ValueError):
+    """The requested gradient or Hessian does not exist at this point.
+
+    Raised, for example, for a Sobolev Hessian where a student row is parallel or antiparallel to
+    another student row or to a teacher row (the angle has a cone singularity there). The message
+    names the pair. It subclasses ValueError so that generic input handling still catches it.
+    """
