@@ -1,0 +1,28 @@
+"""proofs_check: compares theory with measurement; owns claims, verdicts and reports.
+
+Public names are loaded lazily from their modules (PEP 562).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "check_formula": "proofs_check.formulas",
+    "Claim": "proofs_check.claims",
+    "Verdict": "proofs_check.claims",
+    "all_claims": "proofs_check.claims",
+    "get_claim": "proofs_check.claims",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'proofs_check' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return __all__
