@@ -39,6 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:  # bad input: a message and a non-zero exit, never a traceback
         print(f"sobolev-verify {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into `head` and closed early
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":
