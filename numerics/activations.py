@@ -1,0 +1,186 @@
+r"""Activations σ with their first three derivatives, for Monte-Carlo and quadrature.
+
+The activations compared by Oh, Lyu & Son (2025): relu, leaky relu (slope α), GELU, tanh, sine.
+
+Conventions (those of autograd):
+
+* relu(t) = max(t, 0), σ'(t) = 1{t > 0} (σ'(0) = 0), σ'' = σ''' = 0.
+* leaky_relu(t) = t for t > 0 and α t otherwise; σ'(t) = 1 for t > 0 and α otherwise; σ'' = 0.
+* gelu(t) = t Φ(t), σ' = Φ + tφ, σ'' = φ (2 − t²), σ''' = φ (t³ − 4t)   (exact, not the tanh
+  approximation; Φ, φ the standard normal cdf and pdf).
+* tanh: σ' = 1 − tanh², σ'' = −2 tanh (1 − tanh²), σ''' = (1 − tanh²)(6 tanh² − 2).
+* sine: σ = sin, σ' = cos, σ'' = −sin, σ''' = −cos.
+
+``derivative(k)`` returns the *regular* part of the k-th derivative. For the piecewise-linear
+activations σ' jumps by ``jump`` = 1 − α at 0, so in the sense of distributions
+σ'' = (regular part 0) + jump·δ. The expected (autograd) gradient uses the regular part only; the
+Jacobian of the expected gradient field also sees the δ (see numerics.quadrature).
+
+``homogeneous`` marks positively homogeneous activations of degree 1 (σ(r t) = r σ(t) for r > 0):
+their Gaussian pair integrals reduce to one angular integral times a radial Gaussian moment.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import mpmath
+import numpy as np
+from numpy.typing import NDArray
+from scipy import special
+
+Array = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Activation:
+    """An activation with its derivatives (regular parts) in numpy and in mpmath.
+
+    Attributes:
+        name: registry name, e.g. "relu" or "leaky_relu(0.1)".
+        numpy: (σ, σ', σ'', σ''') acting elementwise on float64 arrays.
+        mp: the same four functions on one mpmath number (for high-precision quadrature).
+        homogeneous: True when σ is positively homogeneous of degree 1 (relu, leaky relu).
+        jump: the jump σ'(0+) − σ'(0−) (the coefficient of δ in σ''); 0 for smooth activations.
+    """
+
+    name: str
+    numpy: tuple[Callable[[Array], Array], ...]
+    mp: tuple[Callable, ...] = field(repr=False)
+    homogeneous: bool = False
+    jump: float = 0.0
+
+    def derivative(self, order: int) -> Callable[[Array], Array]:
+        """The regular part of σ^(order), order in 0..3, as a numpy function."""
+        if order not in (0, 1, 2, 3):
+            raise ValueError(f"order must be 0, 1, 2 or 3; got {order!r}")
+        return self.numpy[order]
+
+    def mp_derivative(self, order: int) -> Callable:
+        if order not in (0, 1, 2, 3):
+            raise ValueError(f"order must be 0, 1, 2 or 3; got {order!r}")
+        return self.mp[order]
+
+    def __call__(self, t: Array) -> Array:
+        return self.numpy[0](np.asarray(t, dtype=np.float64))
+
+    @property
+    def is_smooth(self) -> bool:
+        return self.jump == 0.0 and not self.homogeneous
+
+
+def leaky_relu(slope: float = 0.01) -> Activation:
+    """Leaky relu max(t, 0) + slope·min(t, 0) with slope α in [0, 1); slope 0 is relu."""
+    try:
+        alpha = float(slope)
+    except (TypeError, ValueError):
+        raise ValueError(f"slope must be a real number in [0, 1); got {slope!r}") from None
+    if not math.isfinite(alpha) or not 0.0 <= alpha < 1.0:
+        raise ValueError(
+            f"slope must be in [0, 1) (0 is relu; 1 would be linear); got {slope!r}"
+        )
+
+    def value(t: Array) -> Array:
+        return np.where(t > 0, t, alpha * t)
+
+    def first(t: Array) -> Array:
+        return np.where(t > 0, 1.0, alpha)
+
+    def zero(t: Array) -> Array:
+        return np.zeros_like(np.asarray(t, dtype=np.float64))
+
+    mp_alpha = mpmath.mpf(alpha)
+    mp_functions = (
+        lambda t: t if t > 0 else mp_alpha * t,
+        lambda t: mpmath.mpf(1) if t > 0 else mp_alpha,
+        lambda t: mpmath.mpf(0),
+        lambda t: mpmath.mpf(0),
+    )
+    name = "relu" if alpha == 0.0 else f"leaky_relu({alpha:g})"
+    return Activation(name, (value, first, zero, zero), mp_functions, homogeneous=True,
+                      jump=1.0 - alpha)
+
+
+def relu() -> Activation:
+    """relu(t) = max(t, 0); σ'(t) = 1{t > 0}."""
+    return leaky_relu(0.0)
+
+
+_SQRT_2PI = math.sqrt(2.0 * math.pi)
+
+
+def _pdf(t: Array) -> Array:
+    return np.exp(-0.5 * t * t) / _SQRT_2PI
+
+
+def gelu() -> Activation:
+    """GELU t·Φ(t) (exact form) with its derivatives (module docstring)."""
+    functions = (
+        lambda t: t * special.ndtr(t),
+        lambda t: special.ndtr(t) + t * _pdf(t),
+        lambda t: _pdf(t) * (2.0 - t * t),
+        lambda t: _pdf(t) * (t ** 3 - 4.0 * t),
+    )
+    mp_functions = (
+        lambda t: t * mpmath.ncdf(t),
+        lambda t: mpmath.ncdf(t) + t * mpmath.npdf(t),
+        lambda t: mpmath.npdf(t) * (2 - t * t),
+        lambda t: mpmath.npdf(t) * (t ** 3 - 4 * t),
+    )
+    return Activation("gelu", functions, mp_functions)
+
+
+def tanh() -> Activation:
+    """tanh with σ' = 1 − tanh², σ'' = −2 tanh (1 − tanh²), σ''' = (1 − tanh²)(6 tanh² − 2)."""
+    functions = (
+        np.tanh,
+        lambda t: 1.0 - np.tanh(t) ** 2,
+        lambda t: -2.0 * np.tanh(t) * (1.0 - np.tanh(t) ** 2),
+        lambda t: (1.0 - np.tanh(t) ** 2) * (6.0 * np.tanh(t) ** 2 - 2.0),
+    )
+    mp_functions = (
+        mpmath.tanh,
+        lambda t: 1 - mpmath.tanh(t) ** 2,
+        lambda t: -2 * mpmath.tanh(t) * (1 - mpmath.tanh(t) ** 2),
+        lambda t: (1 - mpmath.tanh(t) ** 2) * (6 * mpmath.tanh(t) ** 2 - 2),
+    )
+    return Activation("tanh", functions, mp_functions)
+
+
+def sine() -> Activation:
+    """sin with derivatives cos, −sin, −cos."""
+    functions = (np.sin, np.cos, lambda t: -np.sin(t), lambda t: -np.cos(t))
+    mp_functions = (mpmath.sin, mpmath.cos, lambda t: -mpmath.sin(t), lambda t: -mpmath.cos(t))
+    return Activation("sine", functions, mp_functions)
+
+
+#: Registry: name -> factory. leaky_relu takes the keyword ``slope``.
+ACTIVATIONS: dict[str, Callable[..., Activation]] = {
+    "relu": relu,
+    "leaky_relu": leaky_relu,
+    "gelu": gelu,
+    "tanh": tanh,
+    "sine": sine,
+}
+
+
+def get_activation(activation: str | Activation = "relu", *, slope: float | None = None
+                   ) -> Activation:
+    """Look up an activation by name ("relu", "leaky_relu", "gelu", "tanh", "sine").
+
+    ``slope`` is the negative-side slope of leaky_relu (default 0.01); it is an error for the
+    other names. An :class:`Activation` instance is returned unchanged.
+    """
+    if isinstance(activation, Activation):
+        if slope is not None:
+            raise ValueError("slope applies only when activation is given by name ('leaky_relu')")
+        return activation
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {tuple(ACTIVATIONS)}; got {activation!r}")
+    if activation == "leaky_relu":
+        return leaky_relu(0.01 if slope is None else slope)
+    if slope is not None:
+        raise ValueError(f"slope applies only to activation='leaky_relu', not {activation!r}")
+    return ACTIVATIONS[activation]()
