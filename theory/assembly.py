@@ -127,10 +127,11 @@ def _gradient(pairs: Pairs, terms: list[tuple[float, str]]) -> NDArray[np.float6
     for weight, kind in terms:
         if kind in kernels.GRADIENT_SINGULAR_KINDS:
             require_nondegenerate(pairs, "The exact Sobolev gradient")
-        # Self pairs are degenerate with e = 0, so g(w_i, w_i) = w_i/2 as required.
         ss = kernels.pair_gradient(kind, pairs.W[None, :, :], pairs.student)
+        ss = np.where(pairs.off_diagonal[..., None], ss, 0.0)
         st = kernels.pair_gradient(kind, pairs.W_star[None, :, :], pairs.teacher)
-        gradient += weight * (ss.sum(axis=1) - st.sum(axis=1))
+        # The self pair contributes ∇_w [½ P(w, w)] = ∇_w |w|²/4 = w/2 for both kernels.
+        gradient += weight * (0.5 * pairs.W + ss.sum(axis=1) - st.sum(axis=1))
     return gradient
 
 
@@ -164,6 +165,7 @@ class JacobianParts:
 def _summed_blocks(gamma, C, a_hat, e) -> NDArray[np.float64]:
     """Σ_j of γ_ij(I − ââᵀ − eeᵀ) + [â e] C_ij [â e]ᵀ over the second pair axis -> (K, d, d)."""
     d = a_hat.shape[-1]
+    gamma = kernels.complement_scalar(gamma, d)
     out = gamma.sum(axis=1)[:, None, None] * np.eye(d)
     for coefficient, left, right in (
         (C[..., 0, 0] - gamma, a_hat, a_hat),
@@ -226,3 +228,14 @@ def population_hessian(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
     parts = jacobian_parts(pairs, loss_terms(loss, convention, sobolev_weight))
     K, d = pairs.W.shape
     return parts.dense.reshape(K * d, K * d)
+
+
+def smallest_pair_sine(W: ArrayLike, W_star: ArrayLike) -> float:
+    """min sin θ over distinct student pairs and student-teacher pairs (1.0 if there are none).
+
+    The Sobolev Hessians exist exactly where this is > 0 (numerically: > PARALLEL_SIN_TOL);
+    their size grows like 1/sin θ as it shrinks.
+    """
+    pairs = make_pairs(W, W_star)
+    values = [pairs.teacher.sin.ravel(), pairs.student.sin[pairs.off_diagonal]]
+    return float(np.concatenate(values).min(initial=1.0))

@@ -82,7 +82,8 @@ class PairGeometry:
         theta: (...)            angle in [0, π].
         sin, cos: (...)         sin θ, cos θ.
         a_hat: (..., d)         a / |a|.
-        e: (..., d)             unit vector along b − (b·â)â; zero where the pair is degenerate.
+        e: (..., d)             unit vector along b − (b·â)â; where the pair is degenerate, some
+                                unit vector ⟂ â (zero if d = 1).
         degenerate: (...)       True where sin θ <= PARALLEL_SIN_TOL (parallel or antiparallel).
     """
 
@@ -101,37 +102,48 @@ class PairGeometry:
         return self.norm_b / self.norm_a
 
 
-def stable_angle(a_hat: NDArray[np.float64], b_hat: NDArray[np.float64]) -> NDArray[np.float64]:
+def _norm(x: NDArray) -> NDArray:
+    return np.sqrt(np.sum(x * x, axis=-1))
+
+
+def stable_angle(a_hat: NDArray, b_hat: NDArray) -> NDArray:
     """Angle between unit vectors along the last axis: 2·atan2(|â − b̂|, |â + b̂|), in [0, π]."""
-    return 2.0 * np.arctan2(
-        np.linalg.norm(a_hat - b_hat, axis=-1), np.linalg.norm(a_hat + b_hat, axis=-1)
-    )
+    return 2.0 * np.arctan2(_norm(a_hat - b_hat), _norm(a_hat + b_hat))
 
 
 def pair_geometry(a: NDArray[np.float64], b: NDArray[np.float64]) -> PairGeometry:
     """Geometry of the pairs (a, b); ``a`` and ``b`` broadcast over leading axes, last axis d.
 
-    Rows must be non-zero (callers validate). The orthogonal direction e is computed from
-    b̂ ∓ â (whichever is shorter) with â projected out, which keeps |e| = 1 to rounding even for
-    nearly (anti)parallel pairs.
+    Rows must be non-zero (callers validate). The small quantities of a nearly (anti)parallel
+    pair — θ or π − θ, and the direction e — come from a difference of nearly equal unit
+    vectors, whose rounding error is ~eps/θ relative. They are therefore computed in extended
+    precision (np.longdouble) from the float64 inputs and rounded to float64 at the end, which
+    keeps θ, sin θ and e accurate to ~1e-19/θ on x86-64 (quadruple precision on aarch64).
+    The direction e is b̂ ∓ â (whichever is shorter) with â projected out.
     """
-    a, b = np.broadcast_arrays(a, b)
-    norm_a = np.linalg.norm(a, axis=-1)
-    norm_b = np.linalg.norm(b, axis=-1)
+    a, b = np.broadcast_arrays(np.asarray(a, np.longdouble), np.asarray(b, np.longdouble))
+    norm_a = _norm(a)
+    norm_b = _norm(b)
     a_hat = a / norm_a[..., None]
     b_hat = b / norm_b[..., None]
     theta = stable_angle(a_hat, b_hat)
     sin = np.sin(theta)
     cos = np.cos(theta)
-    # b̂ − â (acute) or b̂ + â (obtuse) is short and exact to rounding; removing its â component
-    # leaves b's direction orthogonal to a without the cancellation of b̂ − cos θ â.
     shifted = np.where((cos >= 0)[..., None], b_hat - a_hat, b_hat + a_hat)
     perp = shifted - np.sum(shifted * a_hat, axis=-1, keepdims=True) * a_hat
-    perp_norm = np.linalg.norm(perp, axis=-1)
     degenerate = sin <= PARALLEL_SIN_TOL
-    safe_norm = np.where(degenerate | (perp_norm == 0), 1.0, perp_norm)
-    e = np.where(degenerate[..., None], 0.0, perp / safe_norm[..., None])
-    return PairGeometry(norm_a, norm_b, theta, sin, cos, a_hat, e, degenerate)
+    # A degenerate pair has no plane; any unit e ⟂ â serves (the relu blocks do not depend on
+    # it in the limit, the step blocks do not exist). Take the axis least aligned with â.
+    if degenerate.any() and a.shape[-1] >= 2:
+        axis = np.argmin(np.abs(a_hat), axis=-1)
+        fallback = (np.arange(a.shape[-1]) == axis[..., None]).astype(np.longdouble)
+        fallback = fallback - np.take_along_axis(a_hat, axis[..., None], -1) * a_hat
+        perp = np.where(degenerate[..., None], fallback, perp)
+    perp_norm = _norm(perp)
+    e = perp / np.where(perp_norm == 0, 1.0, perp_norm)[..., None]
+    norm_a, norm_b, theta, sin, cos, a_hat, e = (
+        np.asarray(x, dtype=np.float64) for x in (norm_a, norm_b, theta, sin, cos, a_hat, e))
+    return PairGeometry(norm_a, norm_b, theta, sin, cos, a_hat, e, np.asarray(degenerate))
 
 
 def kernel_value(kind: str, a: NDArray[np.float64], b: NDArray[np.float64],
@@ -220,10 +232,20 @@ def frame_blocks(kind: str, geometry: PairGeometry) -> FrameBlocks:
     return blocks
 
 
+def complement_scalar(gamma: NDArray[np.float64], d: int) -> NDArray[np.float64]:
+    """γ where the complement of the pair plane is non-trivial (d >= 3), else exactly 0."""
+    return gamma if d >= 3 else np.zeros_like(gamma)
+
+
 def frame_to_matrix(gamma: NDArray[np.float64], C: NDArray[np.float64],
                     a_hat: NDArray[np.float64], e: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Dense blocks γ(I − ââᵀ − eeᵀ) + [â e] C [â e]ᵀ, shape (..., d, d)."""
+    """Dense blocks γ(I − ââᵀ − eeᵀ) + [â e] C [â e]ᵀ, shape (..., d, d).
+
+    For d <= 2 the complement of the plane is {0} and γ is dropped exactly: forming
+    γ(I − ââᵀ − eeᵀ) in floating point would leave γ·eps, and γ ~ 1/sin θ near parallel pairs.
+    """
     d = a_hat.shape[-1]
+    gamma = complement_scalar(gamma, d)
     outer = np.einsum
     matrix = gamma[..., None, None] * np.eye(d)
     matrix = matrix + outer("...,...i,...j->...ij", C[..., 0, 0] - gamma, a_hat, a_hat)
