@@ -38,9 +38,34 @@ SIN = sp.sin(theta)
 GRAM = sp.ImmutableMatrix([[1, COS], [COS, 1]])
 
 
+_S, _C = sp.symbols("_sin_theta _cos_theta", real=True)
+_PYTHAGORAS = _S**2 + _C**2 - 1
+
+
+def _reduce(polynomial: sp.Expr) -> sp.Expr:
+    """Remainder modulo sin²θ + cos²θ − 1 (division in cos θ): degree <= 1 in cos θ."""
+    return sp.rem(sp.expand(polynomial), _PYTHAGORAS, _C)
+
+
 def simplify(expr: sp.Expr) -> sp.Expr:
-    """Canonical simplification used throughout (trigsimp after cancel, then simplify)."""
-    return sp.simplify(sp.trigsimp(sp.cancel(sp.expand(expr))))
+    """Normal form used throughout: a rational function of (sin θ, cos θ, θ, r, r_star, λ, π).
+
+    sin θ and cos θ become independent symbols S, C; numerator and denominator are reduced
+    modulo S² + C² − 1 (an irreducible polynomial monic in C, so an expression is zero exactly
+    when its reduced numerator is the zero polynomial, θ being treated as a further variable).
+    Much faster than ``sympy.simplify``/``trigsimp`` and decisive for zero tests.
+    """
+    expr = sp.sympify(expr)
+    if not expr.free_symbols:
+        return sp.nsimplify(expr) if expr.is_Float else sp.simplify(expr)
+    algebraic = expr.rewrite(sp.sin).subs(sp.sin(theta), _S) if expr.has(sp.tan, sp.cot) else expr
+    algebraic = algebraic.subs({sp.sin(theta): _S, sp.cos(theta): _C})
+    numerator, denominator = sp.fraction(sp.cancel(sp.together(algebraic)))
+    numerator, denominator = _reduce(numerator), _reduce(denominator)
+    if numerator == 0:
+        return sp.Integer(0)
+    result = sp.factor_terms(sp.cancel(numerator / denominator))
+    return result.subs({_S: sp.sin(theta), _C: sp.cos(theta)})
 
 
 @dataclass(frozen=True)
