@@ -39,6 +39,7 @@ import os
 import tomllib
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -455,7 +456,14 @@ def _run_pool(pending: Sequence[GridPoint], workers: int | None,
         for future in as_completed(futures):
             try:
                 row = future.result()
-            except Exception as exc:  # e.g. a worker died: record it, keep going
+            except BrokenProcessPool as exc:
+                raise RuntimeError(
+                    "the local process pool died (a worker crashed or was killed, e.g. out of "
+                    "memory; from a script, run_sweep with workers > 1 must be called under "
+                    "`if __name__ == '__main__':` because workers are spawned). Finished rows "
+                    "are saved: re-run to resume, or use workers=1 to find the failing point"
+                ) from exc
+            except Exception as exc:  # e.g. the row could not be unpickled: record, go on
                 row = error_row(futures[future], exc)
             record(row)
     finally:
