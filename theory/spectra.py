@@ -19,7 +19,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from theory.assembly import jacobian_parts, loss_terms, make_pairs
-from theory.validation import check_method
+from theory.validation import as_student_teacher, check_method
 
 #: Imaginary parts below this multiple of eps·|λ|_max are rounding, not a rotation: LAPACK's
 #: nonsymmetric solver splits repeated real eigenvalues into pairs with tiny imaginary parts.
@@ -66,16 +66,16 @@ def spectrum(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *, convention: s
     """
     check_method(method)
     terms = loss_terms(loss, convention, sobolev_weight)
-    pairs = make_pairs(W, W_star)
-    K, d = pairs.W.shape
+    W, W_star = as_student_teacher(W, W_star)
+    K, d = W.shape
     symmetric = _is_symmetric(terms)
-    basis = span_basis(pairs.W, pairs.W_star) if method != "dense" else None
+    basis = span_basis(W, W_star) if method != "dense" else None
     if basis is None or (method == "auto" and basis.shape[1] == d):
-        parts = jacobian_parts(pairs, terms)
+        parts = jacobian_parts(make_pairs(W, W_star), terms)
         return _eigenvalues(parts.dense.reshape(K * d, K * d), symmetric)
 
     m = basis.shape[1]
-    reduced = make_pairs(pairs.W @ basis, pairs.W_star @ basis)
+    reduced = make_pairs(W @ basis, W_star @ basis)
     parts = jacobian_parts(reduced, terms)
     in_span = _eigenvalues(parts.dense.reshape(K * m, K * m), symmetric)
     complement = _eigenvalues(parts.complement, symmetric)
