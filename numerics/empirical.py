@@ -84,24 +84,25 @@ def _prepare(W, W_star, X, loss: str, sobolev_weight: float):
 
 def _teacher_terms(teacher, samples):
     """Teacher outputs g(x; W*) (n,) and input gradients ∇_x g(x; W*) (n, d)."""
-    pre = samples @ teacher.T
+    pre = np.einsum("nd,kd->nk", samples, teacher)
     active = (pre > 0).astype(np.float64)
-    return np.maximum(pre, 0.0).sum(axis=1), active @ teacher
+    return np.maximum(pre, 0.0).sum(axis=1), np.einsum("nk,kd->nd", active, teacher)
 
 
 def _batched_gradient(Ws, samples, target_out, target_grad, l2_weight, sobolev):
     """Autograd gradient at a batch of students Ws (P, K, d) -> (P, K, d)."""
     n = samples.shape[0]
-    pre = np.einsum("nd,pkd->pnk", samples, Ws, optimize=True)
+    # Plain einsum, not matmul: BLAS is slow on these tall-skinny (n × K) products.
+    pre = np.einsum("nd,pkd->pnk", samples, Ws)
     active = (pre > 0).astype(np.float64)
     gradient = np.zeros_like(Ws)
     if l2_weight:
         residual = np.maximum(pre, 0.0).sum(axis=2) - target_out  # (P, n)
-        gradient += l2_weight * np.einsum("pnk,pn,nd->pkd", active, residual, samples,
-                                          optimize=True) / n
+        gradient += l2_weight * np.einsum("pnk,nd->pkd", active * residual[..., None],
+                                          samples) / n
     if sobolev:
-        sigma = active @ Ws - target_grad  # (P, n, d)
-        gradient += sobolev * np.einsum("pnk,pnd->pkd", active, sigma, optimize=True) / n
+        sigma = np.einsum("pnk,pkd->pnd", active, Ws) - target_grad  # (P, n, d)
+        gradient += sobolev * np.einsum("pnk,pnd->pkd", active, sigma) / n
     return gradient
 
 
@@ -110,12 +111,12 @@ def empirical_loss(W: ArrayLike, W_star: ArrayLike, X: ArrayLike, loss: str = "h
     """Empirical loss L̂, Ĵ or L̂ + λĴ on the samples X (n, d) (see the module docstring)."""
     student, teacher, samples, l2_weight, sobolev = _prepare(W, W_star, X, loss, sobolev_weight)
     target_out, target_grad = _teacher_terms(teacher, samples)
-    pre = samples @ student.T
+    pre = np.einsum("nd,kd->nk", samples, student)
     total = 0.0
     if l2_weight:
         total += 0.5 * np.mean((np.maximum(pre, 0.0).sum(axis=1) - target_out) ** 2)
     if sobolev:
-        sigma = (pre > 0).astype(np.float64) @ student - target_grad
+        sigma = np.einsum("nk,kd->nd", (pre > 0).astype(np.float64), student) - target_grad
         total += sobolev * 0.5 * np.mean(np.sum(sigma**2, axis=1))
     return float(total)
 
@@ -145,7 +146,7 @@ def empirical_hessian(W: ArrayLike, W_star: ArrayLike, X: ArrayLike, loss: str =
     student, teacher, samples, l2_weight, sobolev = _prepare(W, W_star, X, loss, sobolev_weight)
     n, d = samples.shape
     K = student.shape[0]
-    active = (samples @ student.T > 0).astype(np.float64)
+    active = (np.einsum("nd,kd->nk", samples, student) > 0).astype(np.float64)
     hessian = np.zeros((K * d, K * d))
     if l2_weight:
         features = (active[:, :, None] * samples[:, None, :]).reshape(n, K * d)
@@ -167,7 +168,7 @@ def activation_margin(W: ArrayLike, X: ArrayLike) -> float:
     norms = np.linalg.norm(samples, axis=1)
     if (norms == 0).any():
         raise ValueError("X has a zero sample; its activation boundary is undefined")
-    return float(np.min(np.abs(samples @ student.T) / norms[:, None]))
+    return float(np.min(np.abs(np.einsum("nd,kd->nk", samples, student)) / norms[:, None]))
 
 
 def secant_jacobian(W: ArrayLike, W_star: ArrayLike, X: ArrayLike, loss: str = "h1", *,
