@@ -17,6 +17,14 @@ Sobolev Hessian at a (anti)parallel pair, e.g. at the teacher). An undefined Hes
 not a failure: the row's ``status`` is still "ok". A point whose computation raises is recorded
 with ``status`` "error" and the exception in ``error``; the sweep goes on.
 
+Flow rates (optional, ``flow_t_max`` set): for each (loss, convention) in FLOWS, the gradient
+flow dW/dt = −F(W) from the point's W is integrated by :func:`numerics.gradient_flow` (DOP853,
+rtol 1e-10, atol 1e-13, up to t = flow_t_max) and its fitted rate −d log q/dt is recorded with
+its least-squares standard error, the flow's status ("converged", "t_max", "singular",
+"collapsed", or "error: ..." when the flow failed) and a note (stop reason, fit window, q =
+permutation-matched distance to the teacher when K = K*, else ‖F(W)‖). The rate is empty when
+the fit window holds too few samples (the note says why).
+
 Rows are appended to the CSV as they finish (order of completion), so the file is always a
 valid partial result. Re-running with the same output skips points already in the file (their
 key is the grid axes plus ``method``); a truncated last line from an interrupted run is dropped.
@@ -48,14 +56,20 @@ from theory.configurations import PLACEMENTS, default_placement, make_configurat
 from theory.validation import CONVENTIONS, check_method, check_sobolev_weight
 
 SWEEP_LOSSES = ("l2", "h1")
+#: Flows integrated when flow_t_max is set: l2 (both conventions coincide) and h1 in both.
+FLOWS = (("l2", "expected"), ("h1", "expected"), ("h1", "exact"))
 AXES = ("width", "teacher_width", "dim", "seed", "sobolev_weight", "at", "radius")
-KEY_COLUMNS = (*AXES, "method")
+KEY_COLUMNS = (*AXES, "method", "flow_t_max")
 SPECTRUM_FIELDS = ("lambda_min", "lambda_max", "kappa", "max_abs_imag", "undefined")
 SPECTRUM_COLUMNS = tuple(
     f"{loss}_{convention}_{name}"
     for loss in SWEEP_LOSSES for convention in CONVENTIONS for name in SPECTRUM_FIELDS
 )
-COLUMNS = (*KEY_COLUMNS, "status", *SPECTRUM_COLUMNS, "error")
+FLOW_FIELDS = ("rate", "rate_stderr", "status", "note")
+FLOW_COLUMNS = tuple(
+    f"flow_{loss}_{convention}_{name}" for loss, convention in FLOWS for name in FLOW_FIELDS
+)
+COLUMNS = (*KEY_COLUMNS, "status", *SPECTRUM_COLUMNS, *FLOW_COLUMNS, "error")
 
 #: Names accepted in a TOML grid file's [grid] table, mapped to the axis they set.
 TOML_AXES = {
@@ -83,6 +97,7 @@ class GridPoint:
     at: str
     radius: float | None
     method: str = "auto"
+    flow_t_max: float | None = None
 
     def key(self) -> tuple[str, ...]:
         """The point's identity as written in the CSV key columns."""
@@ -93,7 +108,8 @@ class GridPoint:
 class Grid:
     """Axis values of a product grid. None in teacher_width means K* = K; None in ``at`` means
     the default placement ("perturbed" if K = K* else "random"); None in ``radius`` the default
-    radius (0.1 perturbed, 1.0 random)."""
+    radius (0.1 perturbed, 1.0 random). flow_t_max: None = no flows, else the final time of the
+    gradient flows whose rates are recorded."""
 
     width: tuple[int, ...] = (2,)
     teacher_width: tuple[int | None, ...] = (None,)
@@ -103,9 +119,16 @@ class Grid:
     at: tuple[str | None, ...] = (None,)
     radius: tuple[float | None, ...] = (None,)
     method: str = "auto"
+    flow_t_max: float | None = None
 
     def __post_init__(self) -> None:
         check_method(self.method)
+        if self.flow_t_max is not None and not (
+            isinstance(self.flow_t_max, (int, float)) and not isinstance(self.flow_t_max, bool)
+            and math.isfinite(self.flow_t_max) and self.flow_t_max > 0
+        ):
+            raise ValueError(f"flow_t_max must be a finite number > 0 (or None for no flows); "
+                             f"got {self.flow_t_max!r}")
         for name in ("width", "dim"):
             for value in getattr(self, name):
                 _check_positive_int(value, name)
@@ -141,7 +164,8 @@ class Grid:
             elif radius is None:
                 radius = 0.1 if at == "perturbed" else 1.0
             point = GridPoint(K, K_star, d, seed, float(weight), at,
-                              None if radius is None else float(radius), self.method)
+                              None if radius is None else float(radius), self.method,
+                              None if self.flow_t_max is None else float(self.flow_t_max))
             seen.setdefault(point.key(), point)
         return list(seen.values())
 
@@ -200,11 +224,12 @@ def _float_values(values: Iterable[Any], name: str) -> list[float]:
 def grid_from_lists(*, width: Sequence[Any] = (2,), teacher_width: Sequence[Any] = ("same",),
                     dim: Sequence[Any] = (3,), seed: Sequence[Any] = (0,),
                     sobolev_weight: Sequence[Any] = (1.0,), at: Sequence[Any] = ("default",),
-                    radius: Sequence[Any] = ("default",), method: str = "auto") -> Grid:
+                    radius: Sequence[Any] = ("default",), method: str = "auto",
+                    flow_t_max: float | None = None) -> Grid:
     """Build a Grid from lists of values as typed on the command line or in TOML.
 
     teacher_width accepts "same" (K* = K); at and radius accept "default"; integer axes accept
-    "A:B" ranges.
+    "A:B" ranges. flow_t_max (a number, or None for no flows) applies to every point.
     """
     teachers = [None if v in ("same", None) else v for v in _as_list(teacher_width)]
     radii = [None if v in ("default", None) else v for v in _as_list(radius)]
@@ -220,6 +245,7 @@ def grid_from_lists(*, width: Sequence[Any] = (2,), teacher_width: Sequence[Any]
         at=tuple(ats),
         radius=tuple(None if v is None else _float_values([v], "radius")[0] for v in radii),
         method=method,
+        flow_t_max=None if flow_t_max is None else _float_values([flow_t_max], "flow_t_max")[0],
     )
 
 
@@ -239,6 +265,7 @@ def grid_from_toml(path: str | os.PathLike[str]) -> Grid:
         at = ["default"]              # "teacher" | "perturbed" | "random" | "default"
         radius = ["default"]
         method = "auto"               # spectrum method for every point
+        flow_t_max = 200.0            # optional: also record gradient-flow rates up to t = 200
 
     Scalars are accepted for one-value axes. Unknown keys raise ValueError.
     """
@@ -255,13 +282,13 @@ def grid_from_toml(path: str | os.PathLike[str]) -> Grid:
         raise ValueError(f"grid file {str(path)!r}: [grid] must be a table")
     kwargs: dict[str, Any] = {}
     for name, value in table.items():
-        if name == "method":
-            kwargs["method"] = value
+        if name in ("method", "flow_t_max"):
+            kwargs[name] = value
             continue
         if name not in TOML_AXES:
             raise ValueError(
                 f"grid file {str(path)!r}: unknown key {name!r}; allowed keys are "
-                f"{sorted(set(TOML_AXES) | {'method'})}"
+                f"{sorted(set(TOML_AXES) | {'method', 'flow_t_max'})}"
             )
         kwargs[TOML_AXES[name]] = value
     return grid_from_lists(**kwargs)
@@ -288,10 +315,33 @@ def compute_point(point: GridPoint) -> dict[str, str]:
                     continue
                 for name in ("lambda_min", "lambda_max", "kappa", "max_abs_imag"):
                     row[prefix + name] = _format(float(summary[name]))
+        if point.flow_t_max is not None:
+            for loss, convention in FLOWS:
+                row.update(_flow_fields(config, loss, convention, point))
     except Exception as exc:  # recorded in the table; the sweep goes on
         return error_row(point, exc)
     row["status"] = "ok"
     return _complete(row)
+
+
+def _flow_fields(config: Any, loss: str, convention: str, point: GridPoint) -> dict[str, str]:
+    """Rate columns of one flow; a failed flow is recorded in its status, not raised."""
+    from numerics.flow import gradient_flow
+
+    prefix = f"flow_{loss}_{convention}_"
+    try:
+        result = gradient_flow(config.W, config.W_star, loss, convention=convention,
+                               sobolev_weight=point.sobolev_weight, t_max=point.flow_t_max)
+    except ValueError as exc:  # FlowError, NonDifferentiableError at W0, ...
+        return {prefix + "status": _format(f"error: {type(exc).__name__}: {exc}")}
+    fields = {prefix + "status": result.status,
+              prefix + "note": _format(f"{result.message}; q = {result.fit_quantity}; "
+                                       f"{result.method} rtol={result.rtol:g} "
+                                       f"atol={result.atol:g}; rate: {result.rate_note}")}
+    if result.rate is not None:
+        fields[prefix + "rate"] = _format(float(result.rate))
+        fields[prefix + "rate_stderr"] = _format(float(result.rate_stderr))
+    return fields
 
 
 def error_row(point: GridPoint, exc: BaseException) -> dict[str, str]:

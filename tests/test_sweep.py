@@ -272,3 +272,37 @@ def test_cli_grid_file_run(tmp_path, capsys):
                  "--out", str(out)]) == 0
     assert "2 grid points" in capsys.readouterr().out
     assert sorted(k[2] for k in _keys(out)) == ["2", "4"]
+
+
+# ----------------------------------------------------------------------------------- flows
+
+
+def test_flow_rate_columns_lie_in_the_hessian_spectrum_at_the_teacher():
+    """Near the teacher the l2 flow is linear with Hessian H(W*) (symmetric, positive definite
+    here), so the decay rate of ‖W − W*‖ must lie in [λmin, λmax] of H(W*) (independent:
+    closed-form spectrum at W* vs the integrated ODE)."""
+    point = sweep.grid_from_lists(width=[2], dim=[10], seed=[0], flow_t_max=60).points()[0]
+    assert point.key()[-1] == "60.0"
+    row = sweep.compute_point(point)
+    assert row["status"] == "ok"
+    config = make_configuration(2, 2, 10, 0)
+    at_teacher = np.sort(theory.spectrum(config.W_star, config.W_star, "l2"))
+    rate = float(row["flow_l2_expected_rate"])
+    assert at_teacher[0] - 3 * float(row["flow_l2_expected_rate_stderr"]) <= rate
+    assert rate <= at_teacher[-1]
+    assert "q = distance" in row["flow_l2_expected_note"]
+    for loss, convention in sweep.FLOWS:
+        assert row[f"flow_{loss}_{convention}_status"] in (
+            "converged", "t_max", "singular", "collapsed")
+        if row[f"flow_{loss}_{convention}_rate"] == "":
+            assert "too few samples" in row[f"flow_{loss}_{convention}_note"]
+    # Sobolev acceleration at this point: the h1 (expected) flow is faster than the l2 flow
+    assert float(row["flow_h1_expected_rate"]) > rate
+
+
+def test_flow_setting_is_part_of_the_key():
+    plain = sweep.grid_from_lists(width=[2]).points()[0]
+    with_flow = sweep.grid_from_lists(width=[2], flow_t_max=10).points()[0]
+    assert plain.key() != with_flow.key()
+    with pytest.raises(ValueError, match="flow_t_max"):
+        sweep.grid_from_lists(flow_t_max=-1)

@@ -15,12 +15,12 @@ def run(args: argparse.Namespace) -> int:
     from proofs_check import sweep
 
     given = [name for name in _AXIS_OPTIONS if getattr(args, name) is not None]
+    given += [name for name in ("method", "flow_t_max") if getattr(args, name) is not None]
     if args.grid is not None:
-        if given or args.method is not None:
-            options = ", ".join("--" + n.replace("_", "-") for n in given + ["method"] * bool(
-                args.method))
-            raise ValueError(f"--grid FILE and axis options ({options}) are exclusive; "
-                             "put every axis (and method) in the grid file")
+        if given:
+            options = ", ".join("--" + n.replace("_", "-") for n in given)
+            raise ValueError(f"--grid FILE and grid options ({options}) are exclusive; "
+                             "put every axis (and method, flow_t_max) in the grid file")
         grid = sweep.grid_from_toml(args.grid)
     else:
         values = {name: getattr(args, name) for name in _AXIS_OPTIONS}
@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
         grid = sweep.grid_from_lists(
             width=values["width"], teacher_width=values["teacher"], dim=values["dim"],
             seed=values["seeds"], sobolev_weight=values["sobolev_weight"], at=values["at"],
-            radius=values["radius"], method=args.method or "auto",
+            radius=values["radius"], method=args.method or "auto", flow_t_max=args.flow_t_max,
         )
     points = grid.points()
     try:
@@ -47,6 +47,10 @@ def run(args: argparse.Namespace) -> int:
           f"(theory), eigenvalues by the {grid.method!r} method, λ by real part, "
           "κ = max Re λ / min Re λ (inf if min Re λ <= 0); 'undefined' gives the reason where the "
           "Hessian does not exist (Sobolev term at a parallel pair, e.g. at the teacher)")
+    if grid.flow_t_max is not None:
+        print("columns: flow_<loss>_<convention>_{rate,rate_stderr,status,note}: fitted rate "
+              "-d log q/dt of numerics.gradient_flow (DOP853, rtol 1e-10) up to t = "
+              f"{grid.flow_t_max:g}, with its least-squares standard error; see the note column")
     for error in summary.errors[:5]:
         print(f"failed point: {error}")
     return 1 if summary.failed else 0
@@ -75,6 +79,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                       help="perturbation sizes / random scales ('default': 0.1 / 1.0)")
     axes.add_argument("--method", choices=SPECTRUM_METHODS, default=None,
                       help="eigenvalue method (default auto)")
+    axes.add_argument("--flow-t-max", type=float, default=None, metavar="T",
+                      help="also integrate the gradient flows (l2; h1 expected and exact) up to "
+                           "t = T and record their fitted rates (slower: seconds per point)")
     run_group = parser.add_argument_group("execution")
     run_group.add_argument("--out", default="results.csv",
                            help="output CSV; resumed if it exists (default results.csv)")
