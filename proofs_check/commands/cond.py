@@ -10,7 +10,11 @@ from typing import Any
 import numpy as np
 
 import theory
-from proofs_check.commands._options import add_configuration_options, configuration_from_args
+from proofs_check.commands._options import (
+    add_configuration_options,
+    configuration_from_args,
+    positive_int,
+)
 from theory.validation import CONVENTIONS, SPECTRUM_METHODS, NonDifferentiableError
 
 
@@ -71,12 +75,22 @@ def run(args: argparse.Namespace) -> int:
                          args.method)
         for loss in ("l2", "h1") for convention in CONVENTIONS
     ]
+    comparison = None
+    if args.compare_autograd:  # issue 8: see proofs_check.autograd_gap
+        from proofs_check.autograd_gap import compare_autograd, format_comparison
+
+        comparison = compare_autograd(config.W, config.W_star, args.samples,
+                                      sobolev_weight=args.sobolev_weight, seed=args.seed)
     if args.json:
         payload = {"configuration": config.describe(), "at": config.at, "method": args.method,
                    "W": config.W.tolist(), "W_star": config.W_star.tolist(), "results": rows}
+        if comparison is not None:
+            payload["autograd_comparison"] = comparison
         print(json.dumps(payload, indent=2))
     else:
         _print_table(rows, config.describe(), args.method)
+        if comparison is not None:
+            print(format_comparison(comparison))
     return 0
 
 
@@ -91,4 +105,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--method", choices=SPECTRUM_METHODS, default="auto",
                         help="eigenvalue method (default auto: structured when d > K + K*)")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument("--compare-autograd", action="store_true",
+                        help="also print κ of the autograd Hessian of the empirical loss on "
+                             "--samples Gaussian inputs, beside the population κ")
+    parser.add_argument("--samples", type=positive_int, default=10_000,
+                        help="number of samples for --compare-autograd (default 10000)")
     parser.set_defaults(func=run)
