@@ -1,0 +1,175 @@
+r"""Training on sampled data: full-batch gradient descent and minibatch SGD, numpy only.
+
+Data: x ~ N(0, I_d), y = g(x; W*) = Σ_j σ(w*_j·x), ∇_x y = Σ_j σ'(w*_j·x) w*_j. The student
+g(x; W) = Σ_i σ(w_i·x) is fitted on the empirical loss over a batch B
+
+    ℓ_B(W) = mean_B ½(g − y)²  ("l2")  +  λ · mean_B ½‖∇_x g − ∇_x y‖²  ("sobolev" part; "h1")
+
+with the gradient of autograd (convention "expected": σ' and σ'' of ReLU taken as 1{t>0}, 0):
+
+    ∂ℓ/∂w_i = mean_B[(g − y) σ'(w_i·x) x]  +  λ · mean_B[σ'(w_i·x) R + σ''(w_i·x) (w_i·R) x],
+    R = ∇_x g − ∇_x y.
+
+This module never calls theory's closed forms: its estimates are independent measurements.
+Activations: relu, leaky_relu (slope 0.01), gelu (x Φ(x)), tanh, sine.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy.special import ndtr
+
+from theory.validation import as_student_teacher, check_loss, check_sobolev_weight
+
+_SQRT_2PI = math.sqrt(2 * math.pi)
+LEAKY_SLOPE = 0.01
+
+
+def _relu(t):
+    return np.maximum(t, 0.0), (t > 0).astype(float), np.zeros_like(t)
+
+
+def _leaky(t):
+    return (np.where(t > 0, t, LEAKY_SLOPE * t), np.where(t > 0, 1.0, LEAKY_SLOPE),
+            np.zeros_like(t))
+
+
+def _gelu(t):
+    pdf = np.exp(-t * t / 2) / _SQRT_2PI
+    return t * ndtr(t), ndtr(t) + t * pdf, pdf * (2 - t * t)
+
+
+def _tanh(t):
+    th = np.tanh(t)
+    return th, 1 - th**2, -2 * th * (1 - th**2)
+
+
+def _sine(t):
+    return np.sin(t), np.cos(t), -np.sin(t)
+
+
+#: activation name -> t ↦ (σ(t), σ'(t), σ''(t)), with σ', σ'' as autograd takes them.
+ACTIVATIONS = {"relu": _relu, "leaky_relu": _leaky, "gelu": _gelu, "tanh": _tanh, "sine": _sine}
+OPTIMIZERS = ("gd", "sgd")
+
+
+def sample_teacher_data(W_star: ArrayLike, n: int, rng: np.random.Generator,
+                        activation: str = "relu"):
+    """(X (n, d), y (n,), ∇_x y (n, d)) for x ~ N(0, I_d) and the teacher W*."""
+    _, W_star = as_student_teacher(W_star, W_star)
+    X = rng.standard_normal((n, W_star.shape[1]))
+    value, slope, _ = ACTIVATIONS[activation](X @ W_star.T)
+    return X, value.sum(axis=1), slope @ W_star
+
+
+def batch_loss_and_gradient(W: NDArray, X: NDArray, y: NDArray, dy: NDArray, loss: str,
+                            sobolev_weight: float, activation: str = "relu"):
+    """(empirical loss, autograd-convention gradient (K, d)) on the batch (module docstring)."""
+    w_l2, w_sob = {"l2": (1.0, 0.0), "sobolev": (0.0, 1.0),
+                   "h1": (1.0, sobolev_weight)}[loss]
+    value, slope, curvature = ACTIVATIONS[activation](X @ W.T)  # (n, K)
+    n = X.shape[0]
+    residual = value.sum(axis=1) - y  # (n,)
+    R = slope @ W - dy  # (n, d)
+    total = w_l2 * 0.5 * np.mean(residual**2) + w_sob * 0.5 * np.mean(np.sum(R * R, axis=1))
+    grad = w_l2 * (slope * residual[:, None]).T @ X / n
+    if w_sob:
+        grad = grad + w_sob * (slope.T @ R + (curvature * (R @ W.T)).T @ X) / n
+    return float(total), grad
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """Loss curves of a training run.
+
+    steps: (m,) step indices recorded; train_loss: empirical loss on the whole training set;
+    test_loss: on ``n_test`` fresh samples (a Monte-Carlo estimate of the population loss with
+    standard error test_stderr); W: final weights (K, d). Settings are recorded for provenance.
+    """
+
+    steps: NDArray[np.int64]
+    train_loss: NDArray[np.float64]
+    test_loss: NDArray[np.float64]
+    test_stderr: NDArray[np.float64]
+    W: NDArray[np.float64]
+    loss: str
+    optimizer: str
+    lr: float
+    batch_size: int
+    n_train: int
+    n_test: int
+    seed: int
+    activation: str
+    sobolev_weight: float
+
+
+def _per_sample_loss(W, X, y, dy, loss, weight, activation):
+    w_l2, w_sob = {"l2": (1.0, 0.0), "sobolev": (0.0, 1.0), "h1": (1.0, weight)}[loss]
+    value, slope, _ = ACTIVATIONS[activation](X @ W.T)
+    R = slope @ W - dy
+    return w_l2 * 0.5 * (value.sum(axis=1) - y) ** 2 + w_sob * 0.5 * np.sum(R * R, axis=1)
+
+
+def train(W0: ArrayLike, W_star: ArrayLike, loss: str = "h1", *, optimizer: str = "gd",
+          lr: float = 0.1, steps: int = 200, batch_size: int = 64, n_train: int = 4096,
+          n_test: int = 4096, seed: int = 0, activation: str = "relu",
+          sobolev_weight: float = 1.0, record_every: int = 1) -> TrainResult:
+    """Train the student from W0 on sampled teacher data with GD ("gd", full batch) or SGD.
+
+    SGD draws minibatches of ``batch_size`` without replacement from a fresh permutation of the
+    training set each epoch. Losses are recorded every ``record_every`` steps and at the end.
+    Raises ValueError for bad settings, and when the weights become non-finite (lr too large).
+    """
+    W, W_star = as_student_teacher(W0, W_star)
+    check_loss(loss)
+    weight = check_sobolev_weight(sobolev_weight)
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {OPTIMIZERS}; got {optimizer!r}")
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}; got {activation!r}")
+    if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
+        raise ValueError(f"lr must be a finite number > 0; got {lr!r}")
+    for name, value in (("steps", steps), ("batch_size", batch_size), ("n_train", n_train),
+                        ("n_test", n_test), ("record_every", record_every)):
+        if not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be a positive integer; got {value!r}")
+    if optimizer == "sgd" and batch_size > n_train:
+        raise ValueError(f"batch_size ({batch_size}) must not exceed n_train ({n_train})")
+    rng = np.random.default_rng(seed)
+    X, y, dy = sample_teacher_data(W_star, n_train, rng, activation)
+    Xt, yt, dyt = sample_teacher_data(W_star, n_test, rng, activation)
+    record, train_curve, test_curve, test_err = [], [], [], []
+
+    def log(step):
+        record.append(step)
+        train_curve.append(batch_loss_and_gradient(W, X, y, dy, loss, weight, activation)[0])
+        per = _per_sample_loss(W, Xt, yt, dyt, loss, weight, activation)
+        test_curve.append(float(per.mean()))
+        test_err.append(float(per.std(ddof=1) / math.sqrt(n_test)) if n_test > 1 else math.nan)
+
+    order = rng.permutation(n_train)
+    cursor = 0
+    log(0)
+    for step in range(1, steps + 1):
+        if optimizer == "gd":
+            batch = slice(None)
+        else:
+            if cursor + batch_size > n_train:
+                order, cursor = rng.permutation(n_train), 0
+            batch = order[cursor:cursor + batch_size]
+            cursor += batch_size
+        _, grad = batch_loss_and_gradient(W, X[batch], y[batch], dy[batch], loss, weight,
+                                          activation)
+        W = W - lr * grad
+        if not np.all(np.isfinite(W)):
+            raise ValueError(f"training diverged at step {step} (non-finite weights): lr={lr:g} "
+                             f"is too large for {optimizer} on the {loss} loss; lower lr")
+        if step % record_every == 0 or step == steps:
+            log(step)
+    return TrainResult(np.array(record), np.array(train_curve), np.array(test_curve),
+                       np.array(test_err), W, loss, optimizer, float(lr), int(batch_size),
+                       int(n_train), int(n_test), int(seed), activation, weight)
