@@ -1,0 +1,127 @@
+"""The checker: verdict rules, conditioning claims re-checked independently, the comparison
+table's statistics, and the `check` job's report and exit code."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+import theory
+from proofs_check import claims as registry
+from proofs_check.claims import Verdict, get_claim
+from proofs_check.cli import main
+from proofs_check.compare import GridPoint, _jackknife_kappa, compare_point
+
+
+def test_verdicts_must_carry_their_evidence():
+    with pytest.raises(ValueError, match="counterexample"):
+        Verdict("fails", "broken")
+    with pytest.raises(ValueError, match="condition"):
+        Verdict("conditional", "sometimes")
+    with pytest.raises(ValueError, match="status must be one of"):
+        Verdict("maybe", "?")
+
+
+def test_unknown_claim_id_is_a_value_error():
+    with pytest.raises(ValueError, match="unknown claim"):
+        get_claim("no-such-claim")
+
+
+def _kappas(point, convention):
+    W, W_star = np.array(point["W"]), np.array(point["W_star"])
+    return (theory.condition_number(W, W_star, "l2"),
+            theory.condition_number(W, W_star, "h1", convention=convention))
+
+
+def test_kappa_claim_is_conditional_and_its_counterexample_really_breaks_it():
+    verdict = get_claim("kappa-h1-below-l2").run(True)
+    assert verdict.status == "conditional"
+    assert verdict.evidence["violations_by_K"][1] == 0
+    kappa_l2, kappa_h1 = _kappas(verdict.counterexample, "expected")
+    assert verdict.counterexample["K"] >= 2
+    assert math.isfinite(kappa_l2) and kappa_h1 > kappa_l2
+
+
+def test_exact_hessian_kappa_claim_fails_even_for_one_neuron():
+    """Known to fail: the checker must say so. One neuron, d = 3: the exact Sobolev Hessian has
+    the complement eigenvalue ½ + ρ cos²θ/(2π sin θ), so κ_exact(h1) >= κ(l2)."""
+    verdict = get_claim("kappa-h1-below-l2-exact-hessian").run(True)
+    assert verdict.status == "fails"
+    assert verdict.evidence["violations_by_K"][1] > 0
+    kappa_l2, kappa_h1 = _kappas(verdict.counterexample, "exact")
+    assert kappa_h1 >= kappa_l2
+    w, u = np.array([np.cos(0.3), np.sin(0.3), 0.0]), np.array([1.0, 0.0, 0.0])
+    assert theory.condition_number(w, u, "h1", convention="exact") > \
+        theory.condition_number(w, u, "l2")
+
+
+def test_lambda_claim_needs_normalisation_and_one_neuron():
+    verdict = get_claim("lambda-min-grows-lambda-max-barely-changes").run(True)
+    assert verdict.status == "conditional"
+    assert "normalised" in verdict.condition
+    assert verdict.evidence["unnormalised"]["lambda_max_ratio"][1] > 1.5
+    point = verdict.counterexample
+    W, W_star = np.array(point["W"]), np.array(point["W_star"])
+    l2 = np.real(theory.spectrum(W, W_star, "l2"))
+    h1 = np.real(theory.spectrum(W, W_star, "h1")) / 2
+    assert h1.min() <= l2.min() or abs(h1.max() / l2.max() - 1) > 0.1
+
+
+def test_jackknife_standard_error_covers_the_truth():
+    """Replicas = H + independent noise of known size: κ of the pooled matrix lies within 3
+    jackknife SE of κ(H), and the SE shrinks like the noise."""
+    H = np.diag([1.0, 2.0, 5.0]) + 0.1
+    rng = np.random.default_rng(0)
+    for noise in (1e-2, 1e-3):
+        replicas = [H + noise * rng.normal(size=H.shape) for _ in range(16)]
+        estimate, stderr = _jackknife_kappa(replicas)
+        true = np.linalg.eigvalsh(H)
+        assert abs(estimate - true[-1] / true[0]) <= 3 * stderr
+        assert stderr < 50 * noise
+
+
+def test_compare_point_agrees_for_one_neuron():
+    row = compare_point(GridPoint(1, 1, 2, 0, "perturbed", 0.5), "h1", n_samples=40_000,
+                        replicates=4)
+    assert row.verdict == "agrees"
+    assert math.isfinite(row.measured_kappa_stderr) and row.measured_kappa_stderr > 0
+
+
+def test_check_job_writes_report_and_figures(tmp_path, capsys):
+    code = main(["check", "--quick", "--claim", "kappa-h1-below-l2", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "kappa-h1-below-l2" in out and "conditional" in out
+    report = (tmp_path / "report.md").read_text()
+    assert "Counterexample" in report
+    for name in ("kappa_vs_theta", "spectra", "montecarlo_error", "flow"):
+        assert (tmp_path / f"{name}.png").stat().st_size > 1000
+        assert f"({name}.png)" in report
+
+
+def test_check_job_exits_nonzero_when_a_claim_expected_to_hold_fails(tmp_path, capsys,
+                                                                      monkeypatch):
+    claim = get_claim("kappa-h1-below-l2-exact-hessian")
+    monkeypatch.setitem(registry._REGISTRY, claim.id,
+                        registry.Claim(claim.id, claim.statement, claim.source, claim.scope,
+                                       "holds", claim.check))
+    code = main(["check", "--quick", "--claim", claim.id, "--out", str(tmp_path),
+                 "--no-figures", "--json"])
+    payload = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert payload["ok"] is False
+    assert payload["claims"][0]["status"] == "fails"
+
+
+def test_check_rejects_unknown_claim(capsys):
+    assert main(["check", "--claim", "nope", "--no-figures"]) == 2
+    assert "unknown claim" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_flow_claim_rescaled_time_is_reported():
+    verdict = get_claim("flow-h1-faster-than-l2").run(True)
+    assert verdict.status in ("holds", "conditional")
+    for run in verdict.evidence["runs"]:
+        assert run["h1"]["time"] < run["l2"]["time"]
