@@ -1,0 +1,263 @@
+"""Benchmarks of sobolev-verify against the obvious alternatives (run by hand, never in tests).
+
+    python benchmarks/run.py            # full sizes of issue 7 (several minutes on 2 cores)
+    python benchmarks/run.py --quick    # reduced sizes, a smoke run (< 1 min)
+    python benchmarks/run.py --only dense,flow
+
+Every figure is a ratio against a baseline measured in the same run on the same machine:
+
+  dense      structured vs dense spectrum (h1, exact convention: symmetric) at K = K* = 4,
+             d = 2000: speed-up and max |Δλ| / max |λ| (target >= 100x, <= 1e-9).
+  large      structured spectrum alone at d = 10^6, against structured at d = 2000 (how the cost
+             grows with d; dense would need a (4·10^6)² matrix, 128 TB).
+  mc-hessian closed-form Hessian (theory.population_hessian) vs Monte-Carlo Hessian
+             (numerics.monte_carlo_hessian) reaching 1e-3 relative Frobenius error
+             (target >= 1000x).
+             N is doubled from 10^5 within a time budget; if 1e-3 is not reached, the table gives
+             the measured ratio at the best error reached (a lower bound) and the N needed
+             extrapolated from a log-log fit of error vs N.
+  mc-rate    Monte-Carlo samples/s (numerics.monte_carlo, h1, K = K* = 4, d = 100, batch 65536)
+             vs rows/s of a plain X @ W.T of the same shape (target >= 0.4).
+  flow       numerics.gradient_flow(method="Radau") with the analytic Jacobian vs solve_ivp's
+             Radau with its finite-difference Jacobian, same field, tolerances and time span,
+             at K·d = 400 (K = 4, d = 100, h1 expected) (target >= 5x).
+  memory     tracemalloc peak of numerics.monte_carlo at N = 10^6 and 10^8 (target: flat).
+
+Times are wall-clock (time.perf_counter), best of a few repeats for short operations, one run for
+long ones; on a shared machine they carry the noise of other load (printed with the machine).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import platform
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.integrate import solve_ivp
+
+import theory
+from numerics.flow import gradient_flow
+from numerics.montecarlo import monte_carlo, monte_carlo_hessian
+from theory.configurations import make_configuration
+
+
+@dataclass
+class Row:
+    figure: str
+    ours: str
+    baseline: str
+    ratio: str
+    target: str
+    met: str
+    note: str = ""
+
+
+def timed(function: Callable[[], object], repeat: int = 1) -> tuple[float, object]:
+    """(best wall time over ``repeat`` runs, result of the last run)."""
+    best, result = math.inf, None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = function()
+        best = min(best, time.perf_counter() - start)
+    return best, result
+
+
+def seconds(value: float) -> str:
+    return f"{value * 1e3:.3g} ms" if value < 1 else f"{value:.3g} s"
+
+
+def bench_dense(quick: bool) -> list[Row]:
+    K, d = 4, (400 if quick else 2000)
+    config = make_configuration(K, K, d, seed=0)
+    args = (config.W, config.W_star, "h1")
+    options = dict(convention="exact")
+    t_struct, structured = timed(lambda: theory.spectrum(*args, **options, method="structured"),
+                                 repeat=5)
+    t_dense, dense = timed(lambda: theory.spectrum(*args, **options, method="dense"))
+    error = float(np.max(np.abs(np.sort(structured) - np.sort(dense))) / np.max(np.abs(dense)))
+    ratio = t_dense / t_struct
+    return [Row(f"spectrum structured vs dense, K=4, d={d}", seconds(t_struct), seconds(t_dense),
+                f"{ratio:.3g}x", ">= 100x, eig to 1e-9", _met(ratio >= 100 and error <= 1e-9),
+                f"max|Δλ|/max|λ| = {error:.1e}; h1 exact (symmetric), perturbed point")]
+
+
+def bench_large(quick: bool) -> list[Row]:
+    K, d_small, d_large = 4, 2000, (10**5 if quick else 10**6)
+    small = make_configuration(K, K, d_small, seed=0)
+    large = make_configuration(K, K, d_large, seed=0)
+    t_small, _ = timed(lambda: theory.spectrum(small.W, small.W_star, "h1", convention="exact",
+                                               method="structured"), repeat=5)
+    t_large, values = timed(lambda: theory.spectrum(large.W, large.W_star, "h1",
+                                                    convention="exact", method="structured"),
+                            repeat=2)
+    return [Row(f"structured spectrum alone at d={d_large:.0e}", seconds(t_large),
+                f"{seconds(t_small)} (d=2000)", f"{t_large / t_small:.3g}x slower",
+                "(cost vs d)", "-",
+                f"{values.size} eigenvalues; dense infeasible ((K·d)² = "
+                f"{(K * d_large) ** 2 * 8 / 1e12:.3g} TB)")]
+
+
+def bench_mc_hessian(quick: bool, budget: float) -> list[Row]:
+    config = make_configuration(2, 2, 2, seed=0, at="random")
+    W, W_star = config.W, config.W_star
+    t_cf, exact = timed(lambda: theory.population_hessian(W, W_star, "l2"), repeat=20)
+    norm = np.linalg.norm(exact)
+    target = 1e-3
+    history: list[tuple[int, float, float]] = []  # (N, seconds, relative error)
+    n, spent = 10**5, 0.0
+    while True:
+        t_mc, estimate = timed(lambda n=n: monte_carlo_hessian(W, W_star, "l2", n_samples=n,
+                                                               seed=len(history) + 1))
+        error = float(np.linalg.norm(estimate.hessian - exact) / norm)
+        history.append((n, t_mc, error))
+        spent += t_mc
+        if error <= target or spent + 2.2 * t_mc > budget:
+            break
+        n *= 2
+    n_last, t_last, e_last = history[-1]
+    if e_last <= target:
+        ratio = t_last / t_cf
+        return [Row("closed-form vs Monte-Carlo Hessian to 1e-3", seconds(t_cf),
+                    f"{seconds(t_last)} (N={n_last:.2g})", f"{ratio:.3g}x", ">= 1000x",
+                    _met(ratio >= 1000), f"rel. error {e_last:.1e}; l2, K=K*=2, d=2")]
+    Ns, ts, es = (np.array(c, dtype=float) for c in zip(*history, strict=True))
+    slope, intercept = np.polyfit(np.log(Ns), np.log(es), 1)
+    n_needed = math.exp((math.log(target) - intercept) / slope) if slope < 0 else math.inf
+    t_needed = n_needed * float(ts[-1] / Ns[-1])
+    lower = t_last / t_cf
+    return [Row("closed-form vs Monte-Carlo Hessian to 1e-3", seconds(t_cf),
+                f"{seconds(t_last)} reached only {e_last:.1e} (N={n_last:.2g})",
+                f">= {lower:.3g}x (extrap. {t_needed / t_cf:.2g}x)", ">= 1000x",
+                _met(lower >= 1000),
+                f"error ~ N^{slope:.2f}; 1e-3 needs N ≈ {n_needed:.2g}, ≈ {seconds(t_needed)}; "
+                "l2, K=K*=2, d=2, CRN central differences")]
+
+
+def bench_mc_rate(quick: bool) -> list[Row]:
+    K, d, batch = 4, 100, 65_536
+    n = batch * (8 if quick else 64)
+    config = make_configuration(K, K, d, seed=0)
+    t_mc, _ = timed(lambda: monte_carlo(config.W, config.W_star, "h1", n_samples=n, seed=0,
+                                        batch_size=batch), repeat=2)
+    X = np.random.default_rng(0).standard_normal((batch, d))
+    W = config.W
+    t_mm, _ = timed(lambda: [X @ W.T for _ in range(n // batch)], repeat=3)
+    t_rng, _ = timed(lambda: [np.random.default_rng(1).standard_normal((batch, d))
+                              for _ in range(n // batch)], repeat=2)
+    ratio = (n / t_mc) / (n / t_mm)
+    return [Row("Monte-Carlo samples/s vs X @ W.T rows/s", f"{n / t_mc:.3g}/s",
+                f"{n / t_mm:.3g}/s", f"{ratio:.3g}", ">= 0.4", _met(ratio >= 0.4),
+                f"h1, K=K*=4, d=100, batch {batch}; drawing X alone: {n / t_rng:.3g} rows/s, "
+                f"so vs draw + X @ W.T: {(n / t_mc) / (n / (t_rng + t_mm)):.3g}")]
+
+
+def bench_flow(quick: bool) -> list[Row]:
+    K, d = 4, (25 if quick else 100)
+    config = make_configuration(K, K, d, seed=0)
+    t_end, rtol, atol = 50.0, 1e-8, 1e-11
+    W_star = config.W_star
+
+    def analytic():
+        return gradient_flow(config.W, W_star, "h1", method="Radau", t_max=t_end, rtol=rtol,
+                             atol=atol, gradient_tol=1e-300)
+
+    def rhs(_t, y):
+        return -theory.population_gradient(y.reshape(K, d), W_star, "h1").ravel()
+
+    def finite_difference():
+        return solve_ivp(rhs, (0.0, t_end), config.W.ravel(), method="Radau", rtol=rtol,
+                         atol=atol)
+
+    t_an, ours = timed(analytic)
+    t_fd, theirs = timed(finite_difference)
+    gap = float(np.max(np.abs(ours.W[-1].ravel() - theirs.y[:, -1])))
+    per_jac_an, _ = timed(lambda: theory.population_hessian(config.W, W_star, "h1"), repeat=5)
+    per_rhs, _ = timed(lambda: rhs(0.0, config.W.ravel()), repeat=20)
+    ratio = t_fd / t_an
+    return [Row(f"flow: analytic vs finite-difference Jacobian, K·d={K * d}", seconds(t_an),
+                seconds(t_fd), f"{ratio:.3g}x", ">= 5x", _met(ratio >= 5),
+                f"Radau rtol={rtol:g}, t=0..{t_end:g}, h1 expected; Jacobians used: "
+                f"{ours.njev} vs {theirs.njev}; one Jacobian {seconds(per_jac_an)} vs "
+                f"{K * d} fields × {seconds(per_rhs)}; final states differ by {gap:.1e}")]
+
+
+def bench_memory(quick: bool) -> list[Row]:
+    config = make_configuration(2, 2, 10, seed=0)
+    sizes = (10**5, 10**6) if quick else (10**6, 10**8)
+    peaks, times = [], []
+    for n in sizes:
+        tracemalloc.start()
+        tracemalloc.reset_peak()
+        start = time.perf_counter()
+        monte_carlo(config.W, config.W_star, "h1", n_samples=n, seed=0)
+        times.append(time.perf_counter() - start)
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+    ratio = peaks[1] / peaks[0]
+    return [Row(f"MC peak memory, N={sizes[1]:.0e} vs N={sizes[0]:.0e}",
+                f"{peaks[1] / 2**20:.3g} MiB", f"{peaks[0] / 2**20:.3g} MiB", f"{ratio:.3g}x",
+                "flat (~1x)", _met(ratio < 1.5),
+                f"tracemalloc peak, h1, K=K*=2, d=10, batch 65536; N={sizes[1]:.0e} took "
+                f"{seconds(times[1])}")]
+
+
+def _met(ok: bool) -> str:
+    return "yes" if ok else "NO"
+
+
+BENCHMARKS = {
+    "dense": bench_dense, "large": bench_large, "mc-hessian": None, "mc-rate": bench_mc_rate,
+    "flow": bench_flow, "memory": bench_memory,
+}
+
+
+def machine() -> str:
+    blas = ""
+    try:
+        config = np.show_config(mode="dicts")
+        blas = config["Build Dependencies"]["blas"]["name"]
+    except Exception:  # older numpy: no dict mode
+        pass
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+            f"{platform.system()} {platform.release()}, Python {platform.python_version()}, "
+            f"numpy {np.__version__} ({blas}), load average {load:.1f} at start")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="reduced sizes (smoke run)")
+    parser.add_argument("--only", default=",".join(BENCHMARKS),
+                        help=f"comma-separated subset of {list(BENCHMARKS)}")
+    parser.add_argument("--mc-budget", type=float, default=120.0,
+                        help="seconds allowed for the Monte-Carlo Hessian runs (default 120)")
+    args = parser.parse_args(argv)
+    chosen = [name.strip() for name in args.only.split(",") if name.strip()]
+    unknown = set(chosen) - set(BENCHMARKS)
+    if unknown:
+        parser.error(f"unknown benchmark(s) {sorted(unknown)}; choose from {list(BENCHMARKS)}")
+    print(f"machine: {machine()}", flush=True)
+    rows: list[Row] = []
+    for name in chosen:
+        print(f"running {name} ...", file=sys.stderr, flush=True)
+        if name == "mc-hessian":
+            rows += bench_mc_hessian(args.quick, 10.0 if args.quick else args.mc_budget)
+        else:
+            rows += BENCHMARKS[name](args.quick)
+    header = Row("figure", "ours", "baseline", "ratio", "target", "met", "notes")
+    print("| " + " | ".join(vars(header).values()) + " |")
+    print("|" + "---|" * len(vars(header)))
+    for row in rows:
+        print("| " + " | ".join(vars(row).values()) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
