@@ -32,7 +32,7 @@ ALPHA_SUMMARY = "r_star**2/(2*pi*r*sin(theta))"
 
 
 def _sizes(quick: bool) -> dict[str, int]:
-    return {"n_random": 150, "n_search": 100} if quick else {"n_random": 1000, "n_search": 400}
+    return {"n_random": 130, "n_search": 50} if quick else {"n_random": 1000, "n_search": 400}
 
 
 def _algebra():
