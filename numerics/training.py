@@ -162,14 +162,19 @@ def train(W0: ArrayLike, W_star: ArrayLike, loss: str = "h1", *, optimizer: str 
                 order, cursor = rng.permutation(n_train), 0
             batch = order[cursor:cursor + batch_size]
             cursor += batch_size
-        _, grad = batch_loss_and_gradient(W, X[batch], y[batch], dy[batch], loss, weight,
-                                          activation)
-        W = W - lr * grad
-        if not np.all(np.isfinite(W)):
+        with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported below
+            _, grad = batch_loss_and_gradient(W, X[batch], y[batch], dy[batch], loss, weight,
+                                              activation)
+            W = W - lr * grad
+        if not np.all(np.isfinite(W)) or not np.all(np.isfinite(grad)):
             raise ValueError(f"training diverged at step {step} (non-finite weights): lr={lr:g} "
                              f"is too large for {optimizer} on the {loss} loss; lower lr")
         if step % record_every == 0 or step == steps:
-            log(step)
+            with np.errstate(over="ignore", invalid="ignore"):
+                log(step)
+            if not (math.isfinite(train_curve[-1]) and math.isfinite(test_curve[-1])):
+                raise ValueError(f"training diverged by step {step} (the loss overflowed): "
+                                 f"lr={lr:g} is too large for {optimizer} on the {loss} loss")
     return TrainResult(np.array(record), np.array(train_curve), np.array(test_curve),
                        np.array(test_err), W, loss, optimizer, float(lr), int(batch_size),
                        int(n_train), int(n_test), int(seed), activation, weight)
