@@ -1,0 +1,452 @@
+r"""Deterministic quadrature of the population loss, expected gradient and expected Hessian.
+
+Independent of theory's closed forms: every population quantity is assembled over neuron pairs
+from Gaussian pair integrals evaluated numerically, for any activation σ of
+:mod:`numerics.activations`.
+
+Pair integrals
+--------------
+For a pair (a, b) let â = a/|a|, e the unit vector along b's part orthogonal to a, θ = ∠(a, b),
+c = cos θ, s = sin θ. With z₁ = â·x, z₂ = e·x (independent N(0, 1)) the pair lives in a plane:
+
+    u = a·x = |a| z₁,      v = b·x = |b| (c z₁ + s z₂),
+
+and every needed expectation is E[σ⁽ⁱ⁾(u) σ⁽ʲ⁾(v) z₁ᵏ z₂ˡ], a 2-D Gaussian integral; vectors
+and matrices follow from E[f x] = E[f z₁] â + E[f z₂] e and
+E[f x xᵀ] = Σ_pq E[f z_p z_q] e_p e_qᵀ + E[f] (I − ââᵀ − eeᵀ) (the rest of x is independent).
+
+Rules (``precision="double"``):
+
+* positively homogeneous σ (relu, leaky relu): in polar coordinates z = r(cos φ, sin φ) the
+  integrand is r^m F(φ), so E = R_m/(2π) ∫₀^{2π} F(φ) dφ with the radial moment
+  R_m = ∫₀^∞ r^{m+1} e^{−r²/2} dr = 2^{m/2} Γ(m/2 + 1). The angular integral is split at the
+  kinks φ ∈ {π/2, 3π/2, θ ± π/2} and each piece (a trigonometric polynomial of degree ≤ 4) is
+  integrated by Gauss–Legendre (scipy.special.roots_legendre): exact to rounding.
+* smooth σ (gelu, tanh, sine): tensor Gauss–Hermite rule (numpy.polynomial.hermite_e) in
+  (z₁, z₂), spectrally accurate for these analytic integrands.
+
+Each result carries ``error_estimate``: the largest difference between the rule with ``nodes``
+and a coarser one (3/4 of the nodes), a conservative estimate of the error of the finer rule.
+``precision="mp"`` evaluates every pair integral with mpmath.quad at ``dps`` digits (angular
+integral times an mpmath Gamma moment for homogeneous σ; a 2-D polar integral otherwise — slow,
+meant for spot checks) and assembles in float64.
+
+Assembly (expected convention)
+------------------------------
+With pair field G(a, b) = c₂ E[σ'(u)σ(v) x] + c_s (E[σ'(u)σ'(v)] b + (a·b) E[σ''(u)σ'(v) x]):
+
+    loss = Σ_{pairs} ½ (c₂ E[σ(u)σ(v)] + c_s E[σ'(u)σ'(v)] a·b)  over (W,W), −(W,W*), +(W*,W*)
+    F_i  = Σ_j G(w_i, w_j) − Σ_j G(w_i, w*_j)          (j runs over all students, self included)
+    ∂F_i/∂w_k = ∂_b G(w_i, w_k) (k ≠ i),
+    ∂F_i/∂w_i = Σ_{j≠i} ∂_a G(w_i, w_j) − Σ_j ∂_a G(w_i, w*_j) + (∂_a G + ∂_b G)(w_i, w_i),
+
+(c₂, c_s) = (1, 0) "l2", (0, 1) "sobolev", (1, λ) "h1"; σ'' is the regular part (0 for relu), as
+autograd takes it. The Jacobian blocks differentiate the pair integrals in the sense of
+distributions: σ'' = σ''_reg + J δ where J is the jump of σ' at 0 (1 − slope for leaky relu),
+so ∂_a and ∂_b pick up line integrals over the kinks, e.g.
+E[δ(u) h(v) z₂ᵐ] = φ(0)/|a| · E[h(|b| s t) tᵐ], t ~ N(0, 1) — the boundary terms that a pointwise
+(autograd) Hessian misses. Those line integrals of homogeneous integrands are half-line Gaussian
+moments H_m = ∫₀^∞ t^m φ(t) dt = 2^{m/2} Γ((m+1)/2) / (2√π). Where σ has a kink and a student row
+is parallel or antiparallel to another row, the Sobolev part has no Jacobian
+(theory.NonDifferentiableError is raised); the l2 Jacobian is the continuous limit there.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import mpmath
+import numpy as np
+from numpy.polynomial import hermite_e
+from numpy.typing import ArrayLike, NDArray
+from scipy import special
+
+from numerics.activations import Activation, get_activation
+from numerics.montecarlo import loss_coefficients
+from theory.validation import NonDifferentiableError, as_student_teacher
+
+Array = NDArray[np.float64]
+
+PRECISIONS = ("double", "mp")
+#: sin θ at or below this: the pair is treated as exactly parallel or antiparallel.
+PARALLEL_SIN_TOL = 1e-12
+DEFAULT_NODES = {"homogeneous": 24, "smooth": 128}
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+# --------------------------------------------------------------------------- pair geometry
+@dataclass(frozen=True)
+class _Geometry:
+    norm_a: Array
+    norm_b: Array
+    cos: Array
+    sin: Array
+    theta: Array
+    a_hat: Array
+    e: Array
+    dot: Array
+
+    @property
+    def degenerate(self) -> NDArray[np.bool_]:
+        return self.sin <= PARALLEL_SIN_TOL
+
+
+def _geometry(a: Array, b: Array) -> _Geometry:
+    """Norms, angle (2·atan2(|â − b̂|, |â + b̂|), accurate near 0 and π) and the frame (â, e)."""
+    norm_a = np.linalg.norm(a, axis=-1)
+    norm_b = np.linalg.norm(b, axis=-1)
+    a_hat = a / norm_a[:, None]
+    b_hat = b / norm_b[:, None]
+    theta = 2.0 * np.arctan2(np.linalg.norm(a_hat - b_hat, axis=-1),
+                             np.linalg.norm(a_hat + b_hat, axis=-1))
+    sin, cos = np.sin(theta), np.cos(theta)
+    shifted = np.where((cos >= 0)[:, None], b_hat - a_hat, b_hat + a_hat)
+    perp = shifted - np.sum(shifted * a_hat, axis=-1, keepdims=True) * a_hat
+    perp_norm = np.linalg.norm(perp, axis=-1)
+    flat = (sin <= PARALLEL_SIN_TOL) | (perp_norm == 0)
+    e = np.where(flat[:, None], 0.0, perp / np.where(flat, 1.0, perp_norm)[:, None])
+    return _Geometry(norm_a, norm_b, cos, sin, theta, a_hat, e, np.sum(a * b, axis=-1))
+
+
+# --------------------------------------------------------------------------- integrators
+def _degree(order: int) -> int:
+    return 1 if order == 0 else 0
+
+
+def _radial_moment(m: int) -> float:
+    """R_m = ∫₀^∞ r^{m+1} e^{−r²/2} dr = 2^{m/2} Γ(m/2 + 1)."""
+    return 2.0 ** (m / 2) * special.gamma(m / 2 + 1)
+
+
+def _half_moment(m: int) -> float:
+    """H_m = ∫₀^∞ t^m φ(t) dt = 2^{m/2} Γ((m+1)/2) / (2√π)."""
+    return 2.0 ** (m / 2) * special.gamma((m + 1) / 2) / (2.0 * math.sqrt(math.pi))
+
+
+class _DoubleRule:
+    """Vectorised float64 evaluation of E[σ⁽ⁱ⁾(u)σ⁽ʲ⁾(v) z₁ᵏ z₂ˡ] for all pairs at once."""
+
+    def __init__(self, geometry: _Geometry, activation: Activation, nodes: int) -> None:
+        self.g = geometry
+        self.act = activation
+        P = geometry.norm_a.shape[0]
+        if activation.homogeneous:
+            x, w = special.roots_legendre(nodes)
+            quarter = np.pi / 2
+            points = np.sort(np.stack([
+                np.zeros(P), np.full(P, quarter), np.full(P, 3 * quarter),
+                np.mod(geometry.theta + quarter, 2 * np.pi),
+                np.mod(geometry.theta + 3 * quarter, 2 * np.pi), np.full(P, 2 * np.pi),
+            ], axis=1), axis=1)
+            lo, hi = points[:, :-1, None], points[:, 1:, None]
+            phi = (0.5 * (lo + hi) + 0.5 * (hi - lo) * x).reshape(P, -1)
+            self.weights = (0.5 * (hi - lo) * w).reshape(P, -1) / (2 * np.pi)
+            self.z1, self.z2 = np.cos(phi), np.sin(phi)
+        else:
+            x, w = hermite_e.hermegauss(nodes)
+            w = w / math.sqrt(2 * math.pi)
+            z1, z2 = np.meshgrid(x, x, indexing="ij")
+            self.z1 = np.broadcast_to(z1.ravel(), (P, nodes * nodes))
+            self.z2 = np.broadcast_to(z2.ravel(), (P, nodes * nodes))
+            self.weights = np.broadcast_to(np.outer(w, w).ravel(), (P, nodes * nodes))
+        g = geometry
+        self.u = g.norm_a[:, None] * self.z1
+        self.v = g.norm_b[:, None] * (g.cos[:, None] * self.z1 + g.sin[:, None] * self.z2)
+        self._cache: dict[tuple[str, int], Array] = {}
+
+    def _sigma(self, which: str, order: int) -> Array:
+        key = (which, order)
+        if key not in self._cache:
+            self._cache[key] = self.act.numpy[order](self.u if which == "u" else self.v)
+        return self._cache[key]
+
+    def expect(self, i: int, j: int, k: int = 0, l: int = 0) -> Array:  # noqa: E741
+        if self.act.homogeneous and (i >= 2 or j >= 2):
+            return np.zeros_like(self.g.norm_a)
+        f = self._sigma("u", i) * self._sigma("v", j) * self.z1 ** k * self.z2 ** l
+        total = np.sum(self.weights * f, axis=1)
+        if self.act.homogeneous:
+            total = total * _radial_moment(_degree(i) + _degree(j) + k + l)
+        return total
+
+    def delta_u(self, j: int, k: int, l: int) -> Array:  # noqa: E741
+        """E[δ(u) σ⁽ʲ⁾(v) z₁ᵏ z₂ˡ] (homogeneous σ): the line z₁ = 0."""
+        g = self.g
+        if k > 0:
+            return np.zeros_like(g.norm_a)
+        f = self.act.numpy[j]
+        plus = f(g.norm_b * g.sin)
+        minus = f(-g.norm_b * g.sin) * (-1.0) ** l
+        return _INV_SQRT_2PI / g.norm_a * _half_moment(_degree(j) + l) * (plus + minus)
+
+    def delta_v(self, i: int, k: int, l: int) -> Array:  # noqa: E741
+        """E[σ⁽ⁱ⁾(u) δ(v) z₁ᵏ z₂ˡ] (homogeneous σ): the line z = t(−s, c)."""
+        g = self.g
+        f = self.act.numpy[i]
+
+        def at(z1, z2):
+            return f(g.norm_a * z1) * z1 ** k * z2 ** l
+
+        total = at(-g.sin, g.cos) + at(g.sin, -g.cos)
+        return _INV_SQRT_2PI / g.norm_b * _half_moment(_degree(i) + k + l) * total
+
+
+class _MpRule:
+    """mpmath evaluation of the same pair integrals (one pair at a time), rounded to float64."""
+
+    def __init__(self, geometry: _Geometry, activation: Activation, dps: int) -> None:
+        self.g = geometry
+        self.act = activation
+        self.dps = dps
+        self.max_error = 0.0
+
+    def _pair(self, p: int):
+        g = self.g
+        return (mpmath.mpf(g.norm_a[p]), mpmath.mpf(g.norm_b[p]), mpmath.mpf(g.cos[p]),
+                mpmath.mpf(g.sin[p]), mpmath.mpf(g.theta[p]))
+
+    def _quad(self, f, *intervals) -> float:
+        value, error = mpmath.quad(f, *intervals, error=True)
+        self.max_error = max(self.max_error, float(abs(error)))
+        return float(value)
+
+    def expect(self, i: int, j: int, k: int = 0, l: int = 0) -> Array:  # noqa: E741
+        act = self.act
+        out = np.zeros_like(self.g.norm_a)
+        if act.homogeneous and (i >= 2 or j >= 2):
+            return out
+        fi, fj = act.mp[i], act.mp[j]
+        with mpmath.workdps(self.dps):
+            for p in range(out.shape[0]):
+                na, nb, c, s, theta = self._pair(p)
+                half = mpmath.pi / 2
+                cuts = sorted({mpmath.mpf(0), half, 3 * half, (theta + half) % (2 * mpmath.pi),
+                               (theta + 3 * half) % (2 * mpmath.pi), 2 * mpmath.pi})
+
+                def angular(phi, r=1, na=na, nb=nb, c=c, s=s):
+                    z1, z2 = r * mpmath.cos(phi), r * mpmath.sin(phi)
+                    return fi(na * z1) * fj(nb * (c * z1 + s * z2)) * z1 ** k * z2 ** l
+
+                if act.homogeneous:
+                    m = _degree(i) + _degree(j) + k + l
+                    moment = 2 ** (mpmath.mpf(m) / 2) * mpmath.gamma(mpmath.mpf(m) / 2 + 1)
+                    out[p] = self._quad(angular, cuts) * float(moment / (2 * mpmath.pi))
+                else:
+                    def polar(phi, r, angular=angular):
+                        return angular(phi, r) * r * mpmath.exp(-r * r / 2) / (2 * mpmath.pi)
+
+                    out[p] = self._quad(polar, cuts, [0, mpmath.inf])
+        return out
+
+    def _line(self, f, scale) -> float:
+        with mpmath.workdps(self.dps):
+            def integrand(t):
+                return f(t) * mpmath.npdf(t)
+
+            # δ(scale·z) = δ(z)/scale, and integrating out z gives the density φ(0) = 1/√(2π).
+            line = self._quad(integrand, [-mpmath.inf, 0, mpmath.inf])
+            return line * _INV_SQRT_2PI / float(scale)
+
+    def delta_u(self, j: int, k: int, l: int) -> Array:  # noqa: E741
+        out = np.zeros_like(self.g.norm_a)
+        if k > 0:
+            return out
+        fj = self.act.mp[j]
+        with mpmath.workdps(self.dps):
+            for p in range(out.shape[0]):
+                na, nb, c, s, _ = self._pair(p)
+                out[p] = self._line(lambda t, nb=nb, s=s: fj(nb * s * t) * t ** l, na)
+        return out
+
+    def delta_v(self, i: int, k: int, l: int) -> Array:  # noqa: E741
+        out = np.zeros_like(self.g.norm_a)
+        fi = self.act.mp[i]
+        with mpmath.workdps(self.dps):
+            for p in range(out.shape[0]):
+                na, nb, c, s, _ = self._pair(p)
+                out[p] = self._line(
+                    lambda t, na=na, c=c, s=s: fi(-na * s * t) * (-s * t) ** k * (c * t) ** l, nb)
+        return out
+
+
+# --------------------------------------------------------------------------- pair assembly
+def _vec(g: _Geometry, c1: Array, c2: Array) -> Array:
+    return c1[:, None] * g.a_hat + c2[:, None] * g.e
+
+
+def _mat(g: _Geometry, c11: Array, c12: Array, c22: Array, c0: Array) -> Array:
+    a, e = g.a_hat, g.e
+    d = a.shape[1]
+    out = c0[:, None, None] * np.eye(d)
+    out = out + (c11 - c0)[:, None, None] * np.einsum("pi,pj->pij", a, a)
+    out = out + c12[:, None, None] * (np.einsum("pi,pj->pij", a, e) + np.einsum("pi,pj->pij", e, a))
+    out = out + (c22 - c0)[:, None, None] * np.einsum("pi,pj->pij", e, e)
+    return out
+
+
+def _mat_spec(rule, g, fn) -> Array:
+    """Matrix E[f x xᵀ] from fn(k, l) = E[f z₁ᵏ z₂ˡ]."""
+    return _mat(g, fn(2, 0), fn(1, 1), fn(0, 2), fn(0, 0))
+
+
+def _outer(x: Array, y: Array) -> Array:
+    return np.einsum("pi,pj->pij", x, y)
+
+
+@dataclass(frozen=True)
+class _PairTerms:
+    value: Array                 # (P,) pair loss kernel c₂ k + c_s p a·b
+    field: Array                 # (P, d) G(a, b)
+    d_a: Array | None = None     # (P, d, d) ∂G/∂a
+    d_b: Array | None = None     # (P, d, d) ∂G/∂b
+
+
+def _pair_terms(rule, g: _Geometry, b: Array, a: Array, c2: float, cs: float,
+                jump: float, hessian: bool) -> _PairTerms:
+    E = rule.expect
+    p = E(1, 1)
+    value = c2 * E(0, 0) + cs * p * g.dot
+    m = _vec(g, E(2, 1, 1, 0), E(2, 1, 0, 1))
+    field_ = c2 * _vec(g, E(1, 0, 1, 0), E(1, 0, 0, 1)) + cs * (p[:, None] * b + g.dot[:, None] * m)
+    if not hessian:
+        return _PairTerms(value, field_)
+    d_a = c2 * _mat_spec(rule, g, lambda k, l: E(2, 0, k, l))  # noqa: E741
+    d_b = c2 * _mat_spec(rule, g, lambda k, l: E(1, 1, k, l))  # noqa: E741
+    if jump and c2:
+        d_a = d_a + c2 * jump * _mat_spec(rule, g, lambda k, l: rule.delta_u(0, k, l))  # noqa: E741
+    if cs:
+        grad_a_p = m + (jump * _vec(g, rule.delta_u(1, 1, 0), rule.delta_u(1, 0, 1))
+                        if jump else 0.0)
+        grad_b_p = _vec(g, E(1, 2, 1, 0), E(1, 2, 0, 1))
+        if jump:
+            grad_b_p = grad_b_p + jump * _vec(g, rule.delta_v(1, 1, 0), rule.delta_v(1, 0, 1))
+        d_a = d_a + cs * (_outer(b, grad_a_p) + _outer(m, b)
+                          + g.dot[:, None, None] * _mat_spec(rule, g, lambda k, l: E(3, 1, k, l)))  # noqa: E741
+        d = b.shape[1]
+        d_b = d_b + cs * (p[:, None, None] * np.eye(d) + _outer(b, grad_b_p) + _outer(m, a)
+                          + g.dot[:, None, None] * _mat_spec(rule, g, lambda k, l: E(2, 2, k, l)))  # noqa: E741
+    return _PairTerms(value, field_, d_a, d_b)
+
+
+@dataclass(frozen=True)
+class QuadratureResult:
+    """Loss, expected gradient (K, d) and expected Hessian (K·d, K·d) by quadrature.
+
+    hessian[i·d + a, k·d + b] = ∂F_ia/∂w_kb (None when not requested). error_estimate: the
+    largest absolute change of any reported number between the rule used and a coarser one
+    (double) or the largest error mpmath.quad reported (mp).
+    """
+
+    loss: float
+    gradient: Array
+    hessian: Array | None
+    error_estimate: float
+    activation: str
+    loss_name: str
+    sobolev_weight: float
+    precision: str
+    method: str
+    convention: str = "expected"
+    details: dict = field(default_factory=dict)
+
+
+def _assemble(W: Array, W_star: Array, act: Activation, c2: float, cs: float, hessian: bool,
+              make_rule) -> tuple[float, Array, Array | None]:
+    K, d = W.shape
+    Ks = W_star.shape[0]
+    ia, ib = np.meshgrid(np.arange(K), np.arange(K), indexing="ij")
+    ta, tb = np.meshgrid(np.arange(K), np.arange(Ks), indexing="ij")
+    sa, sb = np.meshgrid(np.arange(Ks), np.arange(Ks), indexing="ij")
+    a = np.concatenate([W[ia.ravel()], W[ta.ravel()], W_star[sa.ravel()]])
+    b = np.concatenate([W[ib.ravel()], W_star[tb.ravel()], W_star[sb.ravel()]])
+    n_ss, n_st = K * K, K * Ks
+    geometry = _geometry(a, b)
+    if hessian and act.jump and cs:
+        self_pair = np.zeros(a.shape[0], dtype=bool)
+        self_pair[:n_ss] = (ia == ib).ravel()
+        bad = geometry.degenerate[: n_ss + n_st] & ~self_pair[: n_ss + n_st]
+        if bad.any():
+            q = int(np.flatnonzero(bad)[0])
+            where = (f"student rows {ia.ravel()[q]} and {ib.ravel()[q]}" if q < n_ss else
+                     f"student row {ta.ravel()[q - n_ss]} and teacher row {tb.ravel()[q - n_ss]}")
+            raise NonDifferentiableError(
+                f"the expected Sobolev Hessian does not exist here for {act.name}: {where} are "
+                "parallel or antiparallel (cone singularity of the kink); perturb W"
+            )
+    terms = _pair_terms(make_rule(geometry), geometry, b, a, c2, cs, act.jump, hessian)
+    value = terms.value
+    loss = (0.5 * value[:n_ss].sum() - value[n_ss:n_ss + n_st].sum()
+            + 0.5 * value[n_ss + n_st:].sum())
+    field_ss = terms.field[:n_ss].reshape(K, K, d)
+    field_st = terms.field[n_ss:n_ss + n_st].reshape(K, Ks, d)
+    gradient = field_ss.sum(axis=1) - field_st.sum(axis=1)
+    if not hessian:
+        return float(loss), gradient, None
+    da_ss = terms.d_a[:n_ss].reshape(K, K, d, d)
+    db_ss = terms.d_b[:n_ss].reshape(K, K, d, d)
+    da_st = terms.d_a[n_ss:n_ss + n_st].reshape(K, Ks, d, d)
+    jac = db_ss.transpose(0, 2, 1, 3).copy()  # (i, a, k, b) = ∂_b G(w_i, w_k)
+    idx = np.arange(K)
+    # diagonal: Σ_j ∂_a G(w_i, w_j) (all j, self included) − Σ_j ∂_a G(w_i, w*_j) + ∂_b G(w_i, w_i)
+    diagonal = da_ss.sum(axis=1) - da_st.sum(axis=1) + db_ss[idx, idx]
+    jac[idx, :, idx, :] = diagonal
+    return float(loss), gradient, jac.reshape(K * d, K * d)
+
+
+def quadrature(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
+               activation: str | Activation = "relu", slope: float | None = None,
+               sobolev_weight: float = 1.0, hessian: bool = True, precision: str = "double",
+               nodes: int | None = None, dps: int = 30) -> QuadratureResult:
+    """Loss, expected gradient and expected Hessian by Gaussian pair quadrature.
+
+    Args:
+        W: student (K, d) or (d,); W_star: teacher (K*, d).
+        loss: "l2", "sobolev" or "h1" (= l2 + sobolev_weight·sobolev).
+        activation: "relu", "leaky_relu" (``slope``, default 0.01), "gelu", "tanh", "sine".
+        hessian: also compute the (K·d)×(K·d) Jacobian of the expected gradient field.
+        precision: "double" (vectorised scipy/numpy rules) or "mp" (mpmath.quad at ``dps``).
+        nodes: Gauss–Legendre nodes per angular piece (homogeneous σ, default 24) or
+            Gauss–Hermite nodes per axis (smooth σ, default 128).
+    Returns:
+        :class:`QuadratureResult` (expected convention; see the module docstring for the rules
+        and the error estimate). Raises theory.NonDifferentiableError for a Sobolev Hessian of a
+        kinked activation at a parallel pair.
+    """
+    W, W_star = as_student_teacher(W, W_star)
+    c2, cs = loss_coefficients(loss, sobolev_weight)
+    act = get_activation(activation, slope=slope)
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}; got {precision!r}")
+    kind = "homogeneous" if act.homogeneous else "smooth"
+    if nodes is None:
+        nodes = DEFAULT_NODES[kind]
+    if isinstance(nodes, bool) or not isinstance(nodes, (int, np.integer)) or nodes < 8:
+        raise ValueError(f"nodes must be an integer >= 8; got {nodes!r}")
+    if precision == "mp":
+        if isinstance(dps, bool) or not isinstance(dps, int) or dps < 16:
+            raise ValueError(f"dps must be an integer >= 16 (decimal digits); got {dps!r}")
+        rules: list = []
+
+        def make_rule(geometry):
+            rules.append(_MpRule(geometry, act, dps))
+            return rules[-1]
+
+        value, grad, hess = _assemble(W, W_star, act, c2, cs, hessian, make_rule)
+        error = max(r.max_error for r in rules)
+        method = f"mpmath.quad at {dps} digits, pair integrals rounded to float64"
+    else:
+        coarse_nodes = max(8, (3 * int(nodes)) // 4)
+        value, grad, hess = _assemble(W, W_star, act, c2, cs, hessian,
+                                      lambda g: _DoubleRule(g, act, int(nodes)))
+        value_c, grad_c, hess_c = _assemble(W, W_star, act, c2, cs, hessian,
+                                            lambda g: _DoubleRule(g, act, coarse_nodes))
+        diffs = [abs(value - value_c), np.abs(grad - grad_c).max()]
+        if hess is not None:
+            diffs.append(np.abs(hess - hess_c).max())
+        error = float(max(diffs))
+        rule = ("Gauss-Legendre in angle (split at kinks) x exact radial moments"
+                if act.homogeneous else "tensor Gauss-Hermite")
+        method = f"{rule}, {nodes} nodes (error estimate vs {coarse_nodes})"
+    return QuadratureResult(value, grad, hess, error, act.name, loss, float(sobolev_weight),
+                            precision, method)
