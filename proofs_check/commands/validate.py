@@ -1,0 +1,206 @@
+"""`sobolev-verify validate`: closed form vs quadrature vs Monte-Carlo at one configuration.
+
+For the loss, the expected gradient and the expected Hessian (Jacobian of the expected gradient
+field) it prints theory's closed form (relu only), numerics.quadrature and numerics.monte_carlo /
+monte_carlo_hessian with their error bars, and exits 1 when a disagreement exceeds its bar:
+
+* quadrature vs closed form: |Δ| <= max(1e-10, 100·quadrature error estimate)·(1 + |value|);
+* Monte-Carlo vs the reference (closed form, else quadrature): |Δ| <= z·stderr with z the
+  Bonferroni-corrected two-sided normal quantile for the number of Monte-Carlo comparisons at the
+  familywise level --familywise (default 0.01). Monte-Carlo Hessian bars are sampling errors of
+  the CRN central difference; its O(h²) step bias is not included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+import theory
+from numerics.activations import ACTIVATIONS, get_activation
+from numerics.montecarlo import monte_carlo, monte_carlo_hessian
+from numerics.quadrature import quadrature
+from proofs_check.commands._options import (
+    add_configuration_options,
+    configuration_from_args,
+    positive_int,
+)
+from theory.validation import LOSSES, NonDifferentiableError
+
+QUADRATURE_FLOOR = 1e-10
+Z95 = float(stats.norm.ppf(0.975))
+
+
+def _quadrature_tolerance(reference: np.ndarray, error_estimate: float) -> np.ndarray:
+    return max(QUADRATURE_FLOOR, 100.0 * error_estimate) * (1.0 + np.abs(reference))
+
+
+def _compare(name: str, closed, quad, quad_error: float, mc, mc_stderr,
+             z_crit: float) -> dict[str, Any]:
+    """One quantity's comparison; arrays are flattened into lists for JSON."""
+    shape = list(np.shape(quad))
+    quad_arr = np.asarray(quad, dtype=float).ravel()
+    row: dict[str, Any] = {"quantity": name, "shape": shape, "quadrature": quad_arr.tolist(),
+                           "quadrature_error_estimate": quad_error, "ok": True}
+    reference = quad_arr
+    if closed is not None:
+        closed_arr = np.asarray(closed, dtype=float).ravel()
+        diff = np.abs(quad_arr - closed_arr)
+        tol = _quadrature_tolerance(closed_arr, quad_error)
+        row.update(closed_form=closed_arr.tolist(), quadrature_max_abs_diff=float(diff.max()),
+                   quadrature_ok=bool(np.all(diff <= tol)))
+        row["ok"] &= row["quadrature_ok"]
+        reference = closed_arr
+    if mc is not None:
+        mc_arr = np.asarray(mc, dtype=float).ravel()
+        se = np.asarray(mc_stderr, dtype=float).ravel()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = np.where(se > 0, np.abs(mc_arr - reference) / se,
+                         np.where(mc_arr == reference, 0.0, np.inf))
+        row.update(monte_carlo=mc_arr.tolist(), monte_carlo_stderr=se.tolist(),
+                   monte_carlo_max_z=float(z.max()),
+                   outside_95=int(np.sum(z > Z95)), entries=int(z.size),
+                   monte_carlo_ok=bool(np.all(z <= z_crit)))
+        row["ok"] &= row["monte_carlo_ok"]
+    return row
+
+
+def validate(args: argparse.Namespace, progress: bool) -> dict[str, Any]:
+    config = configuration_from_args(args)
+    W, W_star = config.W, config.W_star
+    act = get_activation(args.activation, slope=args.slope)
+    common = {"sobolev_weight": args.sobolev_weight}
+    K, d = W.shape
+    has_closed_form = act.name == "relu"
+    do_hessian = not args.no_hessian
+    comparisons = 1 + K * d + (K * d) ** 2 * do_hessian
+    z_crit = float(stats.norm.ppf(1 - args.familywise / (2 * comparisons)))
+
+    notes: list[str] = []
+    hessian_reason = None
+    try:
+        quad = quadrature(W, W_star, args.loss, activation=act, hessian=do_hessian, **common)
+    except NonDifferentiableError as exc:
+        hessian_reason = str(exc)
+        do_hessian = False
+        quad = quadrature(W, W_star, args.loss, activation=act, hessian=False, **common)
+    mc = monte_carlo(W, W_star, args.loss, n_samples=args.samples, seed=args.mc_seed,
+                     activation=act, progress=progress, **common)
+    mc_h = None
+    if do_hessian:
+        mc_h = monte_carlo_hessian(W, W_star, args.loss, n_samples=args.hessian_samples,
+                                   seed=args.mc_seed, activation=act, progress=progress, **common)
+    closed = {"loss": None, "gradient": None, "hessian": None}
+    if has_closed_form:
+        closed["loss"] = theory.population_loss(W, W_star, args.loss, **common)
+        closed["gradient"] = theory.population_gradient(W, W_star, args.loss, **common)
+        if do_hessian:
+            closed["hessian"] = theory.population_hessian(W, W_star, args.loss, **common)
+    else:
+        notes.append(f"no closed form for {act.name}: Monte-Carlo is compared with quadrature")
+    rows = [
+        _compare("loss", closed["loss"], quad.loss, quad.error_estimate, mc.value,
+                 mc.value_stderr, z_crit),
+        _compare("gradient", closed["gradient"], quad.gradient, quad.error_estimate,
+                 mc.gradient, mc.gradient_stderr, z_crit),
+    ]
+    if do_hessian:
+        rows.append(_compare("hessian", closed["hessian"], quad.hessian, quad.error_estimate,
+                             mc_h.hessian, mc_h.stderr, z_crit))
+    elif hessian_reason:
+        notes.append(f"hessian skipped: {hessian_reason}")
+    provenance = {
+        "convention": "expected (E_x of the pointwise gradient; its Jacobian for the Hessian)",
+        "quadrature": quad.method,
+        "monte_carlo": f"{args.samples} samples, seed {args.mc_seed}, intervals mean ± "
+                       f"1.96·stderr",
+        "monte_carlo_hessian": (f"{args.hessian_samples} samples, CRN central differences, "
+                                f"{mc_h.step_rule}; bars exclude the O(h²) step bias")
+        if mc_h is not None else None,
+        "monte_carlo_threshold": f"|Δ| <= {z_crit:.3f}·stderr (Bonferroni over {comparisons} "
+                                 f"numbers, familywise {args.familywise:g})",
+        "quadrature_threshold": f"|Δ| <= max({QUADRATURE_FLOOR:g}, 100·error estimate)"
+                                "·(1 + |value|)",
+    }
+    return {"configuration": config.describe(), "loss": args.loss,
+            "sobolev_weight": args.sobolev_weight, "activation": act.name,
+            "W": W.tolist(), "W_star": W_star.tolist(), "provenance": provenance,
+            "results": rows, "notes": notes, "ok": all(row["ok"] for row in rows)}
+
+
+def _print(report: dict[str, Any]) -> None:
+    print(report["configuration"])
+    print(f"loss {report['loss']} (λ = {report['sobolev_weight']:g}), activation "
+          f"{report['activation']}")
+    for key, text in report["provenance"].items():
+        if text:
+            print(f"  {key}: {text}")
+    for row in report["results"]:
+        status = "ok" if row["ok"] else "DISAGREES"
+        print(f"\n{row['quantity']}: {status}")
+        if row["quantity"] != "hessian":
+            print(f"  {'entry':<8}{'closed form':>16} {'quadrature':>16} {'monte-carlo':>14} "
+                  f"{'95% interval':>28}")
+            shape = row["shape"]
+            closed = row.get("closed_form", [None] * len(row["quadrature"]))
+            for i, q in enumerate(row["quadrature"]):
+                c = f"{closed[i]:16.10g}" if closed[i] is not None else f"{'n/a':>16}"
+                m, s = row["monte_carlo"][i], row["monte_carlo_stderr"][i]
+                label = f"w[{i // shape[1]},{i % shape[1]}]" if shape else "value"
+                lo, hi = m - Z95 * s, m + Z95 * s
+                print(f"  {label:<8}{c} {q:16.10g} {m:14.6g}   [{lo:11.6g}, {hi:11.6g}]")
+        if "quadrature_max_abs_diff" in row:
+            print(f"  quadrature vs closed form: max |Δ| = {row['quadrature_max_abs_diff']:.2e}")
+        print(f"  monte-carlo: max |Δ|/stderr = {row['monte_carlo_max_z']:.2f}; "
+              f"{row['outside_95']}/{row['entries']} entries outside their 95 % interval")
+    for note in report["notes"]:
+        print(f"note: {note}")
+    print("\nresult:", "all agree within their error bars" if report["ok"]
+          else "DISAGREEMENT beyond the error bars")
+
+
+def run(args: argparse.Namespace) -> int:
+    if not 0 < args.familywise < 1:
+        raise ValueError(f"--familywise must be in (0, 1); got {args.familywise!r}")
+    progress = (not args.json) and sys.stderr.isatty() and not args.no_progress
+    report = validate(args, progress)
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        _print(report)
+    return 0 if report["ok"] else 1
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "validate", help="closed form vs quadrature vs Monte-Carlo for loss, gradient, Hessian",
+        description="Compare theory's closed forms (relu), deterministic quadrature and "
+                    "Monte-Carlo (with intervals) for the loss, expected gradient and expected "
+                    "Hessian at one configuration; exit 1 on any disagreement beyond the error "
+                    "bars.")
+    add_configuration_options(parser)
+    parser.add_argument("--loss", choices=LOSSES, default="h1", help="loss (default h1)")
+    parser.add_argument("--sobolev-weight", type=float, default=1.0,
+                        help="λ in H = L + λ·J (default 1)")
+    parser.add_argument("--activation", choices=tuple(ACTIVATIONS), default="relu",
+                        help="activation (default relu; only relu has closed forms)")
+    parser.add_argument("--slope", type=float, default=None,
+                        help="negative-side slope of leaky_relu (default 0.01)")
+    parser.add_argument("--samples", type=positive_int, default=1_000_000,
+                        help="Monte-Carlo samples for loss and gradient (default 1e6)")
+    parser.add_argument("--hessian-samples", type=positive_int, default=200_000,
+                        help="Monte-Carlo samples for the Hessian (default 2e5; costs 2·K·d "
+                             "gradient evaluations per sample)")
+    parser.add_argument("--mc-seed", type=int, default=0, help="Monte-Carlo seed (default 0)")
+    parser.add_argument("--familywise", type=float, default=0.01,
+                        help="familywise false-alarm level of the Monte-Carlo checks "
+                             "(default 0.01)")
+    parser.add_argument("--no-hessian", action="store_true", help="skip the Hessian")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.set_defaults(func=run)
