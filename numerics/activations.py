@@ -83,10 +83,10 @@ def leaky_relu(slope: float = 0.01) -> Activation:
         )
 
     def value(t: Array) -> Array:
-        return np.where(t > 0, t, alpha * t)
+        return np.maximum(t, 0.0) if alpha == 0.0 else np.where(t > 0, t, alpha * t)
 
     def first(t: Array) -> Array:
-        return np.where(t > 0, 1.0, alpha)
+        return (t > 0).astype(np.float64) if alpha == 0.0 else np.where(t > 0, 1.0, alpha)
 
     def zero(t: Array) -> Array:
         return np.zeros_like(np.asarray(t, dtype=np.float64))

@@ -87,8 +87,9 @@ def pointwise(X: Array, W: Array, W_star: Array, activation: Activation, c2: flo
     β[b, :, None]·D[b] (module docstring).
     """
     s0, s1, s2 = activation.numpy[0], activation.numpy[1], activation.numpy[2]
-    Z = X @ W.T
-    Zs = X @ W_star.T
+    K = W.shape[0]
+    both = X @ np.vstack([W, W_star]).T  # one product for student and teacher
+    Z, Zs = both[:, :K], both[:, K:]
     loss = np.zeros(X.shape[0])
     alpha = np.zeros_like(Z)
     beta = np.zeros_like(Z)
@@ -216,12 +217,13 @@ def monte_carlo(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *, n_samples:
             ell, alpha, beta, D = pointwise(X, W, W_star, act, c2, cs)
             chunk_mean = ell.mean()
             value.add(size, chunk_mean, np.sum((ell - chunk_mean) ** 2))
-            total = alpha.T @ X
-            squares = (alpha * alpha).T @ (X * X)
+            # (d, B) @ (B, K) products, transposed at the end (faster than (K, B) @ (B, d)).
+            total = X.T @ alpha
+            squares = (X * X).T @ (alpha * alpha)
             if cs:
-                total += beta.T @ D
-                squares += 2.0 * (alpha * beta).T @ (X * D) + (beta * beta).T @ (D * D)
-            grad.add_sums(size, total, squares)
+                total += D.T @ beta
+                squares += 2.0 * (X * D).T @ (alpha * beta) + (D * D).T @ (beta * beta)
+            grad.add_sums(size, total.T, squares.T)
             bar.update(size)
     return MonteCarloEstimate(
         value=float(value.mean), value_stderr=float(value.stderr()), gradient=grad.mean,
