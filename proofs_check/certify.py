@@ -1,0 +1,447 @@
+r"""Certified inequalities by interval arithmetic (mpmath.iv) and branch-and-bound.
+
+:func:`prove` decides a claim ``f(x) REL 0`` (REL one of ``<``, ``<=``, ``>``, ``>=``) for every x
+in a box ``[lo_1, hi_1] × … × [lo_n, hi_n]``, optionally only where conditions g_j(x) > 0 hold:
+
+* f and the g_j are evaluated in mpmath's interval context ``iv`` (53-bit, outward rounding), so
+  ``f(B)`` is a rigorous enclosure of {f(x) : x ∈ B} for a sub-box B;
+* a sub-box is *proved* when the enclosure satisfies REL (e.g. ``sup f(B) < 0``), *excluded* when
+  some ``sup g_j(B) <= 0`` (no point of B is in the region), and otherwise bisected across its
+  widest side (widths measured relative to the initial box);
+* before bisecting a sub-box whose enclosure has its centre on the wrong side (e.g. mid f(B) >= 0
+  for "<"), f is evaluated at the sub-box midpoint as a point interval: if that enclosure
+  certainly violates REL while the midpoint is certainly in the region, the midpoint is a
+  *certified counterexample* and the search stops (the centre test only saves work: it decides
+  where to look for counterexamples, never what is proved);
+* a sub-box narrower than ``min_width`` (relative) on every side, or left over when ``max_boxes``
+  sub-boxes have been examined, is *undecided*; a result with any undecided sub-box is never
+  "proved" — its status is "undecided" and it reports their number and total area (volume).
+
+A sub-box straddling the region's boundary is proved when f satisfies REL on the whole sub-box
+(so f must be defined on all of the initial box, e.g. a cross-multiplied form of a ratio);
+otherwise it is bisected, and reported as undecided ("boundary") at the minimum width.
+
+The one-neuron spectra used by the certified claims are in :func:`one_neuron_eigenvalues`.
+The traversal is breadth-first and deterministic.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from mpmath import iv, mp
+from mpmath.libmp import mpf_cmp
+
+from theory.validation import check_convention, check_loss, check_sobolev_weight
+
+Relation = Literal["<", "<=", ">", ">="]
+RELATIONS: tuple[str, ...] = ("<", "<=", ">", ">=")
+Status = Literal["proved", "counterexample", "undecided"]
+
+#: Interval enclosures used by :func:`prove` (mpmath's iv context, default 53-bit precision).
+ARITHMETIC = "mpmath.iv interval arithmetic, 53-bit precision, outward rounding"
+
+IvBox = list  # list of mpmath.iv intervals, one per side
+
+
+# --------------------------------------------------------------------------------------------
+# interval helpers
+# --------------------------------------------------------------------------------------------
+
+def interval(lo: float, hi: float | None = None):
+    """The iv interval [lo, hi] (a point interval when hi is None); float endpoints are exact."""
+    return iv.mpf([lo, lo if hi is None else hi])
+
+
+_ENDPOINT = functools.cmp_to_key(mpf_cmp)
+
+
+def _endpoint_extreme(values, pick) -> Any:
+    # Works on the raw endpoint pairs (mpmath's ``_mpi_``) of the intervals: no rounding occurs.
+    if not values:
+        raise ValueError("interval_max/interval_min need at least one interval")
+    pairs = [iv.convert(x)._mpi_ for x in values]
+    return iv.make_mpf((pick((a for a, _ in pairs), key=_ENDPOINT),
+                        pick((b for _, b in pairs), key=_ENDPOINT)))
+
+
+def interval_max(*values):
+    """Enclosure of max(x_1, …, x_k) over intervals: [max of lower ends, max of upper ends]."""
+    return _endpoint_extreme(values, max)
+
+
+def interval_min(*values):
+    """Enclosure of min(x_1, …, x_k) over intervals: [min of lower ends, min of upper ends]."""
+    return _endpoint_extreme(values, min)
+
+
+def _holds(value, relation: str) -> bool:
+    """Whether every point of the enclosure satisfies ``value REL 0``."""
+    if relation == "<":
+        return bool(value.b < 0)
+    if relation == "<=":
+        return bool(value.b <= 0)
+    if relation == ">":
+        return bool(value.a > 0)
+    return bool(value.a >= 0)
+
+
+def _violated(value, relation: str) -> bool:
+    """Whether every point of the enclosure violates ``value REL 0``."""
+    if relation == "<":
+        return bool(value.a >= 0)
+    if relation == "<=":
+        return bool(value.a > 0)
+    if relation == ">":
+        return bool(value.b <= 0)
+    return bool(value.b < 0)
+
+
+def _checked(value, what: str, box: Sequence[tuple[float, float]]):
+    if not isinstance(value, iv.mpf):
+        raise ValueError(
+            f"{what} must return an mpmath.iv interval (got {type(value).__name__}); compute it "
+            "with iv operations (iv.sin, iv.cos, iv.pi, arithmetic on iv.mpf) so the bound is "
+            "rigorous"
+        )
+    if mp.isnan(value.a) or mp.isnan(value.b):
+        raise ValueError(f"{what} returned a NaN enclosure {value} on the box {list(box)}; "
+                         "make it defined on the whole box (or shrink the box)")
+    return value
+
+
+def _as_tuple(values) -> tuple:
+    if isinstance(values, iv.mpf):
+        return (values,)
+    return tuple(values)
+
+
+def _region(where, ivbox: IvBox, box) -> str:
+    """'inside' (all g_j > 0 certainly), 'outside' (some g_j <= 0 certainly) or 'straddle'."""
+    if where is None:
+        return "inside"
+    conditions = [_checked(g, "where", box) for g in _as_tuple(where(ivbox))]
+    if any(g.b <= 0 for g in conditions):
+        return "outside"
+    if all(g.a > 0 for g in conditions):
+        return "inside"
+    return "straddle"
+
+
+# --------------------------------------------------------------------------------------------
+# result
+# --------------------------------------------------------------------------------------------
+
+def format_box(box: Sequence[tuple[float, float]], names: Sequence[str]) -> str:
+    """'ρ ∈ [0.1, 10.0], θ ∈ [0.001, 3.140592653589793]' (exact float endpoints, via repr)."""
+    return ", ".join(f"{name} ∈ [{lo!r}, {hi!r}]" for name, (lo, hi) in zip(names, box,
+                                                                            strict=True))
+
+
+def _volume(box: Sequence[tuple[float, float]]) -> float:
+    return math.prod(hi - lo for lo, hi in box)
+
+
+@dataclass
+class CertificationResult:
+    """The outcome of :func:`prove`.
+
+    status: "proved" (every sub-box certified or excluded: ``statement`` says "proved on box …"),
+        "counterexample" (``counterexample`` holds a point where f certainly violates the
+        relation while certainly inside the region, with the enclosures), or "undecided"
+        (``undecided`` lists the sub-boxes left with their reason, "min-width", "boundary" or
+        "budget"; ``undecided_area`` is their total area — volume for n ≠ 2 sides).
+    """
+
+    status: Status
+    statement: str
+    box: tuple[tuple[float, float], ...]
+    names: tuple[str, ...]
+    relation: str
+    claim: str
+    condition: str | None
+    proved_boxes: int = 0
+    boundary_boxes: int = 0
+    excluded_boxes: int = 0
+    examined_boxes: int = 0
+    undecided: list[dict[str, Any]] = field(default_factory=list)
+    undecided_area: float = 0.0
+    counterexample: dict[str, Any] | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def undecided_fraction(self) -> float:
+        """Undecided area as a fraction of the initial box's area."""
+        return self.undecided_area / _volume(self.box)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (undecided boxes truncated to the first 20)."""
+        return {
+            "status": self.status,
+            "statement": self.statement,
+            "box": format_box(self.box, self.names),
+            "claim": self.claim,
+            "condition": self.condition,
+            "proved_boxes": self.proved_boxes,
+            "boundary_boxes_proved": self.boundary_boxes,
+            "excluded_boxes": self.excluded_boxes,
+            "examined_boxes": self.examined_boxes,
+            "undecided_boxes": len(self.undecided),
+            "undecided_area": self.undecided_area,
+            "undecided_fraction": self.undecided_fraction,
+            "undecided_sample": self.undecided[:20],
+            "counterexample": self.counterexample,
+            "method": ARITHMETIC + "; breadth-first bisection of the widest (relative) side",
+            **self.settings,
+        }
+
+
+# --------------------------------------------------------------------------------------------
+# branch and bound
+# --------------------------------------------------------------------------------------------
+
+def _check_box(box, names) -> tuple[tuple[tuple[float, float], ...], tuple[str, ...]]:
+    try:
+        sides = [tuple(side) for side in box]
+    except TypeError:
+        raise ValueError("box must be a sequence of (lo, hi) pairs, one per variable") from None
+    if not sides:
+        raise ValueError("box is empty: give at least one side (lo, hi)")
+    checked = []
+    for k, side in enumerate(sides):
+        if len(side) != 2:
+            raise ValueError(f"box side {k} must be a pair (lo, hi); got {side!r}")
+        try:
+            lo, hi = float(side[0]), float(side[1])
+        except (TypeError, ValueError):
+            raise ValueError(f"box side {k} must hold two real numbers; got {side!r}") from None
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            raise ValueError(f"box side {k} must have finite endpoints; got [{lo}, {hi}]")
+        if not lo < hi:
+            raise ValueError(f"box side {k} is empty or inverted ([{lo}, {hi}]): need lo < hi; "
+                             "to check one point, evaluate f at a point interval instead")
+        checked.append((lo, hi))
+    if names is None:
+        names = tuple(f"x{k}" for k in range(len(checked)))
+    names = tuple(str(name) for name in names)
+    if len(names) != len(checked):
+        raise ValueError(f"names has {len(names)} entries but the box has {len(checked)} sides")
+    return tuple(checked), names
+
+
+def _halves(box, k) -> tuple[tuple, tuple] | None:
+    lo, hi = box[k]
+    mid = lo + (hi - lo) / 2
+    if not lo < mid < hi:  # side at float resolution
+        return None
+    return box[:k] + ((lo, mid),) + box[k + 1:], box[:k] + ((mid, hi),) + box[k + 1:]
+
+
+def _split(f, box, root, min_width) -> tuple[tuple, tuple] | None:
+    """Bisect the side that contributes most to the width of f's enclosure.
+
+    A side's contribution is measured derivative-free: the enclosure of f is recomputed with
+    that side collapsed to its midpoint, and the side whose collapse leaves the narrowest
+    enclosure is bisected (ties, e.g. infinite widths, go to the widest side relative to the
+    initial box). Sides narrower than ``min_width`` times their initial width, or at float
+    resolution, are not split. Returns the two halves, or None.
+    """
+    best = None
+    for k in range(len(box)):
+        lo, hi = box[k]
+        if hi - lo <= min_width * (root[k][1] - root[k][0]):
+            continue
+        halves = _halves(box, k)
+        if halves is None:
+            continue
+        collapsed = [interval(a, b) for a, b in box]
+        collapsed[k] = interval(lo + (hi - lo) / 2)
+        value = _checked(f(collapsed), "f", box)
+        width = float(value.delta)  # +inf for unbounded enclosures
+        score = (width, -(hi - lo) / (root[k][1] - root[k][0]))
+        if best is None or score < best[0]:
+            best = (score, halves)
+    return None if best is None else best[1]
+
+
+def prove(f: Callable[[IvBox], Any], box: Sequence[tuple[float, float]], *,
+          relation: Relation = "<", where: Callable[[IvBox], Any] | None = None,
+          names: Sequence[str] | None = None, claim: str = "f < 0",
+          condition: str | None = None, min_width: float = 1e-6,
+          max_boxes: int = 20_000) -> CertificationResult:
+    """Prove ``f(x) REL 0`` for all x in ``box`` (where all ``where(x) > 0``), or refute it.
+
+    f: maps a list of iv intervals (one per side, in box order) to an iv interval enclosing f
+        on that sub-box. Must be an enclosure on every sub-box of ``box``.
+    box: sequence of (lo, hi) float pairs with lo < hi; the endpoints are taken exactly.
+    relation: "<", "<=", ">" or ">=" (f compared with 0).
+    where: optional; maps the same list to an iv interval or a tuple of intervals g_j; the claim
+        is restricted to the region {all g_j > 0}.
+    names, claim, condition: labels of the sides, of the relation and of the region, used in the
+        statement ("proved on box ρ ∈ [..], θ ∈ [..]: κ(h1) < κ(l2) wherever ...").
+    min_width: a sub-box whose sides are all below this fraction of the initial widths is not
+        split further (undecided). max_boxes: budget of examined sub-boxes.
+    Returns a :class:`CertificationResult`; raises ValueError for bad input and for f/where not
+    returning iv intervals or returning NaN enclosures.
+    """
+    root, names = _check_box(box, names)
+    if relation not in RELATIONS:
+        raise ValueError(f"relation must be one of {RELATIONS}; got {relation!r}")
+    if not (isinstance(min_width, int | float) and math.isfinite(min_width) and
+            0 < min_width < 1):
+        raise ValueError(f"min_width must be a fraction in (0, 1) of the initial widths; "
+                         f"got {min_width!r}")
+    if isinstance(max_boxes, bool) or not isinstance(max_boxes, int) or max_boxes < 1:
+        raise ValueError(f"max_boxes must be a positive integer; got {max_boxes!r}")
+    if not callable(f) or (where is not None and not callable(where)):
+        raise ValueError("f (and where, if given) must be callables on a list of iv intervals")
+
+    result = CertificationResult(
+        status="undecided", statement="", box=root, names=names, relation=relation,
+        claim=claim, condition=condition,
+        settings={"min_width": min_width, "max_boxes": max_boxes},
+    )
+    queue: deque[tuple[tuple[float, float], ...]] = deque([root])
+    while queue:
+        if result.examined_boxes >= max_boxes:
+            result.undecided.extend({"box": format_box(b, names), "reason": "budget"}
+                                    for b in queue)
+            result.undecided_area += sum(_volume(b) for b in queue)
+            break
+        current = queue.popleft()
+        result.examined_boxes += 1
+        ivbox = [interval(lo, hi) for lo, hi in current]
+        region = _region(where, ivbox, current)
+        if region == "outside":
+            result.excluded_boxes += 1
+            continue
+        value = _checked(f(ivbox), "f", current)
+        if _holds(value, relation):
+            result.proved_boxes += 1
+            result.boundary_boxes += region == "straddle"
+            continue
+        point = tuple(lo + (hi - lo) / 2 for lo, hi in current)
+        ivpoint = [interval(x) for x in point]
+        if _violated(value.mid, relation) and _region(where, ivpoint, current) == "inside":
+            at_point = _checked(f(ivpoint), "f", current)
+            if _violated(at_point, relation):
+                conditions = [] if where is None else [str(g) for g in _as_tuple(where(ivpoint))]
+                result.status = "counterexample"
+                result.counterexample = {
+                    "point": dict(zip(names, point, strict=True)),
+                    "f_enclosure": str(at_point),
+                    "where_enclosures": conditions,
+                    "sub_box": format_box(current, names),
+                }
+                result.statement = (f"counterexample to {claim} at "
+                                    + ", ".join(f"{n} = {x!r}" for n, x in zip(names, point,
+                                                                               strict=True))
+                                    + f": f ∈ {at_point} ({ARITHMETIC})")
+                return result
+        children = _split(f, current, root, min_width)
+        if children is None:
+            result.undecided.append({"box": format_box(current, names),
+                                     "reason": "boundary" if region == "straddle" else
+                                     "min-width"})
+            result.undecided_area += _volume(current)
+            continue
+        queue.extend(children)
+
+    where_text = f" wherever {condition}" if condition else ""
+    if not result.undecided:
+        result.status = "proved"
+        vacuous = " (vacuously: no sub-box meets the region)" if not result.proved_boxes else ""
+        result.statement = (
+            f"proved on box {format_box(root, names)}: {claim}{where_text}{vacuous} — "
+            f"{result.proved_boxes} sub-boxes certified ({result.boundary_boxes} of them "
+            f"straddling the region's boundary), {result.excluded_boxes} excluded; {ARITHMETIC}")
+    else:
+        result.statement = (
+            f"undecided on box {format_box(root, names)}: {claim}{where_text} — "
+            f"{len(result.undecided)} sub-boxes undecided (area {result.undecided_area:.3g}, "
+            f"{100 * result.undecided_fraction:.3g}% of the box), {result.proved_boxes} "
+            f"certified, {result.excluded_boxes} excluded; not a proof")
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# one-neuron spectra
+# --------------------------------------------------------------------------------------------
+
+def one_neuron_spectra(rho, theta, *, convention: str = "expected", sobolev_weight: float = 1.0,
+                       dim: int = 3, ctx=iv) -> dict[str, dict[str, tuple[Any, int]]]:
+    r"""Eigenvalues of the one-neuron population Hessians (K = K* = 1) of all three losses.
+
+    With w = r v, w* = r* u, θ = angle(w, w*) ∈ (0, π), ρ = r*/r, t = ρ sin θ/(2π),
+    s = ρ cos²θ/(2π sin θ), e the unit vector of u's part orthogonal to v, and λ = sobolev_weight:
+
+    ========================  =========  =================  =====================
+    loss (convention)         v          e                  complement (d − 2)
+    ========================  =========  =================  =====================
+    l2                        1/2        1/2 − 2t           1/2 − t
+    sobolev (expected)        1/2        1/2 − t            1/2
+    sobolev (exact)           1/2        1/2 − 2t           1/2 + s
+    h1 = l2 + λ·sobolev       sum of the two rows, direction by direction
+    ========================  =========  =================  =====================
+
+    (The expected Sobolev Jacobian is upper triangular in the (v, e) plane, off-diagonal
+    −ρ cos θ/(2π), so its eigenvalues are the diagonal ones.) The Hessian depends on r only
+    through ρ, and on d only through whether d = 2 (no complement) or d >= 3.
+
+    rho, theta: numbers or intervals of ``ctx`` (mpmath.iv for enclosures, mpmath.mp for
+    high-precision points). Returns {loss: {"v": (λ, 1), "e": (λ, 1), "complement": (λ, d − 2)}}
+    for loss in l2, sobolev, h1 (no "complement" entry when dim = 2), values in ``ctx``.
+    """
+    check_convention(convention)
+    weight = ctx.convert(check_sobolev_weight(sobolev_weight))
+    if isinstance(dim, bool) or not isinstance(dim, int) or dim < 2:
+        raise ValueError(f"dim must be an integer >= 2 (one neuron has an angle only for d >= 2); "
+                         f"got {dim!r}")
+    rho, theta = ctx.convert(rho), ctx.convert(theta)
+    pi = ctx.pi
+    if not rho > 0:
+        raise ValueError(f"rho = |w*|/|w| must be > 0 (certainly, for an interval); got {rho}")
+    if not (theta > 0 and theta < pi):
+        raise ValueError(f"theta must lie in the open interval (0, π) (certainly, for an "
+                         f"interval): the Hessian does not exist at θ = 0 or π; got {theta}")
+    half = ctx.convert(0.5)
+    sin = ctx.sin(theta)
+    two_pi = pi + pi
+    t = rho * sin / two_pi
+    l2 = {"v": half, "e": half - (t + t), "complement": half - t}
+    if convention == "expected":
+        sob = {"v": half, "e": half - t, "complement": half}
+    else:
+        cos = ctx.cos(theta)
+        sob = {"v": half, "e": l2["e"], "complement": half + rho * cos * cos / (two_pi * sin)}
+    h1 = {key: l2[key] + weight * sob[key] for key in l2}
+    directions = {"v": 1, "e": 1, "complement": dim - 2} if dim >= 3 else {"v": 1, "e": 1}
+    return {name: {key: (values[key], count) for key, count in directions.items()}
+            for name, values in (("l2", l2), ("sobolev", sob), ("h1", h1))}
+
+
+def one_neuron_eigenvalues(rho, theta, loss: str = "h1", *, convention: str = "expected",
+                           sobolev_weight: float = 1.0, dim: int = 3,
+                           ctx=iv) -> dict[str, tuple[Any, int]]:
+    """Eigenvalues {direction: (λ, multiplicity)} of one loss; see :func:`one_neuron_spectra`."""
+    check_loss(loss)
+    return one_neuron_spectra(rho, theta, convention=convention, sobolev_weight=sobolev_weight,
+                              dim=dim, ctx=ctx)[loss]
+
+
+def extremes(eigenvalues: dict[str, tuple[Any, int]]) -> tuple[Any, Any]:
+    """(λ_min, λ_max) enclosures over the directions of an iv spectrum (see above)."""
+    values = [value for value, _ in eigenvalues.values()]
+    return interval_min(*values), interval_max(*values)
+
+
+def one_neuron_extremes(rho, theta, loss: str = "h1", *, convention: str = "expected",
+                        sobolev_weight: float = 1.0, dim: int = 3) -> tuple[Any, Any]:
+    """(λ_min, λ_max) enclosures (mpmath.iv) of the one-neuron Hessian over intervals ρ, θ."""
+    return extremes(one_neuron_eigenvalues(rho, theta, loss, convention=convention,
+                                           sobolev_weight=sobolev_weight, dim=dim, ctx=iv))
