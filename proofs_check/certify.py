@@ -3,16 +3,17 @@ r"""Certified inequalities by interval arithmetic (mpmath.iv) and branch-and-bou
 :func:`prove` decides a claim ``f(x) REL 0`` (REL one of ``<``, ``<=``, ``>``, ``>=``) for every x
 in a box ``[lo_1, hi_1] × … × [lo_n, hi_n]``, optionally only where conditions g_j(x) > 0 hold:
 
-* f and the g_j are evaluated in mpmath's interval context ``iv`` (53-bit, outward rounding), so
+* f and the g_j are evaluated in mpmath's interval context ``iv`` (iv.prec bits, 53 by default;
+  outward rounding), so
   ``f(B)`` is a rigorous enclosure of {f(x) : x ∈ B} for a sub-box B;
 * a sub-box is *proved* when the enclosure satisfies REL (e.g. ``sup f(B) < 0``), *excluded* when
-  some ``sup g_j(B) <= 0`` (no point of B is in the region), and otherwise bisected across its
-  widest side (widths measured relative to the initial box);
-* before bisecting a sub-box whose enclosure has its centre on the wrong side (e.g. mid f(B) >= 0
-  for "<"), f is evaluated at the sub-box midpoint as a point interval: if that enclosure
-  certainly violates REL while the midpoint is certainly in the region, the midpoint is a
-  *certified counterexample* and the search stops (the centre test only saves work: it decides
-  where to look for counterexamples, never what is proved);
+  some ``sup g_j(B) <= 0`` (no point of B is in the region), and otherwise bisected across the
+  side contributing most to the width of f's enclosure (see ``_split``);
+* before bisecting a sub-box whose enclosure's centre does not satisfy REL (e.g. mid f(B) >= 0
+  for "<", or an enclosure unbounded on both sides), f is evaluated at the sub-box midpoint as
+  a point interval: if that enclosure certainly violates REL while the midpoint is certainly in
+  the region, the midpoint is a *certified counterexample* and the search stops (the centre
+  test only saves work: it decides where to look for counterexamples, never what is proved);
 * a sub-box narrower than ``min_width`` (relative) on every side, or left over when ``max_boxes``
   sub-boxes have been examined, is *undecided*; a result with any undecided sub-box is never
   "proved" — its status is "undecided" and it reports their number and total area (volume).
@@ -43,8 +44,13 @@ Relation = Literal["<", "<=", ">", ">="]
 RELATIONS: tuple[str, ...] = ("<", "<=", ">", ">=")
 Status = Literal["proved", "counterexample", "undecided"]
 
-#: Interval enclosures used by :func:`prove` (mpmath's iv context, default 53-bit precision).
-ARITHMETIC = "mpmath.iv interval arithmetic, 53-bit precision, outward rounding"
+#: Interval enclosures used by :func:`prove`: mpmath's iv context at its current precision
+#: (iv.prec, 53 bits by default); the statement of every result records the precision used.
+ARITHMETIC = "mpmath.iv interval arithmetic, outward rounding"
+
+
+def _arithmetic() -> str:
+    return f"mpmath.iv interval arithmetic, {iv.prec}-bit precision, outward rounding"
 
 IvBox = list  # list of mpmath.iv intervals, one per side
 
@@ -196,7 +202,8 @@ class CertificationResult:
             "undecided_fraction": self.undecided_fraction,
             "undecided_sample": self.undecided[:20],
             "counterexample": self.counterexample,
-            "method": ARITHMETIC + "; breadth-first bisection of the widest (relative) side",
+            "method": ("breadth-first bisection of the side contributing most to the width of "
+                       "f's enclosure"),
             **self.settings,
         }
 
@@ -304,7 +311,7 @@ def prove(f: Callable[[IvBox], Any], box: Sequence[tuple[float, float]], *,
     result = CertificationResult(
         status="undecided", statement="", box=root, names=names, relation=relation,
         claim=claim, condition=condition,
-        settings={"min_width": min_width, "max_boxes": max_boxes},
+        settings={"arithmetic": _arithmetic(), "min_width": min_width, "max_boxes": max_boxes},
     )
     queue: deque[tuple[tuple[float, float], ...]] = deque([root])
     while queue:
@@ -327,7 +334,7 @@ def prove(f: Callable[[IvBox], Any], box: Sequence[tuple[float, float]], *,
             continue
         point = tuple(lo + (hi - lo) / 2 for lo, hi in current)
         ivpoint = [interval(x) for x in point]
-        if _violated(value.mid, relation) and _region(where, ivpoint, current) == "inside":
+        if not _holds(value.mid, relation) and _region(where, ivpoint, current) == "inside":
             at_point = _checked(f(ivpoint), "f", current)
             if _violated(at_point, relation):
                 conditions = [] if where is None else [str(g) for g in _as_tuple(where(ivpoint))]
@@ -341,7 +348,7 @@ def prove(f: Callable[[IvBox], Any], box: Sequence[tuple[float, float]], *,
                 result.statement = (f"counterexample to {claim} at "
                                     + ", ".join(f"{n} = {x!r}" for n, x in zip(names, point,
                                                                                strict=True))
-                                    + f": f ∈ {at_point} ({ARITHMETIC})")
+                                    + f": f ∈ {at_point} ({_arithmetic()})")
                 return result
         children = _split(f, current, root, min_width)
         if children is None:
@@ -359,7 +366,7 @@ def prove(f: Callable[[IvBox], Any], box: Sequence[tuple[float, float]], *,
         result.statement = (
             f"proved on box {format_box(root, names)}: {claim}{where_text}{vacuous} — "
             f"{result.proved_boxes} sub-boxes certified ({result.boundary_boxes} of them "
-            f"straddling the region's boundary), {result.excluded_boxes} excluded; {ARITHMETIC}")
+            f"straddling the region's boundary), {result.excluded_boxes} excluded; {_arithmetic()}")
     else:
         result.statement = (
             f"undecided on box {format_box(root, names)}: {claim}{where_text} — "

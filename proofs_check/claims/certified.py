@@ -88,7 +88,8 @@ def _kappa_proof(convention: str, dim: int, quick: bool) -> CertificationResult:
         problem.kappa_cross, QUICK_BOX if quick else FULL_BOX, relation="<",
         where=problem.both_positive_definite, names=NAMES,
         claim=f"κ(h1, {convention}, λ=1) < κ(l2) (one neuron, d {'= 2' if dim == 2 else '>= 3'})",
-        condition="both Hessians are positive definite",
+        condition=("both Hessians are positive definite (all eigenvalues > 0; the expected "
+                   "Jacobian is not symmetric)"),
         min_width=MIN_WIDTH, max_boxes=QUICK_BUDGET if quick else FULL_BUDGET)
 
 
