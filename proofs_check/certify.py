@@ -4,8 +4,7 @@ r"""Certified inequalities by interval arithmetic (mpmath.iv) and branch-and-bou
 in a box ``[lo_1, hi_1] × … × [lo_n, hi_n]``, optionally only where conditions g_j(x) > 0 hold:
 
 * f and the g_j are evaluated in mpmath's interval context ``iv`` (iv.prec bits, 53 by default;
-  outward rounding), so
-  ``f(B)`` is a rigorous enclosure of {f(x) : x ∈ B} for a sub-box B;
+  outward rounding), so ``f(B)`` is a rigorous enclosure of {f(x) : x ∈ B} for a sub-box B;
 * a sub-box is *proved* when the enclosure satisfies REL (e.g. ``sup f(B) < 0``), *excluded* when
   some ``sup g_j(B) <= 0`` (no point of B is in the region), and otherwise bisected across the
   side contributing most to the width of f's enclosure (see ``_split``);
@@ -348,7 +347,7 @@ def prove(f: Callable[[IvBox], Any], box: Sequence[tuple[float, float]], *,
                 result.statement = (f"counterexample to {claim} at "
                                     + ", ".join(f"{n} = {x!r}" for n, x in zip(names, point,
                                                                                strict=True))
-                                    + f": f ∈ {at_point} ({_arithmetic()})")
+                                    + f": f ∈ {at_point} ({result.settings['arithmetic']})")
                 return result
         children = _split(f, current, root, min_width)
         if children is None:
@@ -362,11 +361,13 @@ def prove(f: Callable[[IvBox], Any], box: Sequence[tuple[float, float]], *,
     where_text = f" wherever {condition}" if condition else ""
     if not result.undecided:
         result.status = "proved"
+        straddling = (f" ({result.boundary_boxes} of them straddling the region's boundary)"
+                      if where is not None else "")
         vacuous = " (vacuously: no sub-box meets the region)" if not result.proved_boxes else ""
         result.statement = (
             f"proved on box {format_box(root, names)}: {claim}{where_text}{vacuous} — "
-            f"{result.proved_boxes} sub-boxes certified ({result.boundary_boxes} of them "
-            f"straddling the region's boundary), {result.excluded_boxes} excluded; {_arithmetic()}")
+            f"{result.proved_boxes} sub-boxes certified{straddling}, "
+            f"{result.excluded_boxes} excluded; {result.settings['arithmetic']}")
     else:
         result.statement = (
             f"undecided on box {format_box(root, names)}: {claim}{where_text} — "
