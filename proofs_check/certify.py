@@ -277,7 +277,7 @@ def _split(f, box, root, min_width) -> tuple[tuple, tuple] | None:
 
 def prove(f: Callable[[IvBox], Any], box: Sequence[tuple[float, float]], *,
           relation: Relation = "<", where: Callable[[IvBox], Any] | None = None,
-          names: Sequence[str] | None = None, claim: str = "f < 0",
+          names: Sequence[str] | None = None, claim: str | None = None,
           condition: str | None = None, min_width: float = 1e-6,
           max_boxes: int = 20_000) -> CertificationResult:
     """Prove ``f(x) REL 0`` for all x in ``box`` (where all ``where(x) > 0``), or refute it.
@@ -288,8 +288,8 @@ def prove(f: Callable[[IvBox], Any], box: Sequence[tuple[float, float]], *,
     relation: "<", "<=", ">" or ">=" (f compared with 0).
     where: optional; maps the same list to an iv interval or a tuple of intervals g_j; the claim
         is restricted to the region {all g_j > 0}.
-    names, claim, condition: labels of the sides, of the relation and of the region, used in the
-        statement ("proved on box ρ ∈ [..], θ ∈ [..]: κ(h1) < κ(l2) wherever ...").
+    names, claim, condition: labels of the sides, of the relation (default "f REL 0") and of the
+        region, used in the statement ("proved on box ρ ∈ [..], θ ∈ [..]: CLAIM wherever ...").
     min_width: a sub-box whose sides are all below this fraction of the initial widths is not
         split further (undecided). max_boxes: budget of examined sub-boxes.
     Returns a :class:`CertificationResult`; raises ValueError for bad input and for f/where not
@@ -298,6 +298,7 @@ def prove(f: Callable[[IvBox], Any], box: Sequence[tuple[float, float]], *,
     root, names = _check_box(box, names)
     if relation not in RELATIONS:
         raise ValueError(f"relation must be one of {RELATIONS}; got {relation!r}")
+    claim = f"f {relation} 0" if claim is None else claim
     if not (isinstance(min_width, int | float) and math.isfinite(min_width) and
             0 < min_width < 1):
         raise ValueError(f"min_width must be a fraction in (0, 1) of the initial widths; "

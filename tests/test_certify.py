@@ -227,3 +227,16 @@ def test_normalised_eigenvalue_claim_is_proved():
     verdict = claim.run(quick=True)
     assert verdict.status == claim.expected == "proved"
     assert set(verdict.evidence) >= {"min_raised", "max_not_above", "max_not_below"}
+
+
+def test_exact_convention_is_certified_worse_on_a_region():
+    verdict = get_claim("certified-kappa-h1-exact-below-l2").run(quick=True)
+    region = verdict.evidence["worse_on_region"]
+    assert region["status"] == "proved"
+    assert region["statement"].startswith("proved on box ρ ∈ [0.5, 1.5], θ ∈ [0.01, ")
+    rng = np.random.default_rng(7)
+    for _ in range(5):  # independent float check at random points of that box
+        rho, theta = rng.uniform(0.5, 1.5), rng.uniform(0.01, math.pi / 4 - 0.05)
+        W, W_star = _one_neuron(rho, theta, 3, rng)
+        assert (theory.condition_number(W, W_star, "h1", convention="exact", method="dense")
+                > theory.condition_number(W, W_star, "l2", method="dense"))

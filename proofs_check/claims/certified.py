@@ -36,6 +36,10 @@ FULL_BOX = ((0.1, 10.0), (1e-3, math.pi - 1e-3))
 #: The smaller box used with quick=True.
 QUICK_BOX = ((0.5, 2.0), (0.01, math.pi - 0.01))
 NAMES = ("ρ", "θ")
+#: A box where the exact h1 Hessian is certified worse conditioned than l2 (θ < π/4; both
+#: positive definite throughout since t <= 1.5/(2π) < 1/4), and its quick counterpart.
+WORSE_BOX = ((0.1, 1.5), (1e-3, math.pi / 4 - 0.05))
+QUICK_WORSE_BOX = ((0.5, 1.5), (0.01, math.pi / 4 - 0.05))
 #: Budgets (examined sub-boxes). The full-box κ proof examines about 9e3 sub-boxes (d >= 3), the
 #: quick box about 2e3; a result that runs out is reported "undecided", never "proved".
 FULL_BUDGET = 30_000
@@ -163,6 +167,16 @@ def check_expected(quick: bool) -> Verdict:
 )
 def check_exact(quick: bool) -> Verdict:
     verdict = _verdict({"d>=3": _kappa_proof("exact", 3, quick)}, "exact")
+    problem = _OneNeuron("exact", 3)
+    region = prove(
+        problem.kappa_cross, QUICK_WORSE_BOX if quick else WORSE_BOX, relation=">",
+        where=problem.both_positive_definite, names=NAMES,
+        claim="κ(h1, exact, λ=1) > κ(l2) (one neuron, d >= 3)",
+        condition="both Hessians are positive definite",
+        min_width=MIN_WIDTH, max_boxes=QUICK_BUDGET if quick else FULL_BUDGET)
+    verdict.evidence["worse_on_region"] = region.to_dict()
+    if region.status == "proved":
+        verdict.summary += f"; moreover {region.statement}"
     verdict.evidence["note"] = (
         "exact h1 spectrum {1, 1 − 4t, 1 − t + s}, s = ρ cos²θ/(2π sin θ): the complement "
         "eigenvalue exceeds 1 for |cos θ| > sin θ, so κ(h1, exact) > κ(l2) for θ < π/4 or "
