@@ -11,7 +11,8 @@ with the gradient of autograd (convention "expected": σ' and σ'' of ReLU taken
     R = ∇_x g − ∇_x y.
 
 This module never calls theory's closed forms: its estimates are independent measurements.
-Activations: relu, leaky_relu (slope 0.01), gelu (x Φ(x)), tanh, sine.
+Activations: those of numerics.activations (relu, leaky_relu (slope 0.01), gelu (x Φ(x)),
+tanh, sine), by name or as an Activation.
 """
 
 from __future__ import annotations
@@ -21,40 +22,18 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.special import ndtr
 
+from numerics.activations import Activation, get_activation
 from theory.validation import as_student_teacher, check_loss, check_sobolev_weight
 
-_SQRT_2PI = math.sqrt(2 * math.pi)
-LEAKY_SLOPE = 0.01
-
-
-def _relu(t):
-    return np.maximum(t, 0.0), (t > 0).astype(float), np.zeros_like(t)
-
-
-def _leaky(t):
-    return (np.where(t > 0, t, LEAKY_SLOPE * t), np.where(t > 0, 1.0, LEAKY_SLOPE),
-            np.zeros_like(t))
-
-
-def _gelu(t):
-    pdf = np.exp(-t * t / 2) / _SQRT_2PI
-    return t * ndtr(t), ndtr(t) + t * pdf, pdf * (2 - t * t)
-
-
-def _tanh(t):
-    th = np.tanh(t)
-    return th, 1 - th**2, -2 * th * (1 - th**2)
-
-
-def _sine(t):
-    return np.sin(t), np.cos(t), -np.sin(t)
-
-
-#: activation name -> t ↦ (σ(t), σ'(t), σ''(t)), with σ', σ'' as autograd takes them.
-ACTIVATIONS = {"relu": _relu, "leaky_relu": _leaky, "gelu": _gelu, "tanh": _tanh, "sine": _sine}
 OPTIMIZERS = ("gd", "sgd")
+
+
+def _evaluate(activation: str | Activation, t: NDArray) -> tuple[NDArray, NDArray, NDArray]:
+    """(σ(t), σ'(t), σ''(t)) with σ', σ'' as autograd takes them (numerics.activations)."""
+    act = get_activation(activation)
+    return act.numpy[0](t), act.numpy[1](t), act.numpy[2](t)
+
 
 
 def sample_teacher_data(W_star: ArrayLike, n: int, rng: np.random.Generator,
@@ -62,7 +41,7 @@ def sample_teacher_data(W_star: ArrayLike, n: int, rng: np.random.Generator,
     """(X (n, d), y (n,), ∇_x y (n, d)) for x ~ N(0, I_d) and the teacher W*."""
     _, W_star = as_student_teacher(W_star, W_star)
     X = rng.standard_normal((n, W_star.shape[1]))
-    value, slope, _ = ACTIVATIONS[activation](X @ W_star.T)
+    value, slope, _ = _evaluate(activation, X @ W_star.T)
     return X, value.sum(axis=1), slope @ W_star
 
 
@@ -71,7 +50,7 @@ def batch_loss_and_gradient(W: NDArray, X: NDArray, y: NDArray, dy: NDArray, los
     """(empirical loss, autograd-convention gradient (K, d)) on the batch (module docstring)."""
     w_l2, w_sob = {"l2": (1.0, 0.0), "sobolev": (0.0, 1.0),
                    "h1": (1.0, sobolev_weight)}[loss]
-    value, slope, curvature = ACTIVATIONS[activation](X @ W.T)  # (n, K)
+    value, slope, curvature = _evaluate(activation, X @ W.T)  # (n, K)
     n = X.shape[0]
     residual = value.sum(axis=1) - y  # (n,)
     R = slope @ W - dy  # (n, d)
@@ -109,7 +88,7 @@ class TrainResult:
 
 def _per_sample_loss(W, X, y, dy, loss, weight, activation):
     w_l2, w_sob = {"l2": (1.0, 0.0), "sobolev": (0.0, 1.0), "h1": (1.0, weight)}[loss]
-    value, slope, _ = ACTIVATIONS[activation](X @ W.T)
+    value, slope, _ = _evaluate(activation, X @ W.T)
     R = slope @ W - dy
     return w_l2 * 0.5 * (value.sum(axis=1) - y) ** 2 + w_sob * 0.5 * np.sum(R * R, axis=1)
 
@@ -129,8 +108,7 @@ def train(W0: ArrayLike, W_star: ArrayLike, loss: str = "h1", *, optimizer: str 
     weight = check_sobolev_weight(sobolev_weight)
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {OPTIMIZERS}; got {optimizer!r}")
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}; got {activation!r}")
+    activation = get_activation(activation)
     if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
         raise ValueError(f"lr must be a finite number > 0; got {lr!r}")
     for name, value in (("steps", steps), ("batch_size", batch_size), ("n_train", n_train),
@@ -177,4 +155,4 @@ def train(W0: ArrayLike, W_star: ArrayLike, loss: str = "h1", *, optimizer: str 
                                  f"lr={lr:g} is too large for {optimizer} on the {loss} loss")
     return TrainResult(np.array(record), np.array(train_curve), np.array(test_curve),
                        np.array(test_err), W, loss, optimizer, float(lr), int(batch_size),
-                       int(n_train), int(n_test), int(seed), activation, weight)
+                       int(n_train), int(n_test), int(seed), activation.name, weight)
