@@ -9,6 +9,10 @@ import importlib
 
 _EXPORTS = {
     "check_formula": "proofs_check.formulas",
+    "prove": "proofs_check.certify",
+    "CertificationResult": "proofs_check.certify",
+    "compare_condition_numbers": "proofs_check.compare",
+    "run_sweep": "proofs_check.sweep",
     "Claim": "proofs_check.claims",
     "Verdict": "proofs_check.claims",
     "all_claims": "proofs_check.claims",

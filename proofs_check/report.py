@@ -247,6 +247,8 @@ def write_markdown(report: Report, out_dir: Path, quick: bool) -> Path:
                   f"({r.seconds:.1f} s)."]
         if r.verdict.condition:
             lines += ["", f"**Condition.** {r.verdict.condition}"]
+        if "table" in r.verdict.evidence:
+            lines += ["", "```", r.verdict.evidence["table"], "```"]
         if r.verdict.counterexample:
             lines += ["", "**Counterexample.**", "", "```json",
                       json.dumps(r.verdict.counterexample, indent=1, default=_json_default),

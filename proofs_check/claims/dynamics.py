@@ -15,7 +15,7 @@ from typing import Any
 
 from numerics.flow import FlowError, gradient_flow
 from proofs_check.claims import Verdict, register
-from proofs_check.compare import DEFAULT_GRID, compare_condition_numbers
+from proofs_check.compare import DEFAULT_GRID, compare_condition_numbers, format_table
 from theory.configurations import make_configuration
 
 FLOW_CASES_QUICK = ((1, 3, "random", 1.0, 0), (2, 3, "random", 1.0, 1),
@@ -95,7 +95,8 @@ def check_flow_speed(quick: bool) -> Verdict:
 )
 def check_predicted_vs_measured(quick: bool) -> Verdict:
     rows = compare_condition_numbers(DEFAULT_GRID, n_samples=80_000 if quick else 400_000)
-    evidence = {"method": rows[0].method, "rows": [row.as_dict() for row in rows]}
+    evidence = {"method": rows[0].method, "table": format_table(rows),
+                "rows": [row.as_dict() for row in rows]}
     disagree = [row for row in rows if row.verdict == "disagrees"]
     agree = sum(row.verdict == "agrees" for row in rows)
     if disagree:
