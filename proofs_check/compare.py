@@ -8,9 +8,11 @@ common random numbers and central differences; it never calls theory's formulas)
 ``replicates`` independent runs (seeds seed, seed+1, …). The point estimate is κ of the pooled
 (averaged) Jacobian; its standard error is the jackknife over replicates (leave one replicate
 out, re-pool, recompute κ), which accounts for the correlation between Hessian entries that an
-entrywise error bar would miss. A row *agrees* when |κ_MC − κ_pred| <= z·SE (z = 3 by default),
-is *inconclusive* when some leave-one-out Jacobian is not positive-definite in real part (κ
-unbounded at this sample size), and *disagrees* otherwise.
+entrywise error bar would miss. Because SE is itself estimated from B replicates, the critical
+value is Student's t with B − 1 degrees of freedom, at a family-wise false-alarm rate
+``familywise`` shared (Bonferroni) by the ``comparisons`` rows of a table: a row *agrees* when
+|κ_MC − κ_pred| <= t·SE, is *inconclusive* when some leave-one-out Jacobian is not
+positive-definite in real part (κ unbounded at this sample size), and *disagrees* otherwise.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
+from scipy import stats
 
 import theory
 from numerics.montecarlo import monte_carlo_hessian
@@ -65,7 +68,7 @@ class ComparisonRow:
     measured_kappa_stderr: float
     n_samples: int
     replicates: int
-    z: float
+    threshold: float  # critical t value: agreement means |κ_MC − κ_pred| <= threshold·SE
     verdict: str  # "agrees" | "disagrees" | "inconclusive"
     method: str
 
@@ -91,14 +94,24 @@ def _jackknife_kappa(replicas: Sequence[np.ndarray]) -> tuple[float, float]:
     return estimate, float(math.sqrt((count - 1) / count * np.sum(spread**2)))
 
 
+def critical_value(replicates: int, familywise: float, comparisons: int) -> float:
+    """Two-sided Student-t critical value, B − 1 degrees of freedom, Bonferroni over rows."""
+    if not 0 < familywise < 1:
+        raise ValueError(f"familywise must be in (0, 1); got {familywise!r}")
+    if comparisons < 1:
+        raise ValueError(f"comparisons must be >= 1; got {comparisons!r}")
+    return float(stats.t.ppf(1 - familywise / (2 * comparisons), replicates - 1))
+
+
 def compare_point(point: GridPoint, loss: str, *, n_samples: int, seed: int = 0,
-                  replicates: int = 8, z: float = 3.0,
+                  replicates: int = 16, familywise: float = 0.01, comparisons: int = 1,
                   sobolev_weight: float = 1.0) -> ComparisonRow:
     """Predicted vs Monte-Carlo κ for one configuration and loss (expected convention)."""
     if replicates < 2:
         raise ValueError(f"replicates must be >= 2 for a jackknife error; got {replicates}")
     if n_samples < 2 * replicates:
         raise ValueError(f"n_samples must be >= 2·replicates; got {n_samples}")
+    threshold = critical_value(replicates, familywise, comparisons)
     config = make_configuration(point.width, point.teacher_width, point.dim, point.seed,
                                 at=point.at, radius=point.radius)
     values = np.real(theory.spectrum(config.W, config.W_star, loss, convention="expected",
@@ -115,24 +128,28 @@ def compare_point(point: GridPoint, loss: str, *, n_samples: int, seed: int = 0,
     if not math.isfinite(stderr) or not math.isfinite(predicted):
         verdict = "inconclusive"
     else:
-        verdict = "agrees" if abs(measured - predicted) <= z * stderr else "disagrees"
+        verdict = "agrees" if abs(measured - predicted) <= threshold * stderr else "disagrees"
     return ComparisonRow(
         point.width, point.teacher_width, point.dim, point.seed, config.at, config.radius, loss,
         "expected", lam_min, lam_max, predicted, measured, stderr,
-        per_replicate * replicates, replicates, z, verdict,
+        per_replicate * replicates, replicates, threshold, verdict,
         "predicted: closed-form Jacobian eigenvalues; measured: Monte-Carlo CRN central-"
-        f"difference Jacobian, {replicates} replicates, jackknife SE",
+        f"difference Jacobian, {replicates} replicates, jackknife SE; agreement within "
+        f"t_{replicates - 1}·SE = {threshold:.2f}·SE (family-wise false-alarm rate "
+        f"{familywise:g} over {comparisons} rows)",
     )
 
 
 def compare_condition_numbers(grid: Iterable[GridPoint] = DEFAULT_GRID,
                               losses: Sequence[str] = ("l2", "h1"), *, n_samples: int = 200_000,
-                              seed: int = 0, replicates: int = 8,
-                              z: float = 3.0) -> list[ComparisonRow]:
+                              seed: int = 0, replicates: int = 16,
+                              familywise: float = 0.01) -> list[ComparisonRow]:
     """One row per (grid point, loss): predicted κ, Monte-Carlo κ ± SE, agreement verdict."""
+    points = list(grid)
+    comparisons = len(points) * len(losses)
     return [compare_point(point, loss, n_samples=n_samples, seed=seed, replicates=replicates,
-                          z=z)
-            for point in grid for loss in losses]
+                          familywise=familywise, comparisons=comparisons)
+            for point in points for loss in losses]
 
 
 def format_table(rows: Sequence[ComparisonRow]) -> str:

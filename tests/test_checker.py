@@ -125,3 +125,19 @@ def test_flow_claim_rescaled_time_is_reported():
     assert verdict.status in ("holds", "conditional")
     for run in verdict.evidence["runs"]:
         assert run["h1"]["time"] < run["l2"]["time"]
+
+
+def test_compare_point_detects_a_wrong_prediction(monkeypatch):
+    """A prediction whose largest eigenvalue is 10 % too large must be flagged."""
+    import proofs_check.compare as compare
+
+    true_spectrum = theory.spectrum
+
+    def inflated(*args, **kwargs):
+        values = np.real(true_spectrum(*args, **kwargs)).copy()
+        values[-1] *= 1.1
+        return values
+
+    monkeypatch.setattr(compare.theory, "spectrum", inflated)
+    row = compare_point(GridPoint(1, 1, 2, 0, "perturbed", 0.5), "l2", n_samples=160_000)
+    assert row.verdict == "disagrees"

@@ -101,9 +101,11 @@ def check_predicted_vs_measured(quick: bool) -> Verdict:
     agree = sum(row.verdict == "agrees" for row in rows)
     if disagree:
         return Verdict("fails", f"{len(disagree)} of {len(rows)} rows disagree beyond "
-                       f"{rows[0].z:g} SE", evidence, counterexample=disagree[0].as_dict())
+                       f"{rows[0].threshold:.2f} SE", evidence,
+                       counterexample=disagree[0].as_dict())
     if agree == 0:
         return Verdict("inconclusive", "no row resolved κ at this sample size", evidence)
-    return Verdict("holds", f"{agree}/{len(rows)} rows agree within {rows[0].z:g} jackknife SE"
+    return Verdict("holds", f"{agree}/{len(rows)} rows agree within t·SE (t = "
+                   f"{rows[0].threshold:.2f}, jackknife SE, family-wise false-alarm rate 1%)"
                    + (f" ({len(rows) - agree} inconclusive)" if agree < len(rows) else ""),
                    evidence)
