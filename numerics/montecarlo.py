@@ -179,6 +179,20 @@ def _chunks(n_samples: int, batch_size: int):
         done += size
 
 
+def _checked_inputs(W, W_star, loss, sobolev_weight, activation, slope, n_samples, batch_size,
+                    confidence):
+    """Validate the arguments shared by the estimators; ValueError names the bad one."""
+    W, W_star = as_student_teacher(W, W_star)
+    c2, cs = loss_coefficients(loss, sobolev_weight)
+    act = get_activation(activation, slope=slope)
+    n_samples = _positive_int(n_samples, "n_samples")
+    if n_samples < 2:
+        raise ValueError("n_samples must be at least 2 to estimate a standard error")
+    batch_size = _positive_int(batch_size, "batch_size")
+    _z(confidence)
+    return W, W_star, c2, cs, act, n_samples, batch_size
+
+
 def monte_carlo(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *, n_samples: int,
                 seed: int | None = None, sobolev_weight: float = 1.0,
                 activation: str | Activation = "relu", slope: float | None = None,
@@ -199,14 +213,8 @@ def monte_carlo(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *, n_samples:
     Returns:
         :class:`MonteCarloEstimate` (expected convention; see the module docstring).
     """
-    W, W_star = as_student_teacher(W, W_star)
-    c2, cs = loss_coefficients(loss, sobolev_weight)
-    act = get_activation(activation, slope=slope)
-    n_samples = _positive_int(n_samples, "n_samples")
-    if n_samples < 2:
-        raise ValueError("n_samples must be at least 2 to estimate a standard error")
-    batch_size = _positive_int(batch_size, "batch_size")
-    _z(confidence)
+    W, W_star, c2, cs, act, n_samples, batch_size = _checked_inputs(
+        W, W_star, loss, sobolev_weight, activation, slope, n_samples, batch_size, confidence)
     rng = np.random.default_rng(_check_seed(seed))
     d = W.shape[1]
     value = _Moments(())
@@ -321,14 +329,8 @@ def monte_carlo_hessian(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *, n_
     described in :func:`hessian_steps`; the reported standard errors are sampling errors of the
     per-sample difference quotients (step bias O(h²) not included).
     """
-    W, W_star = as_student_teacher(W, W_star)
-    c2, cs = loss_coefficients(loss, sobolev_weight)
-    act = get_activation(activation, slope=slope)
-    n_samples = _positive_int(n_samples, "n_samples")
-    if n_samples < 2:
-        raise ValueError("n_samples must be at least 2 to estimate a standard error")
-    batch_size = _positive_int(batch_size, "batch_size")
-    _z(confidence)
+    W, W_star, c2, cs, act, n_samples, batch_size = _checked_inputs(
+        W, W_star, loss, sobolev_weight, activation, slope, n_samples, batch_size, confidence)
     steps, rule = hessian_steps(W, W_star, act, n_samples, cs > 0, step)
     K, d = W.shape
     # Bound the per-chunk (B, K·d, K·d) array of difference quotients to ~2^22 entries.

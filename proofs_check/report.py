@@ -111,6 +111,13 @@ def _pyplot():
     return plt
 
 
+def _save(fig, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    _pyplot().close(fig)
+    return path
+
+
 def figure_kappa_vs_theta(path: Path) -> Path:
     plt = _pyplot()
     thetas = np.linspace(0.02, math.pi - 0.02, 200)
@@ -129,10 +136,7 @@ def figure_kappa_vs_theta(path: Path) -> Path:
     ax.set_ylabel("κ (inf where not positive definite)")
     ax.set_title("One neuron: condition number vs angle (closed form)")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def figure_spectra(path: Path) -> Path:
@@ -150,10 +154,7 @@ def figure_spectra(path: Path) -> Path:
     ax.set_yticks(range(len(series)), list(series))
     ax.set_xlabel("Re λ of the population Jacobian")
     ax.set_title(config.describe().split(":")[0] + ", W = W* + 0.3·Z/√d")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def figure_montecarlo_error(path: Path, quick: bool) -> Path:
@@ -175,10 +176,7 @@ def figure_montecarlo_error(path: Path, quick: bool) -> Path:
     ax.set_xlabel("samples N")
     ax.set_ylabel("error")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def figure_flow(path: Path) -> Path:
@@ -198,10 +196,7 @@ def figure_flow(path: Path) -> Path:
         ax.legend()
     fig.suptitle("Gradient flow on the expected field from the same start (K = K* = 2, d = 3); "
                  "h1's loss is ~ distance near W* (cone), l2's ~ distance²", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def draw_figures(out_dir: Path, quick: bool) -> list[Path]:
