@@ -111,17 +111,13 @@ def stable_angle(a_hat: NDArray, b_hat: NDArray) -> NDArray:
     return 2.0 * np.arctan2(_norm(a_hat - b_hat), _norm(a_hat + b_hat))
 
 
-def pair_geometry(a: NDArray[np.float64], b: NDArray[np.float64]) -> PairGeometry:
-    """Geometry of the pairs (a, b); ``a`` and ``b`` broadcast over leading axes, last axis d.
+#: Pairs with sin θ below this are recomputed in extended precision (float64 leaves a relative
+#: error ~eps/sin θ in θ and e, which is < 3e-12 above it).
+EXTENDED_PRECISION_BELOW = 1e-4
 
-    Rows must be non-zero (callers validate). The small quantities of a nearly (anti)parallel
-    pair — θ or π − θ, and the direction e — come from a difference of nearly equal unit
-    vectors, whose rounding error is ~eps/θ relative. They are therefore computed in extended
-    precision (np.longdouble) from the float64 inputs and rounded to float64 at the end, which
-    keeps θ, sin θ and e accurate to ~1e-19/θ on x86-64 (quadruple precision on aarch64).
-    The direction e is b̂ ∓ â (whichever is shorter) with â projected out.
-    """
-    a, b = np.broadcast_arrays(np.asarray(a, np.longdouble), np.asarray(b, np.longdouble))
+
+def _geometry_fields(a: NDArray, b: NDArray) -> list[NDArray]:
+    """norm_a, norm_b, θ, sin θ, cos θ, â, e, degenerate — in the dtype of ``a`` and ``b``."""
     norm_a = _norm(a)
     norm_b = _norm(b)
     a_hat = a / norm_a[..., None]
@@ -136,14 +132,33 @@ def pair_geometry(a: NDArray[np.float64], b: NDArray[np.float64]) -> PairGeometr
     # it in the limit, the step blocks do not exist). Take the axis least aligned with â.
     if degenerate.any() and a.shape[-1] >= 2:
         axis = np.argmin(np.abs(a_hat), axis=-1)
-        fallback = (np.arange(a.shape[-1]) == axis[..., None]).astype(np.longdouble)
+        fallback = (np.arange(a.shape[-1]) == axis[..., None]).astype(a.dtype)
         fallback = fallback - np.take_along_axis(a_hat, axis[..., None], -1) * a_hat
         perp = np.where(degenerate[..., None], fallback, perp)
     perp_norm = _norm(perp)
     e = perp / np.where(perp_norm == 0, 1.0, perp_norm)[..., None]
-    norm_a, norm_b, theta, sin, cos, a_hat, e = (
-        np.asarray(x, dtype=np.float64) for x in (norm_a, norm_b, theta, sin, cos, a_hat, e))
-    return PairGeometry(norm_a, norm_b, theta, sin, cos, a_hat, e, np.asarray(degenerate))
+    return [norm_a, norm_b, theta, sin, cos, a_hat, e, degenerate]
+
+
+def pair_geometry(a: NDArray[np.float64], b: NDArray[np.float64]) -> PairGeometry:
+    """Geometry of the pairs (a, b); ``a`` and ``b`` broadcast over leading axes, last axis d.
+
+    Rows must be non-zero (callers validate). The small quantities of a nearly (anti)parallel
+    pair — θ or π − θ, and the direction e — come from a difference of nearly equal unit
+    vectors, whose rounding error is ~eps/θ relative. Pairs with sin θ < 1e-4 are therefore
+    recomputed in extended precision (np.longdouble) from the float64 inputs and rounded to
+    float64, which keeps θ, sin θ and e accurate to ~1e-19/θ on x86-64 (quadruple precision on
+    aarch64). The direction e is b̂ ∓ â (whichever is shorter) with â projected out.
+    """
+    a, b = np.broadcast_arrays(np.asarray(a, np.float64), np.asarray(b, np.float64))
+    fields = _geometry_fields(a, b)
+    # Identical vectors (self pairs) are exactly parallel in any precision: no recomputation.
+    near = (fields[3] < EXTENDED_PRECISION_BELOW) & np.any(a != b, axis=-1)
+    if near.any():
+        precise = _geometry_fields(a[near].astype(np.longdouble), b[near].astype(np.longdouble))
+        for target, value in zip(fields, precise, strict=True):
+            target[near] = value
+    return PairGeometry(*fields)
 
 
 def kernel_value(kind: str, a: NDArray[np.float64], b: NDArray[np.float64],
