@@ -70,7 +70,10 @@ GRADIENT_SINGULAR_KINDS = frozenset({"step_exact"})
 #: Kinds whose Jacobian blocks (``A``, ``B``) have no limit at θ ∈ {0, π}.
 JACOBIAN_SINGULAR_KINDS = frozenset({"step_exact", "step_expected"})
 
-_TWO_PI = 2.0 * np.pi
+#: π as the formulas use it. The frame coefficients are plain arithmetic in (ρ, sin θ, cos θ, θ, π),
+#: so tests can evaluate this very code exactly by binding PI to sympy.pi (see
+#: tests/test_symbolic_vs_theory.py).
+PI = np.pi
 
 
 @dataclass(frozen=True)
@@ -166,9 +169,9 @@ def kernel_value(kind: str, a: NDArray[np.float64], b: NDArray[np.float64],
     """Value of the pair kernel: k(a, b) for "relu", q(a, b) for both step kinds. Shape (...)."""
     g = geometry
     if kind == "relu":
-        return g.norm_a * g.norm_b * (g.sin + (np.pi - g.theta) * g.cos) / _TWO_PI
+        return g.norm_a * g.norm_b * (g.sin + (PI - g.theta) * g.cos) / (2 * PI)
     if kind in ("step_exact", "step_expected"):
-        return np.sum(a * b, axis=-1) * (np.pi - g.theta) / _TWO_PI
+        return np.sum(a * b, axis=-1) * (PI - g.theta) / (2 * PI)
     raise ValueError(f"kind must be one of {PAIR_KINDS}; got {kind!r}")
 
 
@@ -179,11 +182,11 @@ def pair_gradient(kind: str, b: NDArray[np.float64], geometry: PairGeometry) -> 
     ``geometry.degenerate`` first (the value returned there drops the e-term).
     """
     g = geometry
-    field = ((np.pi - g.theta) / _TWO_PI)[..., None] * b
+    field = ((PI - g.theta) / (2 * PI))[..., None] * b
     if kind == "relu":
-        return field + (g.norm_b * g.sin / _TWO_PI)[..., None] * g.a_hat
+        return field + (g.norm_b * g.sin / (2 * PI))[..., None] * g.a_hat
     if kind == "step_exact":
-        return field + (g.norm_b * g.cos / _TWO_PI)[..., None] * g.e
+        return field + (g.norm_b * g.cos / (2 * PI))[..., None] * g.e
     if kind == "step_expected":
         return field
     raise ValueError(f"kind must be one of {PAIR_KINDS}; got {kind!r}")
@@ -216,7 +219,7 @@ def frame_blocks(kind: str, geometry: PairGeometry) -> FrameBlocks:
     """
     g = geometry
     s, c, rho = g.sin, g.cos, g.ratio
-    remaining = np.pi - g.theta
+    remaining = PI - g.theta
     zero = np.zeros_like(s)
     if kind == "relu":
         gamma_A = rho * s
@@ -237,7 +240,7 @@ def frame_blocks(kind: str, geometry: PairGeometry) -> FrameBlocks:
         C_B = _two_by_two(remaining + s * c, -c * c, s * s, remaining - s * c)
     else:
         raise ValueError(f"kind must be one of {PAIR_KINDS}; got {kind!r}")
-    blocks = FrameBlocks(gamma_A / _TWO_PI, C_A / _TWO_PI, gamma_B / _TWO_PI, C_B / _TWO_PI)
+    blocks = FrameBlocks(gamma_A / (2 * PI), C_A / (2 * PI), gamma_B / (2 * PI), C_B / (2 * PI))
     if kind in JACOBIAN_SINGULAR_KINDS and g.degenerate.any():
         mask = g.degenerate
         for array in (blocks.gamma_A, blocks.gamma_B):
