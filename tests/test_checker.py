@@ -141,3 +141,25 @@ def test_compare_point_detects_a_wrong_prediction(monkeypatch):
     monkeypatch.setattr(compare.theory, "spectrum", inflated)
     row = compare_point(GridPoint(1, 1, 2, 0, "perturbed", 0.5), "l2", n_samples=160_000)
     assert row.verdict == "disagrees"
+
+
+@pytest.mark.parametrize(
+    ("times", "status"),
+    [
+        ([(10.0, 3.0), (20.0, 5.0)], "holds"),         # faster even after rescaling by 1 + λ = 2
+        ([(10.0, 3.0), (20.0, 15.0)], "conditional"),  # faster raw, slower rescaled at one start
+        ([(10.0, 3.0), (20.0, 25.0)], "fails"),        # l2 first at one start
+    ],
+)
+def test_flow_claim_verdict_rules(monkeypatch, times, status):
+    """The verdict logic on controlled flow times (the flows themselves are tested in
+    tests/test_flow.py and, end to end, by the slow test above)."""
+    from proofs_check.claims import dynamics
+
+    rows = tuple({"K": 1, "d": 3, "seed": k, "l2": {"time": l2}, "h1": {"time": h1}}
+                 for k, (l2, h1) in enumerate(times))
+    monkeypatch.setattr(dynamics, "flow_times", lambda quick: rows)
+    verdict = dynamics.check_flow_speed(True)
+    assert verdict.status == status
+    if status != "holds":
+        assert verdict.counterexample["seed"] == 1
