@@ -163,3 +163,30 @@ def test_flow_claim_verdict_rules(monkeypatch, times, status):
     assert verdict.status == status
     if status != "holds":
         assert verdict.counterexample["seed"] == 1
+
+
+def test_exact_basin_claim_matches_the_predicted_edge():
+    """Full d = 3 exact flows started just below and above θ_c end on the teacher's ray and on
+    the antiparallel ray respectively, as the reduced flow predicts."""
+    from theory.reduced_flow import critical_angle
+
+    verdict = get_claim("basin-one-neuron-exact-h1").run(True)
+    assert verdict.status == "conditional"
+    edge = critical_angle("h1", convention="exact")
+    assert verdict.evidence["predicted_edge_theta_c"] == edge
+    assert verdict.counterexample["theta0"] > edge
+    assert verdict.counterexample["final_angle"] > math.pi - 1e-3
+
+
+@pytest.mark.parametrize(("distances", "status"), [((1e-10, 2e-10), "holds"),
+                                                   ((1e-10, 0.3), "fails")])
+def test_expected_basin_verdict_rules(monkeypatch, distances, status):
+    from proofs_check.claims import basins
+
+    runs = tuple({"loss": "h1", "r0": 1.0, "theta0": 3.0, "final_distance": d}
+                 for d in distances)
+    monkeypatch.setattr(basins, "_expected_runs", lambda quick: runs)
+    verdict = basins.check_expected_basin(True)
+    assert verdict.status == status
+    if status == "fails":
+        assert verdict.counterexample["final_distance"] == 0.3
