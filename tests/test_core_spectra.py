@@ -62,8 +62,8 @@ def test_condition_number_definition_and_infinity():
     assert theory.condition_number(W, W_star, "l2") == pytest.approx(values[-1] / values[0])
     # Far from the teacher the Hessian is indefinite: κ is reported as inf, not a negative ratio.
     W_far = np.array([[1.0, 0.0, 0.0], [-1.0, 0.2, 0.0]])
-    if np.linalg.eigvalsh(theory.population_hessian(W_far, W_star, "l2"))[0] <= 0:
-        assert theory.condition_number(W_far, W_star, "l2") == math.inf
+    assert np.linalg.eigvalsh(theory.population_hessian(W_far, W_star, "l2"))[0] < 0
+    assert theory.condition_number(W_far, W_star, "l2") == math.inf
 
 
 def test_one_neuron_l2_hessian_spectrum_matches_hand_calculation():

@@ -1,4 +1,5 @@
-"""Claims about conditioning: κ(h1) vs κ(l2), and how λ_min and λ_max move.
+"""Claims about conditioning: κ(h1) vs κ(l2), how λ_min and λ_max move, and whether the
+predicted κ is what an independent Monte-Carlo Jacobian measures (proofs_check.compare).
 
 Evidence comes from a deterministic survey of configurations (theory.configurations: teacher
 with N(0, 1/d) entries; student near it or random) with theory's closed-form spectra, λ = 1.
@@ -16,6 +17,7 @@ import numpy as np
 
 import theory
 from proofs_check.claims import Verdict, register
+from proofs_check.compare import DEFAULT_GRID, compare_condition_numbers, format_table
 from theory.configurations import make_configuration
 
 PLACEMENTS = (("perturbed", 0.05), ("perturbed", 0.3), ("random", 1.0))
@@ -178,3 +180,31 @@ def check_lambda_normalisation(quick: bool) -> Verdict:
             condition="one neuron and λ normalised as H = (L + λJ)/(1 + λ)")
     return Verdict("fails", "fails even for one neuron under both normalisations", evidence,
                    counterexample=counterexample)
+
+
+@register(
+    id="predicted-kappa-matches-monte-carlo",
+    statement="The condition number predicted by the closed-form Jacobian is what an "
+              "independent Monte-Carlo estimate of the expected gradient field's Jacobian "
+              "measures.",
+    source="this toolkit (consistency of theory and numerics)",
+    scope="proofs_check.compare.DEFAULT_GRID (K, K* in {1, 2, 3}, d in {2, 3}), l2 and h1, "
+          "expected convention",
+    expected="holds",
+)
+def check_predicted_vs_measured(quick: bool) -> Verdict:
+    rows = compare_condition_numbers(DEFAULT_GRID, n_samples=80_000 if quick else 400_000)
+    evidence = {"method": rows[0].method, "table": format_table(rows),
+                "rows": [row.as_dict() for row in rows]}
+    disagree = [row for row in rows if row.verdict == "disagrees"]
+    agree = sum(row.verdict == "agrees" for row in rows)
+    if disagree:
+        return Verdict("fails", f"{len(disagree)} of {len(rows)} rows disagree beyond "
+                       f"{rows[0].threshold:.2f} SE", evidence,
+                       counterexample=disagree[0].as_dict())
+    if agree == 0:
+        return Verdict("inconclusive", "no row resolved κ at this sample size", evidence)
+    return Verdict("holds", f"{agree}/{len(rows)} rows agree within t·SE (t = "
+                   f"{rows[0].threshold:.2f}, jackknife SE, family-wise false-alarm rate 1%)"
+                   + (f" ({len(rows) - agree} inconclusive)" if agree < len(rows) else ""),
+                   evidence)

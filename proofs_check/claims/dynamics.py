@@ -1,4 +1,4 @@
-"""Claims about training dynamics: gradient flow on h1 vs l2, and predicted vs measured κ.
+"""Claims about training dynamics: gradient flow on h1 vs l2.
 
 Flows integrate dW/dt = −F(W) with F = theory.population_gradient (expected convention: the
 field SGD follows) by numerics.gradient_flow (solve_ivp, DOP853). "Time to ε" is the first time
@@ -15,7 +15,6 @@ from typing import Any
 
 from numerics.flow import FlowError, gradient_flow
 from proofs_check.claims import Verdict, register
-from proofs_check.compare import DEFAULT_GRID, compare_condition_numbers, format_table
 from theory.configurations import make_configuration
 
 FLOW_CASES_QUICK = ((1, 3, "random", 1.0, 0), (2, 3, "random", 1.0, 1),
@@ -81,31 +80,3 @@ def check_flow_speed(quick: bool) -> Verdict:
     bad = next(row for row, ok in zip(rows, raw, strict=True) if not ok)
     return Verdict("fails", f"l2 reached ε first at {raw.count(False)} start(s)", evidence,
                    counterexample=bad)
-
-
-@register(
-    id="predicted-kappa-matches-monte-carlo",
-    statement="The condition number predicted by the closed-form Jacobian is what an "
-              "independent Monte-Carlo estimate of the expected gradient field's Jacobian "
-              "measures.",
-    source="this toolkit (consistency of theory and numerics)",
-    scope="proofs_check.compare.DEFAULT_GRID (K, K* in {1, 2, 3}, d in {2, 3}), l2 and h1, "
-          "expected convention",
-    expected="holds",
-)
-def check_predicted_vs_measured(quick: bool) -> Verdict:
-    rows = compare_condition_numbers(DEFAULT_GRID, n_samples=80_000 if quick else 400_000)
-    evidence = {"method": rows[0].method, "table": format_table(rows),
-                "rows": [row.as_dict() for row in rows]}
-    disagree = [row for row in rows if row.verdict == "disagrees"]
-    agree = sum(row.verdict == "agrees" for row in rows)
-    if disagree:
-        return Verdict("fails", f"{len(disagree)} of {len(rows)} rows disagree beyond "
-                       f"{rows[0].threshold:.2f} SE", evidence,
-                       counterexample=disagree[0].as_dict())
-    if agree == 0:
-        return Verdict("inconclusive", "no row resolved κ at this sample size", evidence)
-    return Verdict("holds", f"{agree}/{len(rows)} rows agree within t·SE (t = "
-                   f"{rows[0].threshold:.2f}, jackknife SE, family-wise false-alarm rate 1%)"
-                   + (f" ({len(rows) - agree} inconclusive)" if agree < len(rows) else ""),
-                   evidence)
