@@ -1,13 +1,23 @@
-"""Shared test settings: hypothesis profiles sized for CI (2 cores, < 10 min for the suite)."""
+"""Shared test settings: hypothesis profiles sized for CI (2 cores, < 10 min for the suite).
+
+* ``ci`` (default): 25 examples per property, **derandomized** and without an example database,
+  so every run of the suite draws the same examples and a property that only fails for rare
+  examples cannot pass or fail at random between runs of the same commit.
+* ``explore``: 100 fresh random examples per property (``HYPOTHESIS_PROFILE=explore pytest``):
+  run it to hunt for counterexamples before committing a new property.
+* ``thorough``: 500 fresh random examples per property.
+"""
 
 import os
 
 from hypothesis import HealthCheck, settings
 
-settings.register_profile(
-    "ci", max_examples=25, deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
-settings.register_profile(
-    "thorough", max_examples=500, deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+_RELAXED = [HealthCheck.too_slow, HealthCheck.filter_too_much]
+
+settings.register_profile("ci", max_examples=25, deadline=None, derandomize=True,
+                          database=None, suppress_health_check=_RELAXED)
+settings.register_profile("explore", max_examples=100, deadline=None,
+                          suppress_health_check=_RELAXED)
+settings.register_profile("thorough", max_examples=500, deadline=None,
+                          suppress_health_check=_RELAXED)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

@@ -66,16 +66,50 @@ def test_exact_hessian_is_symmetric(loss, config):
     np.testing.assert_allclose(H, H.T, atol=1e-12 * max(1.0, np.abs(H).max()))
 
 
-@given(config=sv.configurations(max_width=2, max_dim=4, min_sine=0.2))
-def test_expected_sobolev_jacobian_is_not_symmetric_and_differs_from_exact(config):
-    """The expected field is not a gradient field: its Jacobian has an antisymmetric part of the
-    size of the boundary terms, and it differs from the exact Hessian."""
+@pytest.mark.parametrize("convention", ("exact", "expected"))
+@given(config=sv.configurations(max_width=3, max_teacher_width=2, max_dim=4, min_sine=0.2))
+def test_expected_and_exact_sobolev_jacobians_differ_by_the_boundary_term(convention, config):
+    """exact gradient = expected gradient + B(W), B the boundary term of the moving half-spaces,
+    so exact Hessian − expected Jacobian = ∂B. ∂B is measured by central differences of
+    B = (exact − expected gradient) alone, independently of both Hessian routines."""
     W, W_star = config
     expected = theory.population_hessian(W, W_star, "sobolev", convention="expected")
     exact = theory.population_hessian(W, W_star, "sobolev", convention="exact")
-    scale = np.abs(exact).max()
-    assert np.abs(expected - expected.T).max() > 1e-3 * scale
-    assert np.abs(expected - exact).max() > 1e-2 * scale
+
+    def boundary(V):
+        return (theory.population_gradient(V, W_star, "sobolev", convention="exact")
+                - theory.population_gradient(V, W_star, "sobolev", convention="expected"))
+
+    np.testing.assert_allclose(exact - expected, central_difference_jacobian(boundary, W, FD_STEP),
+                               atol=FD_TOL, rtol=0)
+
+
+@given(config=sv.configurations(max_width=1, max_teacher_width=1, max_dim=4, min_sine=0.05))
+def test_one_neuron_expected_jacobian_asymmetry_is_proportional_to_cos_theta(config):
+    """One neuron: B(w) = −‖w*‖ cos θ e / (2π) (the student–teacher cross term enters J with a
+    minus sign), e the unit vector of u ⊥ v. In the frame (v, e, n) its Jacobian is
+    −(1/‖w‖)·[[0, −cos θ, 0], [0, sin θ, 0], [0, 0, −cos²θ/sin θ]]·‖w*‖/(2π), whose
+    antisymmetric part has spectral norm ‖J − Jᵀ‖₂ = ‖w*‖ |cos θ| / (2π ‖w‖). So the expected
+    Jacobian is non-symmetric exactly when θ ≠ π/2 — at θ = π/2 (e.g. w = e₂, w* = e₁) it is
+    symmetric although it still differs from the exact Hessian."""
+    W, W_star = config
+    w, w_star = W[0], W_star[0]
+    cos_theta = w @ w_star / (np.linalg.norm(w) * np.linalg.norm(w_star))
+    J = theory.population_hessian(W, W_star, "sobolev", convention="expected")
+    predicted = np.linalg.norm(w_star) * abs(cos_theta) / (2 * np.pi * np.linalg.norm(w))
+    scale = np.abs(J).max()
+    assert np.linalg.norm(J - J.T, 2) == pytest.approx(predicted, rel=1e-9, abs=1e-13 * scale)
+
+
+def test_expected_jacobian_is_symmetric_at_right_angle_but_not_exact():
+    """The example that falsified the old 'never symmetric' test: θ = π/2."""
+    W, W_star = np.array([[0.0, 1.0]]), np.array([[1.0, 0.0]])
+    expected = theory.population_hessian(W, W_star, "sobolev", convention="expected")
+    exact = theory.population_hessian(W, W_star, "sobolev", convention="exact")
+    assert np.abs(expected - expected.T).max() < 1e-15
+    # ∂B = −(‖w*‖/(2π‖w‖))·(sin θ) e eᵀ = −e eᵀ/(2π) at θ = π/2, e = (1, 0).
+    np.testing.assert_allclose(exact - expected, np.array([[-1.0, 0.0], [0.0, 0.0]]) / (2 * np.pi),
+                               atol=1e-15)
 
 
 def _relative(reference, value):

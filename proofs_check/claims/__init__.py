@@ -17,6 +17,19 @@ autograd practice, ...) and registers itself with :func:`register`::
 "conditional", "proved"); the main job exits non-zero when a claim expected to hold (or to be
 proved) does not. A claim known to be false is registered with expected="fails": its checker
 must then produce the counterexample.
+
+A verdict is evidence only if the checker could have said otherwise. New claims therefore
+split the work in two: ``gather(quick) -> evidence`` measures (surveys, flows, certificates) and
+the decorated ``decide(evidence) -> Verdict`` is a pure function of that evidence, documenting
+every verdict it can return in ``verdicts``::
+
+    @register(id=..., statement=..., source=..., scope=..., expected="conditional",
+              verdicts=("holds", "conditional", "fails", "inconclusive"), gather=survey)
+    def decide(evidence: dict) -> Verdict:
+        ...
+
+Tests feed ``claim.decide`` controlled evidence and reach each documented verdict
+(``tests/verdict_cases/``); a test fails if a registered claim lacks such a case.
 """
 
 from __future__ import annotations
@@ -61,15 +74,29 @@ class Verdict:
 
 @dataclass(frozen=True)
 class Claim:
+    """A registered claim.
+
+    check: ``check(quick) -> Verdict``, the whole run (``decide(gather(quick))`` for split claims).
+    verdicts: every status the checker documents it can return (``expected`` is one of them).
+    gather, decide: the measurement and the pure decision rule, when the claim is split.
+    """
+
     id: str
     statement: str
     source: str
     scope: str
     expected: Status
     check: Callable[[bool], Verdict]
+    verdicts: tuple[Status, ...] = STATUSES
+    gather: Callable[[bool], Any] | None = None
+    decide: Callable[[Any], Verdict] | None = None
 
     def run(self, quick: bool = True) -> Verdict:
-        return self.check(quick)
+        verdict = self.check(quick)
+        if verdict.status not in self.verdicts:
+            raise ValueError(f"claim {self.id!r} returned {verdict.status!r}, which is not among "
+                             f"its documented verdicts {self.verdicts}")
+        return verdict
 
     def agrees(self, verdict: Verdict) -> bool:
         """Whether a verdict matches what the claim is documented to do."""
@@ -79,14 +106,36 @@ class Claim:
 _REGISTRY: dict[str, Claim] = {}
 
 
-def register(*, id: str, statement: str, source: str, scope: str, expected: Status):
-    """Decorator registering ``check(quick: bool) -> Verdict`` as the checker of a claim."""
+def register(*, id: str, statement: str, source: str, scope: str, expected: Status,
+             verdicts: tuple[Status, ...] | None = None,
+             gather: Callable[[bool], Any] | None = None):
+    """Decorator registering a claim.
 
-    def decorate(check: Callable[[bool], Verdict]) -> Callable[[bool], Verdict]:
+    Without ``gather`` the decorated function is ``check(quick: bool) -> Verdict``. With
+    ``gather`` it is the pure rule ``decide(evidence) -> Verdict`` and the claim runs
+    ``decide(gather(quick))``. ``verdicts`` lists every status the checker can return
+    (default: all statuses); ``expected`` must be among them.
+    """
+    documented = tuple(verdicts) if verdicts is not None else STATUSES
+    unknown = [status for status in (*documented, expected) if status not in STATUSES]
+    if unknown:
+        raise ValueError(f"claim {id!r}: unknown status {unknown[0]!r}; use one of {STATUSES}")
+    if expected not in documented:
+        raise ValueError(f"claim {id!r}: expected={expected!r} is not among verdicts={documented}")
+
+    def decorate(function: Callable[[Any], Verdict]) -> Callable[[Any], Verdict]:
         if id in _REGISTRY:
             raise ValueError(f"claim id {id!r} is registered twice")
-        _REGISTRY[id] = Claim(id, statement, source, scope, expected, check)
-        return check
+        if gather is None:
+            claim = Claim(id, statement, source, scope, expected, function, documented)
+        else:
+            def check(quick: bool) -> Verdict:
+                return function(gather(quick))
+
+            claim = Claim(id, statement, source, scope, expected, check, documented,
+                          gather=gather, decide=function)
+        _REGISTRY[id] = claim
+        return function
 
     return decorate
 
