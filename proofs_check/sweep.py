@@ -38,12 +38,16 @@ in-process when ``workers == 1``, or a Dask distributed cluster when ``scheduler
 
 from __future__ import annotations
 
+import contextlib
 import csv
-import io
 import itertools
 import math
 import multiprocessing
 import os
+import signal
+import sys
+import threading
+import time
 import tomllib
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -70,6 +74,10 @@ FLOW_COLUMNS = tuple(
     f"flow_{loss}_{convention}_{name}" for loss, convention in FLOWS for name in FLOW_FIELDS
 )
 COLUMNS = (*KEY_COLUMNS, "status", *SPECTRUM_COLUMNS, *FLOW_COLUMNS, "error")
+#: How long to wait for a Dask scheduler before giving up (dask time string).
+SCHEDULER_TIMEOUT = "10s"
+#: Largest grid a sweep accepts (its rows and bookkeeping must fit in memory).
+MAX_GRID_POINTS = 1_000_000
 
 #: Names accepted in a TOML grid file's [grid] table, mapped to the axis they set.
 TOML_AXES = {
@@ -150,8 +158,20 @@ class Grid:
             if not getattr(self, name):
                 raise ValueError(f"grid axis {name!r} is empty; give at least one value")
 
+    def size(self) -> int:
+        """Number of points of the product (before removing duplicates)."""
+        return math.prod(len(getattr(self, name)) for name in AXES)
+
     def points(self) -> list[GridPoint]:
-        """All points in grid order (width slowest, radius fastest), duplicates removed."""
+        """All points in grid order (width slowest, radius fastest), duplicates removed.
+
+        Raises ValueError for grids of more than MAX_GRID_POINTS points (before building any).
+        """
+        if self.size() > MAX_GRID_POINTS:
+            raise ValueError(
+                f"the grid has {self.size()} points, more than a sweep takes "
+                f"(MAX_GRID_POINTS = {MAX_GRID_POINTS}); split it into several sweeps"
+            )
         seen: dict[tuple[str, ...], GridPoint] = {}
         for K, K_star, d, seed, weight, at, radius in itertools.product(
             self.width, self.teacher_width, self.dim, self.seed, self.sobolev_weight, self.at,
@@ -194,11 +214,18 @@ def parse_int_values(values: Iterable[str | int], name: str) -> list[int]:
         if isinstance(value, str) and ":" in value:
             start, _, stop = value.partition(":")
             try:
-                out.extend(range(int(start), int(stop)))
+                values_range = range(int(start), int(stop))
             except ValueError:
                 raise ValueError(
                     f"{name}: a range is written START:STOP with integers; got {value!r}"
                 ) from None
+            if len(out) + len(values_range) > MAX_GRID_POINTS:
+                raise ValueError(
+                    f"{name}: the range {value!r} has {len(values_range)} values, more than a "
+                    f"sweep takes (at most {MAX_GRID_POINTS} grid points); split it into "
+                    "several sweeps with smaller ranges"
+                )
+            out.extend(values_range)
             continue
         if isinstance(value, bool) or isinstance(value, float):
             raise ValueError(f"{name} values must be integers; got {value!r}")
@@ -361,54 +388,153 @@ def _row_key(row: dict[str, str]) -> tuple[str, ...]:
     return tuple(row[name] for name in KEY_COLUMNS)
 
 
-def read_results(path: str | os.PathLike[str]) -> list[dict[str, str]]:
-    """Complete rows of a sweep CSV, in file order (a truncated last line is ignored).
+HEADER_LINE = ",".join(COLUMNS) + "\n"
+_INT_KEYS = ("width", "teacher_width", "dim", "seed")
+_FLOAT_COLUMNS = tuple(
+    name for name in (*SPECTRUM_COLUMNS, *FLOW_COLUMNS)
+    if not name.endswith(("_undefined", "_status", "_note"))
+)
 
-    Raises ValueError if the file's header is not this version's column list.
+
+def _is_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def valid_row(row: dict[str, str]) -> bool:
+    """True if a stored row is one this version could have written (checked on resume).
+
+    Key columns parse (integers, numbers, a known placement), status is "ok" or "error", every
+    numeric column is empty or a number, no value holds a NUL or control character, and an "ok"
+    row has, for each (loss, convention), either all four spectrum numbers or the reason the
+    Hessian is undefined. Anything else (a hand edit, a disk error) is recomputed.
+    """
+    if any(ch in value for value in row.values() for ch in ("\x00", "\r", "\n")):
+        return False
+    if row["status"] not in ("ok", "error"):
+        return False
+    if not all(row[name].lstrip("-").isdigit() for name in _INT_KEYS):
+        return False
+    if not _is_float(row["sobolev_weight"]) or row["at"] not in PLACEMENTS:
+        return False
+    for name in ("radius", "flow_t_max"):
+        if row[name] and not _is_float(row[name]):
+            return False
+    if row["method"] not in ("auto", "dense", "structured"):
+        return False
+    if not all(row[name] == "" or _is_float(row[name]) for name in _FLOAT_COLUMNS):
+        return False
+    if row["status"] == "error":
+        return bool(row["error"])
+    for loss in SWEEP_LOSSES:
+        for convention in CONVENTIONS:
+            prefix = f"{loss}_{convention}_"
+            numbers = [row[prefix + n] for n in ("lambda_min", "lambda_max", "kappa",
+                                                 "max_abs_imag")]
+            if not row[prefix + "undefined"] and not all(numbers):
+                return False
+    if row["flow_t_max"]:
+        if not all(row[f"flow_{loss}_{convention}_status"] for loss, convention in FLOWS):
+            return False
+    return True
+
+
+def read_results(path: str | os.PathLike[str]) -> list[dict[str, str]]:
+    """Complete, valid rows of a sweep CSV, in file order (a truncated last line is ignored).
+
+    Raises ValueError if the file is not a sweep table of this version (see :func:`_load`).
     """
     rows, _ = _load(Path(path))
     return rows
 
 
-def _load(path: Path) -> tuple[list[dict[str, str]], bool]:
-    """(rows, clean): rows deduplicated by key; clean is False if anything had to be dropped."""
-    text = path.read_text(encoding="utf-8")
-    clean = True
+def _load(path: Path) -> tuple[list[dict[str, str]], int]:
+    """(rows, dropped): valid rows deduplicated by key, and how many lines were dropped
+    (truncated, unparsable, invalid or duplicate).
+
+    The file must start with this version's header line; anything else (another CSV, a text
+    without line breaks, a binary file) raises ValueError so that it is never overwritten.
+    Rows are parsed line by line (the writer never puts a line break inside a value), so one
+    corrupt line costs only itself.
+    """
+    data = path.read_bytes()
+    header = HEADER_LINE.encode("utf-8")
+    if not data.startswith(header):
+        raise ValueError(
+            f"{str(path)!r} exists and is not a sweep table of this version (its first line is "
+            "not this version's header); choose another --out file or delete it"
+        )
+    text = data[len(header):].decode("utf-8", errors="replace")
+    dropped = 0
     if text and not text.endswith("\n"):  # interrupted mid-line: drop the partial row
         text = text[: text.rfind("\n") + 1]
-        clean = False
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = next(reader, None)
-    if header is None:
-        return [], False
-    if tuple(header) != COLUMNS:
-        raise ValueError(
-            f"{str(path)!r} is not a sweep table of this version (its columns differ); "
-            "choose another --out file or delete it"
-        )
+        dropped += 1
     rows: list[dict[str, str]] = []
     seen: set[tuple[str, ...]] = set()
-    for values in reader:
-        if len(values) != len(COLUMNS) or values[COLUMNS.index("status")] not in ("ok", "error"):
-            clean = False
+    for line in text.splitlines(keepends=False):
+        try:
+            values = next(csv.reader([line]))
+        except (csv.Error, StopIteration):
+            dropped += 1
+            continue
+        if len(values) != len(COLUMNS):
+            dropped += 1
             continue
         row = dict(zip(COLUMNS, values, strict=True))
-        if _row_key(row) in seen:
-            clean = False
+        if not valid_row(row) or _row_key(row) in seen:
+            dropped += 1
             continue
         seen.add(_row_key(row))
         rows.append(row)
-    return rows, clean
+    return rows, dropped
 
 
 def _write_table(path: Path, rows: Iterable[dict[str, str]]) -> None:
-    """Atomically replace ``path`` with a table of ``rows``."""
+    """Atomically replace ``path`` with a table of ``rows`` (callers hold the table's lock)."""
     tmp = path.with_name(path.name + ".tmp")
     with tmp.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=COLUMNS, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
+        handle.flush()
+        os.fsync(handle.fileno())
     os.replace(tmp, path)
+
+
+class SweepLockedError(ValueError):
+    """Another process is writing the same sweep table."""
+
+
+@contextlib.contextmanager
+def _exclusive(path: Path):
+    """Hold an exclusive advisory lock (fcntl.flock) on ``<table>.lock`` for the whole run.
+
+    Every run_sweep on the same table takes this lock before it reads, rewrites or appends, so a
+    second writer is refused at once instead of interleaving rows or replacing a file the first
+    one still appends to. The lock file is left in place (removing it would race with a waiting
+    writer); the lock itself dies with the process, even on SIGKILL.
+    """
+    lock_path = path.with_name(path.name + ".lock")
+    handle = lock_path.open("a")
+    try:
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: no locking available
+            fcntl = None
+        if fcntl is not None:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise SweepLockedError(
+                    f"{str(path)!r} is being written by another sweep (it holds "
+                    f"{str(lock_path)!r}); wait for it to finish, or choose another --out"
+                ) from None
+        yield
+    finally:
+        handle.close()
 
 
 # ------------------------------------------------------------------------------------- running
@@ -416,7 +542,11 @@ def _write_table(path: Path, rows: Iterable[dict[str, str]]) -> None:
 
 @dataclass
 class SweepSummary:
-    """What a run did: grid size, points skipped (already in the file), computed, failed."""
+    """What a run did: grid size, points skipped (already in the file), computed, failed.
+
+    remaining_errors: grid points whose row in the table has status "error" after the run
+    (failed now, or kept from an earlier run with retry_errors=False).
+    """
 
     path: Path
     total: int
@@ -425,26 +555,33 @@ class SweepSummary:
     failed: int = 0
     executor: str = ""
     errors: list[str] = field(default_factory=list)
+    dropped: int = 0
+    retried: int = 0
+    remaining_errors: int = 0
 
 
 def run_sweep(points: Sequence[GridPoint] | Grid, out: str | os.PathLike[str], *,
               workers: int | None = None, scheduler: Any = None, progress: bool = True,
-              retry_errors: bool = False,
+              retry_errors: bool = True,
               on_row: Callable[[dict[str, str]], None] | None = None) -> SweepSummary:
     """Compute every point not yet in ``out`` and append its row as soon as it finishes.
 
     Args:
         points: a Grid or a list of GridPoints.
-        out: CSV path; created with a header if missing, else resumed (finished keys skipped).
+        out: CSV path; created with a header if missing (or empty), else resumed: valid
+            finished rows are skipped, invalid or truncated rows recomputed. A file that is not
+            a sweep table of this version is refused (ValueError), never overwritten.
         workers: local process-pool size (default os.cpu_count()); 1 runs in this process.
             Ignored with ``scheduler``.
         scheduler: Dask scheduler address or a ``distributed.Client``; None = local.
         progress: show a tqdm bar (done/total, rate, time left) on stderr.
-        retry_errors: recompute points whose stored row has status "error".
+        retry_errors: recompute points whose stored row has status "error" (default True).
         on_row: called with each new row after it is written (e.g. for monitoring).
     Returns:
         A SweepSummary. Errors inside a point never raise; KeyboardInterrupt stops the sweep
-        with every finished row already on disk.
+        with every finished row already on disk, and local workers are terminated.
+    Raises:
+        SweepLockedError (a ValueError) when another sweep is writing ``out``.
     """
     if isinstance(points, Grid):
         points = points.points()
@@ -452,18 +589,31 @@ def run_sweep(points: Sequence[GridPoint] | Grid, out: str | os.PathLike[str], *
                                 or workers < 1):
         raise ValueError(f"workers must be a positive integer; got {workers!r}")
     path = Path(out)
+    if path.is_dir():
+        raise ValueError(f"out {str(path)!r} is a directory; give a CSV file path")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with _exclusive(path):
+        return _run_locked(points, path, workers, scheduler, progress, retry_errors, on_row)
+
+
+def _run_locked(points, path, workers, scheduler, progress, retry_errors, on_row):
     done: dict[tuple[str, ...], dict[str, str]] = {}
+    dropped = retried = 0
     if path.exists() and path.stat().st_size > 0:
-        rows, clean = _load(path)
+        rows, dropped = _load(path)
         kept = [r for r in rows if not (retry_errors and r["status"] == "error")]
-        if not clean or len(kept) != len(rows):
+        retried = len(rows) - len(kept)
+        if dropped or retried:
             _write_table(path, kept)
         done = {_row_key(r): r for r in kept}
     else:
-        path.parent.mkdir(parents=True, exist_ok=True)
         _write_table(path, [])
     pending = [p for p in points if p.key() not in done]
-    summary = SweepSummary(path, total=len(points), skipped=len(points) - len(pending))
+    summary = SweepSummary(path, total=len(points), skipped=len(points) - len(pending),
+                           dropped=dropped, retried=retried)
+    keys = {p.key() for p in points}
+    summary.remaining_errors = sum(1 for key, row in done.items()
+                                   if key in keys and row["status"] == "error")
 
     from tqdm.auto import tqdm
 
@@ -478,6 +628,7 @@ def run_sweep(points: Sequence[GridPoint] | Grid, out: str | os.PathLike[str], *
             summary.computed += 1
             if row["status"] == "error":
                 summary.failed += 1
+                summary.remaining_errors += 1
                 summary.errors.append(row["error"])
             bar.update(1)
             if on_row is not None:
@@ -496,11 +647,42 @@ def run_sweep(points: Sequence[GridPoint] | Grid, out: str | os.PathLike[str], *
     return summary
 
 
+def _die_with_parent(parent_pid: int) -> None:
+    """Pool-worker initializer: the worker dies when the sweep process dies, even by SIGKILL.
+
+    On Linux the kernel delivers SIGKILL to the worker when its parent exits
+    (prctl(PR_SET_PDEATHSIG)); elsewhere a daemon thread polls os.getppid(). Ctrl-C is left to
+    the parent (which terminates the workers), so workers ignore SIGINT.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            PR_SET_PDEATHSIG = 1
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent_pid:  # the parent died before the line above took effect
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
+
+
 def _run_pool(pending: Sequence[GridPoint], workers: int | None,
               record: Callable[[dict[str, str]], None]) -> str:
     workers = workers or os.cpu_count() or 1
     context = multiprocessing.get_context("spawn")  # no fork of a threaded parent (tqdm, BLAS)
-    pool = ProcessPoolExecutor(max_workers=min(workers, len(pending)), mp_context=context)
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(pending)), mp_context=context,
+                               initializer=_die_with_parent, initargs=(os.getpid(),))
+    finished = False
     try:
         futures = {pool.submit(compute_point, point): point for point in pending}
         for future in as_completed(futures):
@@ -516,8 +698,17 @@ def _run_pool(pending: Sequence[GridPoint], workers: int | None,
             except Exception as exc:  # e.g. the row could not be unpickled: record, go on
                 row = error_row(futures[future], exc)
             record(row)
+        finished = True
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        if finished:
+            pool.shutdown(wait=True)
+        else:  # interrupted (Ctrl-C, SIGTERM, error): stop the workers now, not after their point
+            processes = list((getattr(pool, "_processes", None) or {}).values())
+            pool.shutdown(wait=False, cancel_futures=True)
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                process.join(timeout=5)
     return f"local process pool ({workers} workers)"
 
 
@@ -530,7 +721,15 @@ def _run_dask(pending: Sequence[GridPoint], scheduler: Any,
             "--scheduler needs dask.distributed: pip install 'sobolev-verify[dask]'"
         ) from None
     own_client = not isinstance(scheduler, distributed.Client)
-    client = distributed.Client(scheduler) if own_client else scheduler
+    if own_client:
+        try:
+            client = distributed.Client(scheduler, timeout=SCHEDULER_TIMEOUT)
+        except (OSError, TimeoutError) as exc:
+            raise OSError(f"--scheduler {scheduler!r} is unreachable ({exc}); check the address "
+                          "and that the scheduler is running, or omit --scheduler to run "
+                          "locally") from None
+    else:
+        client = scheduler
     try:
         futures = {client.submit(compute_point, point, pure=False): point for point in pending}
         try:

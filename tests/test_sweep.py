@@ -143,10 +143,11 @@ def test_failing_point_is_recorded_and_the_sweep_goes_on(tmp_path):
     rows = {r["width"]: r for r in sweep.read_results(out)}
     assert rows["2"]["status"] == "ok" and math.isfinite(float(rows["2"]["l2_exact_kappa"]))
     assert rows["3"]["status"] == "error" and "width == teacher_width" in rows["3"]["error"]
-    # a re-run skips it; --retry-errors recomputes it (and it fails again, once)
-    assert sweep.run_sweep(points, out, workers=1, progress=False).computed == 0
-    again = sweep.run_sweep(points, out, workers=1, progress=False, retry_errors=True)
-    assert (again.computed, again.failed) == (1, 1)
+    # a re-run retries it by default (and it fails again, once); retry_errors=False keeps it
+    again = sweep.run_sweep(points, out, workers=1, progress=False)
+    assert (again.computed, again.failed, again.retried, again.remaining_errors) == (1, 1, 1, 1)
+    kept = sweep.run_sweep(points, out, workers=1, progress=False, retry_errors=False)
+    assert (kept.computed, kept.remaining_errors) == (0, 1)
     assert sorted(_keys(out)) == sorted(p.key() for p in points)
 
 
@@ -249,7 +250,7 @@ def test_killed_cli_sweep_resumes(tmp_path):
 def test_foreign_csv_is_refused(tmp_path, small_points):
     out = tmp_path / "other.csv"
     out.write_text("a,b\n1,2\n")
-    with pytest.raises(ValueError, match="columns differ"):
+    with pytest.raises(ValueError, match="not a sweep table of this version"):
         sweep.run_sweep(small_points, out, workers=1, progress=False)
 
 

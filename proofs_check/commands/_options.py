@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
+from pathlib import Path
 
 from theory.configurations import PLACEMENTS, Configuration, make_configuration
+
+
+class Terminated(KeyboardInterrupt):
+    """Raised in the main thread on SIGTERM (proofs_check.cli): commands stop as on Ctrl-C."""
 
 
 def positive_int(text: str) -> int:
@@ -36,3 +42,46 @@ def configuration_from_args(args: argparse.Namespace) -> Configuration:
     teacher_width = args.teacher_width if args.teacher_width is not None else args.width
     return make_configuration(args.width, teacher_width, args.dim, args.seed,
                               at=args.at, radius=args.radius)
+
+
+def _nearest_existing(path: Path) -> Path:
+    for candidate in (path, *path.parents):
+        if candidate.exists():
+            return candidate
+    return Path(".")
+
+
+def check_output_file(path: str | os.PathLike[str], option: str) -> Path:
+    """Refuse, before any work, an output file that cannot be written (ValueError naming option).
+
+    The file may exist (it is then overwritten or resumed by the caller); its folder may not exist
+    yet, provided the nearest existing ancestor is a writable folder.
+    """
+    target = Path(path)
+    if target.is_dir():
+        raise ValueError(f"{option} {str(target)!r} is a directory; give a file path")
+    if target.exists():
+        if not os.access(target, os.W_OK):
+            raise ValueError(f"{option} {str(target)!r} is not writable (permission denied)")
+        return target
+    _check_writable_folder(target.parent, option, target)
+    return target
+
+
+def check_output_dir(path: str | os.PathLike[str], option: str) -> Path:
+    """Refuse, before any work, an output folder that cannot be created or written."""
+    target = Path(path)
+    if target.exists() and not target.is_dir():
+        raise ValueError(f"{option} {str(target)!r} exists and is not a directory; give a "
+                         "folder path")
+    _check_writable_folder(target, option, target)
+    return target
+
+
+def _check_writable_folder(folder: Path, option: str, target: Path) -> None:
+    existing = _nearest_existing(folder)
+    if not existing.is_dir():
+        raise ValueError(f"{option} {str(target)!r}: {str(existing)!r} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"{option} {str(target)!r}: folder {str(existing)!r} is not writable "
+                         "(permission denied)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from proofs_check.commands._options import check_output_file
 from theory.configurations import PLACEMENTS
 from theory.validation import SPECTRUM_METHODS
 
@@ -33,15 +34,27 @@ def run(args: argparse.Namespace) -> int:
             radius=values["radius"], method=args.method or "auto", flow_t_max=args.flow_t_max,
         )
     points = grid.points()
+    check_output_file(args.out, "--out")
+    if args.workers is not None and args.workers < 1:
+        raise ValueError(f"--workers must be a positive integer; got {args.workers}")
     try:
         summary = sweep.run_sweep(points, args.out, workers=args.workers,
                                   scheduler=args.scheduler, progress=not args.no_progress,
-                                  retry_errors=args.retry_errors)
-    except ImportError as exc:
+                                  retry_errors=not args.keep_errors)
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM (see proofs_check.cli)
+        print(f"sobolev-verify sweep: interrupted; every finished row is in {args.out} — run "
+              "the same command again to resume", file=sys.stderr)
+        return 2
+    except RuntimeError as exc:  # the local process pool died (a worker was killed, OOM)
         print(f"sobolev-verify sweep: error: {exc}", file=sys.stderr)
         return 2
     print(f"sweep: {summary.total} grid points -> {summary.path}: {summary.skipped} already done, "
           f"{summary.computed} computed ({summary.failed} failed) by {summary.executor}")
+    if summary.dropped:
+        print(f"resume: {summary.dropped} unreadable, invalid or duplicate line(s) of the table "
+              "were dropped and their points recomputed")
+    if summary.retried:
+        print(f"resume: {summary.retried} point(s) recorded as errors were retried")
     print("columns: <loss>_<convention>_{lambda_min,lambda_max,kappa,max_abs_imag,undefined} for "
           "loss in (l2, h1), convention in (expected, exact): closed-form population Hessian "
           f"(theory), eigenvalues by the {grid.method!r} method, λ by real part, "
@@ -53,7 +66,12 @@ def run(args: argparse.Namespace) -> int:
               f"{grid.flow_t_max:g}, with its least-squares standard error; see the note column")
     for error in summary.errors[:5]:
         print(f"failed point: {error}")
-    return 1 if summary.failed else 0
+    if summary.remaining_errors:
+        print(f"FAILURES REMAIN: {summary.remaining_errors} of {summary.total} grid points have "
+              f"status 'error' in {summary.path} (see the error column); a re-run retries them"
+              + (" (drop --keep-errors)" if args.keep_errors else ""))
+        return 1
+    return 0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -90,7 +108,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                 "extra. Default: local process pool")
     run_group.add_argument("--workers", type=int, default=None,
                            help="local pool size (default: number of CPUs; 1 = in-process)")
+    run_group.add_argument("--keep-errors", action="store_true",
+                           help="do not recompute points recorded with status 'error' (by "
+                                "default a re-run retries them)")
     run_group.add_argument("--retry-errors", action="store_true",
-                           help="recompute points recorded with status 'error'")
+                           help=argparse.SUPPRESS)  # the default now; kept for old scripts
     run_group.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
