@@ -148,6 +148,111 @@ def _reference(route: str, quantity: str, loss: str, convention: str, weight: fl
     return np.asarray(function(w, w_star, loss, convention=convention, sobolev_weight=weight))
 
 
+#: Functions a string formula may call (name -> SymPy function).
+FORMULA_FUNCTIONS = ("sin", "cos", "tan", "cot", "sqrt", "exp", "log", "asin", "acos", "atan",
+                     "atan2", "Abs")
+#: Longest formula text accepted, deepest nesting, and largest |numeric exponent|.
+MAX_FORMULA_LENGTH = 10_000
+MAX_FORMULA_DEPTH = 100
+MAX_NUMERIC_EXPONENT = 64
+
+
+def parse_formula(text: str):
+    """Build the SymPy expression of a formula string without evaluating any Python.
+
+    The text is parsed by Python's ``ast`` and walked under an allow-list: numbers (int, float),
+    the documented symbols (r, r_star, theta, lam, pi, u, v, w, w_star, I; see
+    theory.symbolic.symbols), the operators + - * / ** (and @ for matrix products), unary ±,
+    calls of FORMULA_FUNCTIONS with positional arguments, and ``.T`` (transpose). Everything
+    else — other names, attributes, subscripts, keyword arguments, strings, lambdas,
+    comprehensions — raises ValueError naming what is not allowed. Numeric exponents are bounded
+    (|p| <= MAX_NUMERIC_EXPONENT) so that ``9**9**9`` cannot hang the parser. Unlike sympify and
+    parse_expr, which run ``eval``, nothing in the text is ever executed.
+    """
+    import ast
+
+    import sympy as sp
+
+    from theory.symbolic import symbols as S
+
+    if not isinstance(text, str):
+        raise ValueError(f"a formula must be a string; got {type(text).__name__}")
+    if len(text) > MAX_FORMULA_LENGTH:
+        raise ValueError(f"formula is {len(text)} characters long; at most "
+                         f"{MAX_FORMULA_LENGTH} are accepted")
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as exc:
+        raise ValueError(f"candidate could not be parsed as a formula in the symbols r, r_star, "
+                         f"theta, lam, u, v, w, w_star, I: {exc.msg} at column "
+                         f"{exc.offset}") from None
+    names = {key: value for key, value in S.local_dict().items()
+             if key not in ("sin", "cos", "tan", "cot", "sqrt")}
+    functions = {name: getattr(sp, name) for name in FORMULA_FUNCTIONS}
+    binary = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b,
+              ast.Mult: lambda a, b: a * b, ast.Div: lambda a, b: a / b,
+              ast.MatMult: lambda a, b: a * b}
+    allowed = ("numbers, the symbols " + ", ".join(sorted(names)) + ", + - * / ** @, calls of "
+               + ", ".join(FORMULA_FUNCTIONS) + " and .T")
+
+    def refuse(node: ast.AST, what: str) -> ValueError:
+        snippet = ast.get_source_segment(text.strip(), node) or type(node).__name__
+        return ValueError(f"formula: {what} is not allowed ({snippet!r}); a formula may use "
+                          f"only {allowed}")
+
+    def build(node: ast.AST, depth: int):
+        if depth > MAX_FORMULA_DEPTH:
+            raise ValueError(f"formula is nested deeper than {MAX_FORMULA_DEPTH} levels")
+        if isinstance(node, ast.Expression):
+            return build(node.body, depth + 1)
+        if isinstance(node, ast.Constant):
+            value = node.value
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise refuse(node, f"the constant {value!r}")
+            return sp.Integer(value) if isinstance(value, int) else sp.Float(value)
+        if isinstance(node, ast.Name):
+            if node.id in names:
+                return names[node.id]
+            if node.id in functions:
+                raise refuse(node, f"the function {node.id!r} without a call")
+            raise refuse(node, f"the name {node.id!r}")
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            operand = build(node.operand, depth + 1)
+            return -operand if isinstance(node.op, ast.USub) else operand
+        if isinstance(node, ast.BinOp):
+            if isinstance(node.op, ast.BitXor):
+                raise refuse(node, "'^' (write powers as '**')")
+            left, right = build(node.left, depth + 1), build(node.right, depth + 1)
+            if isinstance(node.op, ast.Pow):
+                if right.is_Number and abs(right) > MAX_NUMERIC_EXPONENT:
+                    raise refuse(node, f"a numeric exponent larger than {MAX_NUMERIC_EXPONENT}")
+                return left**right
+            operation = binary.get(type(node.op))
+            if operation is None:
+                raise refuse(node, f"the operator {type(node.op).__name__}")
+            return operation(left, right)
+        if isinstance(node, ast.Call):
+            if not isinstance(node.func, ast.Name) or node.func.id not in functions:
+                raise refuse(node.func, "calling anything but " + ", ".join(FORMULA_FUNCTIONS))
+            if node.keywords:
+                raise refuse(node, "a keyword argument")
+            if any(isinstance(arg, ast.Starred) for arg in node.args):
+                raise refuse(node, "a starred argument")
+            return functions[node.func.id](*(build(arg, depth + 1) for arg in node.args))
+        if isinstance(node, ast.Attribute):
+            if node.attr != "T":
+                raise refuse(node, f"the attribute {node.attr!r}")
+            return sp.transpose(build(node.value, depth + 1))
+        raise refuse(node, f"a {type(node).__name__} expression")
+
+    try:
+        return build(tree, 0)
+    except ValueError:
+        raise
+    except (TypeError, ArithmeticError, sp.SympifyError) as exc:  # e.g. shapes that do not fit
+        raise ValueError(f"formula {text!r} is not a valid expression: {exc}") from None
+
+
 def _compile_symbolic(candidate, quantity: str) -> Callable:
     import sympy as sp
 
@@ -155,12 +260,11 @@ def _compile_symbolic(candidate, quantity: str) -> Callable:
 
     def parse(item):
         if isinstance(item, str):
-            try:
-                return sp.parse_expr(item, local_dict=S.local_dict())
-            except Exception as exc:  # parse errors come in many types
-                raise ValueError(f"candidate could not be parsed as a formula in the symbols "
-                                 f"r, r_star, theta, lam, u, v, w, w_star, I: {exc}") from None
-        return sp.sympify(item)
+            return parse_formula(item)
+        if isinstance(item, (sp.Basic, sp.MatrixBase, int, float)) and not isinstance(item, bool):
+            return sp.sympify(item, strict=True)  # already an expression: nothing to evaluate
+        raise ValueError(f"a formula candidate must be a callable, a string or a SymPy "
+                         f"expression; got {type(item).__name__}")
 
     if quantity == "flow":
         if not isinstance(candidate, (tuple, list)) or len(candidate) != 2:

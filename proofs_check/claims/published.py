@@ -22,7 +22,7 @@ import sympy as sp
 
 import theory
 from proofs_check.claims import Verdict, register
-from proofs_check.formulas import _configuration, check_formula
+from proofs_check.formulas import _configuration, check_formula, parse_formula
 
 TIAN_GRADIENT = "w/2 - w_star/2 + (theta*w_star - r_star*sin(theta)*v)/(2*pi)"
 PAPER_HESSIAN_L2 = ("I/2 - {alpha}*(u*u.T - cos(theta)*v*u.T + sin(theta)**2*I)*(I - v*v.T)")
@@ -85,7 +85,7 @@ def _identity_holds(candidate: str, name: str, convention: str, quantity: str) -
     from theory.symbolic import symbols as S
 
     algebra, Mat, Vec = _algebra()
-    expr = sp.expand(sp.parse_expr(candidate, local_dict=S.local_dict()).doit())
+    expr = sp.expand(parse_formula(candidate).doit())
     derived = (one_neuron.gradient(name, convention) if quantity == "gradient"
                else one_neuron.hessian(name, convention))
     if quantity == "gradient":
@@ -103,7 +103,7 @@ def _hessian_identity(alpha: str, name: str, convention: str, base: sp.Expr,
     from theory.symbolic import symbols as S
 
     algebra, Mat, _ = _algebra()
-    a = sp.parse_expr(alpha, local_dict=S.local_dict())
+    a = parse_formula(alpha)
     paper = Mat.identity().scale(base) - _bracket(uu_weight).scale(a)
     derived = one_neuron.hessian(name, convention).map(lambda c: c.subs(S.lam, 1))
     return (paper - derived).is_zero()
