@@ -34,6 +34,8 @@ from theory.validation import (
     check_convention,
     check_loss,
     check_sobolev_weight,
+    homogeneous_scaling,
+    rescale,
 )
 
 
@@ -110,6 +112,7 @@ def population_loss(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
         The loss as a float (closed form; absolute rounding error ~1e-16 × Σ|w|², so values
         far below that near the teacher carry no relative accuracy).
     """
+    W, W_star, exponent = homogeneous_scaling(W, W_star)  # relu: loss(cW, cW*) = c²·loss
     pairs = make_pairs(W, W_star)
     teacher_teacher = pair_geometry(pairs.W_star[:, None, :], pairs.W_star[None, :, :])
     total = 0.0
@@ -119,7 +122,7 @@ def population_loss(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
         tt = kernels.kernel_value(kind, pairs.W_star[:, None], pairs.W_star[None, :],
                                   teacher_teacher)
         total += weight * (0.5 * ss.sum() - st.sum() + 0.5 * tt.sum())
-    return float(total)
+    return rescale(float(total), exponent, 2, "population loss")
 
 
 def _gradient(pairs: Pairs, terms: list[tuple[float, str]]) -> NDArray[np.float64]:
@@ -146,8 +149,10 @@ def population_gradient(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
     the exact one adds Σ ±|b| cos θ e/(2π) boundary terms and does not exist where a student row
     is parallel or antiparallel to another row (NonDifferentiableError).
     """
+    W, W_star, exponent = homogeneous_scaling(W, W_star)  # relu: F(cW, cW*) = c·F
     pairs = make_pairs(W, W_star)
-    return _gradient(pairs, loss_terms(loss, convention, sobolev_weight))
+    return rescale(_gradient(pairs, loss_terms(loss, convention, sobolev_weight)), exponent, 1,
+                   "population gradient")
 
 
 @dataclass(frozen=True)
@@ -224,6 +229,7 @@ def population_hessian(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
     NonDifferentiableError where a student row is parallel or antiparallel to another student
     row or to a teacher row — in particular at the teacher itself.
     """
+    W, W_star, _ = homogeneous_scaling(W, W_star)  # relu: the Hessian is scale-invariant
     pairs = make_pairs(W, W_star)
     parts = jacobian_parts(pairs, loss_terms(loss, convention, sobolev_weight))
     K, d = pairs.W.shape

@@ -19,7 +19,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from theory.assembly import jacobian_parts, loss_terms, make_pairs
-from theory.validation import as_student_teacher, check_method
+from theory.validation import check_method, homogeneous_scaling
 
 #: Imaginary parts below this multiple of eps·|λ|_max are rounding, not a rotation: LAPACK's
 #: nonsymmetric solver splits repeated real eigenvalues into pairs with tiny imaginary parts.
@@ -66,7 +66,7 @@ def spectrum(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *, convention: s
     """
     check_method(method)
     terms = loss_terms(loss, convention, sobolev_weight)
-    W, W_star = as_student_teacher(W, W_star)
+    W, W_star, _ = homogeneous_scaling(W, W_star)  # relu: the spectrum is scale-invariant
     K, d = W.shape
     symmetric = _is_symmetric(terms)
     basis = span_basis(W, W_star) if method != "dense" else None

@@ -25,8 +25,18 @@ def as_weight_matrix(value: ArrayLike, name: str) -> NDArray[np.float64]:
 
     Raises ValueError for non-numeric, empty, non-finite, zero-norm rows or >2-D input.
     """
+    if _is_complex(value):
+        raise ValueError(
+            f"{name} has complex entries; weights must be real numbers (pass the real part "
+            "explicitly, e.g. np.real(W), if the imaginary part is rounding noise)"
+        )
     try:
         array = np.array(value, dtype=np.float64)
+    except OverflowError:
+        raise ValueError(
+            f"{name} has an entry too large for float64 (|x| > {np.finfo(float).max:.3g}); "
+            "rescale the weights"
+        ) from None
     except (TypeError, ValueError) as exc:
         raise ValueError(
             f"{name} must be a numeric array of shape (neurons, d) or (d,); "
@@ -49,14 +59,24 @@ def as_weight_matrix(value: ArrayLike, name: str) -> NDArray[np.float64]:
             f"{name} has a non-finite entry ({array[row, col]!r} at row {row}, column {col}); "
             "all weights must be finite numbers"
         )
-    norms = np.linalg.norm(array, axis=1)
-    if (norms == 0).any():
-        rows = np.flatnonzero(norms == 0).tolist()
+    zero = ~np.any(array != 0, axis=1)  # exact: a norm would underflow for tiny rows
+    if zero.any():
+        rows = np.flatnonzero(zero).tolist()
         raise ValueError(
             f"{name} has zero-norm row(s) {rows}: a ReLU neuron with zero weights is dead and its "
             "angle to other neurons is undefined; remove those rows"
         )
     return array
+
+
+def _is_complex(value: object) -> bool:
+    if isinstance(value, complex) or np.iscomplexobj(value):
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(_is_complex(item) for item in value)
+    if isinstance(value, np.ndarray) and value.dtype == object:
+        return any(_is_complex(item) for item in value.ravel())
+    return False
 
 
 def as_student_teacher(
@@ -116,3 +136,74 @@ class NonDifferentiableError(ValueError):
     another student row or to a teacher row (the angle has a cone singularity there). The message
     names the pair. It subclasses ValueError so that generic input handling still catches it.
     """
+
+
+#: After scaling, rows whose largest entry is below this fraction of the largest entry of W and
+#: W_star cannot be handled in float64 (their squared norms underflow).
+MIN_RELATIVE_ROW_SCALE = 2.0**-450
+
+
+def homogeneous_scaling(
+    W: ArrayLike, W_star: ArrayLike, *, homogeneous: bool = True
+) -> tuple[NDArray[np.float64], NDArray[np.float64], int]:
+    """Validate (W, W_star) and scale both by the same power of two: returns (W, W_star, e).
+
+    For a positively homogeneous activation of degree 1 (the two-slope family: relu, leaky relu,
+    |x|), every pair kernel is homogeneous of degree 2, so with the inputs divided by 2^e
+
+        loss(W, W*) = 4^e · loss(W/2^e, W*/2^e),   F(W, W*) = 2^e · F(W/2^e, W*/2^e),
+        Hessian(W, W*) = Hessian(W/2^e, W*/2^e),    spectra likewise unchanged.
+
+    e is even and chosen so that the largest |entry| lies in [0.5, 2): scaling by 2^e is exact
+    in binary floating point (so is its square root, e being even), and the closed forms then run
+    far from overflow (|w| ≳ 1e154 squared) and underflow (|w| ≲ 1e-154 squared). Undo it with
+    :func:`rescale`. For other activations (homogeneous=False) the arrays are only validated and
+    e = 0.
+
+    Raises ValueError (as as_student_teacher does) and also when some row is more than 2^450
+    (≈ 1e135) times smaller than the largest entry: float64 cannot form that row's squared norm
+    beside the others.
+    """
+    W, W_star = as_student_teacher(W, W_star)
+    if not homogeneous:
+        return W, W_star, 0
+    largest = max(float(np.abs(W).max()), float(np.abs(W_star).max()))
+    exponent = math.frexp(largest)[1]
+    exponent -= exponent % 2
+    if exponent:
+        W, W_star = np.ldexp(W, -exponent), np.ldexp(W_star, -exponent)
+    for name, array in (("W", W), ("W_star", W_star)):
+        row_scale = np.abs(array).max(axis=1)
+        if (row_scale < MIN_RELATIVE_ROW_SCALE).any():
+            row = int(np.argmin(row_scale))
+            raise ValueError(
+                f"{name} row {row} is more than 1e135 times smaller than the largest weight "
+                f"({np.ldexp(row_scale[row], exponent):.3g} vs {largest:.3g}); float64 cannot "
+                "represent the products the closed forms need at once. Remove the row, or "
+                "treat it as zero"
+            )
+    return W, W_star, exponent
+
+
+def rescale(value, exponent: int, degree: int, what: str):
+    """value · 2^(degree·exponent), undoing :func:`homogeneous_scaling` for a quantity
+    homogeneous of ``degree`` (2 for a loss, 1 for a gradient, 0 for a Hessian or spectrum).
+
+    Exact unless the result under- or overflows: results below float64's smallest normal number
+    (2.2e-308) keep only the precision of subnormals; a result beyond float64's largest number
+    (1.8e308) raises ValueError instead of returning inf or NaN.
+    """
+    if degree == 0 or exponent == 0:
+        return value
+    with np.errstate(over="ignore"):
+        scaled = np.ldexp(value, degree * exponent)
+    if not np.all(np.isfinite(scaled)):
+        raise ValueError(
+            f"the {what} at this scale exceeds float64's largest number "
+            f"({np.finfo(float).max:.3g}): at the weights divided by 2^{exponent} it is "
+            f"{np.max(np.abs(value)):.6g}, and it is homogeneous of degree {degree} in "
+            "(W, W_star). "
+            f"Rescale the weights (e.g. by c = 2^-{exponent}) and multiply the result by "
+            f"c^-{degree} in a wider arithmetic"
+        )
+    return float(scaled) if np.ndim(scaled) == 0 else scaled
