@@ -205,12 +205,22 @@ def gradient_flow(W0: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
     gradient_tol = _check_positive("gradient_tol", gradient_tol)
     if rtol < 100 * np.finfo(float).eps or rtol >= 1:
         raise ValueError(f"rtol must lie in [100·eps ≈ 2.2e-14, 1); got {rtol!r}")
-    if not (len(window) == 2 and 0 < window[1] < window[0]):
+    if not (isinstance(window, (tuple, list)) and len(window) == 2
+            and all(isinstance(x, (int, float)) for x in window) and 0 < window[1] < window[0]):
         raise ValueError(f"window must be (upper, lower) with 0 < lower < upper; got {window!r}")
-    if int(n_samples) < 2:
-        raise ValueError(f"n_samples must be >= 2; got {n_samples!r}")
+    for name, value, least in (("n_samples", n_samples, 2), ("max_evaluations", max_evaluations,
+                                                             10)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
+            raise ValueError(f"{name} must be an integer >= {least}; got {value!r}")
     if int(max_evaluations) < 10:
         raise ValueError(f"max_evaluations must be >= 10; got {max_evaluations!r}")
+
+    try:  # the losses along the path must fit in float64 (loss(cW0, cW*) = c²·loss(W0, W*))
+        theory.population_loss(W0, W_star, loss, sobolev_weight=weight)
+    except ValueError as exc:
+        raise ValueError(f"gradient_flow: W0 and W_star are too large for float64: {exc}. The "
+                         "flow is scale-equivariant (W(t) for cW0, cW* is c·W(t)): integrate "
+                         "from W0/c, W_star/c and scale the trajectory back") from None
 
     K, d = W0.shape
     options = dict(convention=convention, sobolev_weight=weight)
@@ -262,7 +272,8 @@ def gradient_flow(W0: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
     for event in events:
         event.terminal = True
         event.direction = -1
-    if np.linalg.norm(initial_field) <= gradient_tol:
+    converged_at_start = bool(np.linalg.norm(initial_field) <= gradient_tol)
+    if converged_at_start:
         t_max = 1e-12 * t_max  # already converged: record the initial point only
     extra = {"jac": jac} if method in IMPLICIT_METHODS else {}
     try:
@@ -277,7 +288,11 @@ def gradient_flow(W0: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
                         "(e.g. 'LSODA' or 'Radau'), looser rtol/atol, or a smaller t_max.")
     t_end = float(solution.t[-1])
     status, message = "t_max", f"reached t_max = {t_max:g} before the convergence event"
-    if solution.status == 1:
+    if converged_at_start:
+        status, message = "converged", (
+            f"converged at the start: ‖F(W0)‖_F = {np.linalg.norm(initial_field):.3g} <= "
+            f"gradient_tol = {gradient_tol:g} (W0 is a stationary point; nothing to integrate)")
+    elif solution.status == 1:
         hit = events[[i for i, times in enumerate(solution.t_events) if len(times)][0]]
         if hit is converged:
             status, message = "converged", (

@@ -61,9 +61,11 @@ def _positive_int(value, name: str) -> int:
 
 
 def _check_seed(seed):
-    if seed is None or isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+    if seed is None:
         return seed
-    raise ValueError(f"seed must be an integer or None; got {seed!r}")
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0:
+        return seed
+    raise ValueError(f"seed must be a non-negative integer or None; got {seed!r}")
 
 
 def loss_coefficients(loss: str, sobolev_weight: float) -> tuple[float, float]:

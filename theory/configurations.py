@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from theory.validation import check_seed
+
 PLACEMENTS = ("teacher", "perturbed", "random")
 
 
@@ -54,6 +56,7 @@ def make_configuration(width: int, teacher_width: int, dim: int, seed: int = 0, 
     for name, value in (("width", width), ("teacher_width", teacher_width), ("dim", dim)):
         if not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"{name} must be a positive integer; got {value!r}")
+    check_seed(seed)
     if at is None:
         at = default_placement(width, teacher_width)
     if at not in PLACEMENTS:

@@ -93,13 +93,21 @@ def as_student_teacher(
     return student, teacher
 
 
+def _check_name(value: object, name: str, allowed: tuple[str, ...]) -> None:
+    if not isinstance(value, str):
+        raise ValueError(f"{name} must be a string, one of {allowed}; got {type(value).__name__} "
+                         f"{value!r}")
+
+
 def check_loss(loss: str) -> str:
+    _check_name(loss, "loss", LOSSES)
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {LOSSES}; got {loss!r}")
     return loss
 
 
 def check_convention(convention: str) -> str:
+    _check_name(convention, "convention", CONVENTIONS)
     if convention not in CONVENTIONS:
         raise ValueError(
             f"convention must be one of {CONVENTIONS} ('expected': E_x of the pointwise gradient "
@@ -109,7 +117,21 @@ def check_convention(convention: str) -> str:
     return convention
 
 
+def check_seed(seed: object, name: str = "seed") -> int:
+    """A seed for numpy's default_rng: a non-negative integer (ValueError naming ``name``)."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"{name} must be a non-negative integer (a seed of numpy's "
+                         f"default_rng); got {seed!r}")
+    return int(seed)
+
+
 def check_sobolev_weight(sobolev_weight: float) -> float:
+    if isinstance(sobolev_weight, (str, bytes)) or np.ndim(sobolev_weight) != 0:
+        raise ValueError(
+            f"sobolev_weight must be a non-negative real number; got {sobolev_weight!r}"
+        )
+    if np.iscomplexobj(sobolev_weight):
+        raise ValueError(f"sobolev_weight must be real; got {sobolev_weight!r}")
     try:
         weight = float(sobolev_weight)
     except (TypeError, ValueError):
@@ -124,6 +146,7 @@ def check_sobolev_weight(sobolev_weight: float) -> float:
 
 
 def check_method(method: str) -> str:
+    _check_name(method, "method", SPECTRUM_METHODS)
     if method not in SPECTRUM_METHODS:
         raise ValueError(f"method must be one of {SPECTRUM_METHODS}; got {method!r}")
     return method

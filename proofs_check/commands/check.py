@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
+from proofs_check.commands._options import check_output_dir
 from proofs_check.report import (
     Report,
     draw_figures,
@@ -17,7 +17,7 @@ from proofs_check.report import (
 
 
 def run(args: argparse.Namespace) -> int:
-    out_dir = Path(args.out)
+    out_dir = check_output_dir(args.out, "--out")  # before minutes of work, not after
 
     def progress(claim):
         if not args.json:

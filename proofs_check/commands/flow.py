@@ -10,9 +10,14 @@ from __future__ import annotations
 import argparse
 import json
 import math
+from pathlib import Path
 
 from numerics.flow import FlowError, gradient_flow
-from proofs_check.commands._options import add_configuration_options, configuration_from_args
+from proofs_check.commands._options import (
+    add_configuration_options,
+    check_output_file,
+    configuration_from_args,
+)
 from proofs_check.rates import compare_flow_rate
 
 
@@ -40,9 +45,15 @@ def _finite(value):
 
 
 def run(args: argparse.Namespace) -> int:
-    config = configuration_from_args(args)
+    if args.dim < 2:
+        raise ValueError("--dim must be >= 2: in d = 1 every pair of neurons is parallel or "
+                         "antiparallel, where the Sobolev field has no Jacobian and no local "
+                         "rate to predict")
     if not math.isfinite(args.epsilon) or args.epsilon <= 0:
         raise ValueError(f"--epsilon must be > 0; got {args.epsilon}")
+    if args.plot:
+        check_output_file(args.plot, "--plot")
+    config = configuration_from_args(args)
     matched = config.W.shape[0] == config.W_star.shape[0]
     rows, flows = [], {}
     for loss in ("l2", "h1"):
@@ -60,7 +71,11 @@ def run(args: argparse.Namespace) -> int:
                "rate_stderr": flow.rate_stderr, "fit_window": flow.fit_window,
                "fit_quantity": flow.fit_quantity, "max_loss_increase": flow.max_loss_increase,
                "nfev": flow.nfev, "method": flow.method, "rtol": flow.rtol, "atol": flow.atol}
-        if matched:
+        if matched and flow.distance is not None and flow.distance[-1] == 0:
+            row.update(predicted_rate=None, predicted_window_rate=None,
+                       prediction="none: the flow starts at the teacher (W = W*), so there is "
+                                  "no approach direction to take the local rate along")
+        elif matched:
             comparison = compare_flow_rate(config.W, config.W_star, loss, flow=flow,
                                            convention=args.convention,
                                            sobolev_weight=args.sobolev_weight)
@@ -107,6 +122,7 @@ def _plot(flows, path: str, title: str) -> None:
         import matplotlib.pyplot as plt
     except ImportError:
         raise ValueError("--plot needs matplotlib: pip install 'sobolev-verify[plot]'") from None
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     figure, axis = plt.subplots(figsize=(6, 4))
     for loss, flow in flows.items():
         positive = flow.loss > 0
