@@ -19,6 +19,7 @@ import theory
 from numerics.flow import gradient_flow
 from numerics.montecarlo import monte_carlo
 from proofs_check.cli import main
+from theory.validation import MemoryLimitError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -159,3 +160,55 @@ def test_flow_beyond_float64_says_so():
 def test_validate_refuses_sample_sizes_where_normal_intervals_are_invalid(capsys, option):
     code, _, err = run_cli(capsys, "validate", option, "2")
     assert_one_line_exit_two(code, err, option, "at least 1000")
+
+
+# ---------------------------------------------------------------------- requests that cannot fit
+
+
+@pytest.fixture
+def sixteen_gigabytes(monkeypatch):
+    """Pretend 16 GB are available, so that refusals do not depend on the test machine."""
+    from theory import validation
+
+    monkeypatch.setattr(validation, "available_memory_bytes", lambda: 16 * 10**9)
+
+
+@pytest.mark.parametrize(("argv", "fragments"), [
+    (["cond", "--dim", "100000000", "--method", "structured"], ["--dim 100000000", "--dim"]),
+    (["cond", "--width", "5000"], ["pair arrays", "fewer neurons"]),
+    (["cond", "--width", "2", "--dim", "25000", "--method", "dense"],
+     ["(50000)×(50000) Hessian", "method='structured'"]),
+    (["validate", "--width", "2", "--dim", "25000"], ["--no-hessian"]),
+])
+def test_requests_that_cannot_fit_are_refused_before_allocating(capsys, monkeypatch,
+                                                                sixteen_gigabytes, argv,
+                                                                fragments):
+    import theory.assembly
+    import theory.configurations
+
+    def never(*args, **kwargs):
+        raise AssertionError("allocated before refusing")
+
+    if "--dim" in argv and "100000000" in argv:
+        monkeypatch.setattr(theory.configurations, "make_configuration", never)
+        import proofs_check.commands._options as options
+        monkeypatch.setattr(options, "make_configuration", never)
+    monkeypatch.setattr(theory.assembly, "jacobian_parts", never)
+    code, _, err = run_cli(capsys, *argv)
+    assert_one_line_exit_two(code, err, "would need about", "16 GB", *fragments)
+
+
+def test_library_refuses_a_dense_hessian_that_cannot_fit(sixteen_gigabytes):
+    rng = np.random.default_rng(0)
+    W, W_star = rng.normal(size=(2, 25_000)), rng.normal(size=(2, 25_000))
+    with pytest.raises(MemoryLimitError, match="method='structured'"):
+        theory.population_hessian(W, W_star, "l2")
+    # the structured spectrum of the same point is small and answers
+    values = theory.spectrum(W, W_star, "l2", method="structured")
+    assert values.shape == (50_000,) and np.all(np.isfinite(values))
+
+
+def test_requests_that_fit_still_run(capsys, sixteen_gigabytes):
+    code, out, _ = run_cli(capsys, "cond", "--width", "3", "--dim", "200000", "--method",
+                           "structured")
+    assert code == 0 and "h1" in out

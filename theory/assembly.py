@@ -35,6 +35,7 @@ from theory.validation import (
     check_loss,
     check_sobolev_weight,
     homogeneous_scaling,
+    require_dense_hessian_memory,
     rescale,
 )
 
@@ -230,6 +231,7 @@ def population_hessian(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
     row or to a teacher row — in particular at the teacher itself.
     """
     W, W_star, _ = homogeneous_scaling(W, W_star)  # relu: the Hessian is scale-invariant
+    require_dense_hessian_memory(W, W_star)
     pairs = make_pairs(W, W_star)
     parts = jacobian_parts(pairs, loss_terms(loss, convention, sobolev_weight))
     K, d = pairs.W.shape

@@ -19,7 +19,12 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from theory.assembly import jacobian_parts, loss_terms, make_pairs
-from theory.validation import check_method, homogeneous_scaling
+from theory.validation import (
+    check_method,
+    dense_hessian_bytes,
+    homogeneous_scaling,
+    require_memory,
+)
 
 #: Imaginary parts below this multiple of eps·|λ|_max are rounding, not a rotation: LAPACK's
 #: nonsymmetric solver splits repeated real eigenvalues into pairs with tiny imaginary parts.
@@ -71,10 +76,21 @@ def spectrum(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *, convention: s
     symmetric = _is_symmetric(terms)
     basis = span_basis(W, W_star) if method != "dense" else None
     if basis is None or (method == "auto" and basis.shape[1] == d):
+        m = min(d, K + W_star.shape[0])
+        require_memory(dense_hessian_bytes(K, W_star.shape[0], d),
+                       f"the dense ({K * d})×({K * d}) Hessian",
+                       "use method='structured' (size K·m with m = dim span of the rows, here "
+                       f"m <= {m}, independent of d)" if m < d else
+                       "use fewer neurons: the rows span all d dimensions, so the structured "
+                       "method cannot make it smaller")
         parts = jacobian_parts(make_pairs(W, W_star), terms)
         return _eigenvalues(parts.dense.reshape(K * d, K * d), symmetric)
 
     m = basis.shape[1]
+    require_memory(dense_hessian_bytes(K, W_star.shape[0], m),
+                   f"the reduced ({K * m})×({K * m}) Hessian of the structured method",
+                   "use fewer neurons (the structured method needs (K·m)² entries, "
+                   "m = dim span of the rows)")
     reduced = make_pairs(W @ basis, W_star @ basis)
     parts = jacobian_parts(reduced, terms)
     in_span = _eigenvalues(parts.dense.reshape(K * m, K * m), symmetric)

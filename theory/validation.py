@@ -7,6 +7,7 @@ to fix it, so that bad input never surfaces as a NaN or as a traceback from deep
 from __future__ import annotations
 
 import math
+import os
 from typing import Literal
 
 import numpy as np
@@ -183,11 +184,13 @@ def homogeneous_scaling(
     :func:`rescale`. For other activations (homogeneous=False) the arrays are only validated and
     e = 0.
 
-    Raises ValueError (as as_student_teacher does) and also when some row is more than 2^450
+    Raises MemoryLimitError when the pair arrays would not fit in memory (check_pair_memory),
+    ValueError (as as_student_teacher does) and also when some row is more than 2^450
     (≈ 1e135) times smaller than the largest entry: float64 cannot form that row's squared norm
     beside the others.
     """
     W, W_star = as_student_teacher(W, W_star)
+    check_pair_memory(W, W_star)
     if not homogeneous:
         return W, W_star, 0
     largest = max(float(np.abs(W).max()), float(np.abs(W_star).max()))
@@ -230,3 +233,76 @@ def rescale(value, exponent: int, degree: int, what: str):
             f"c^-{degree} in a wider arithmetic"
         )
     return float(scaled) if np.ndim(scaled) == 0 else scaled
+
+
+# ---------------------------------------------------------------------------- memory requests
+
+#: A single request may plan to use at most this fraction of the memory available when it starts.
+MEMORY_FRACTION = 0.5
+_FLOAT = 8  # bytes
+
+
+class MemoryLimitError(ValueError):
+    """A request would need more memory than MEMORY_FRACTION of what is available.
+
+    Raised before anything large is allocated; the message gives the estimate, the limit and a
+    way to get the answer instead (the structured method, fewer samples, a smaller size).
+    """
+
+
+def available_memory_bytes() -> int | None:
+    """Memory available to a new allocation (Linux: MemAvailable; else free pages); None if
+    unknown (then no request is refused)."""
+    try:
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _gigabytes(nbytes: float) -> str:
+    return f"{nbytes / 1e9:.3g} GB"
+
+
+def require_memory(nbytes: float, what: str, instead: str) -> None:
+    """Raise MemoryLimitError when ``nbytes`` exceeds MEMORY_FRACTION of the available memory."""
+    available = available_memory_bytes()
+    if available is None or nbytes <= MEMORY_FRACTION * available:
+        return
+    raise MemoryLimitError(
+        f"{what} would need about {_gigabytes(nbytes)}, more than {MEMORY_FRACTION:.0%} of the "
+        f"memory available now ({_gigabytes(available)}); {instead}"
+    )
+
+
+def pair_bytes(K: int, K_star: int, d: int) -> float:
+    """Peak bytes of the pair arrays of the closed forms: about 24 float arrays of K·(K+K*)·d."""
+    return 24.0 * _FLOAT * K * (K + K_star) * d
+
+
+def dense_hessian_bytes(K: int, K_star: int, d: int) -> float:
+    """Peak bytes of a dense (K·d)² Jacobian and its eigenvalues: about 6 (K·d)² float arrays
+    (the (K, d, K, d) Jacobian, the off-diagonal blocks, their frame products, the solver's copy
+    and workspace) plus the pair arrays."""
+    return 6.0 * _FLOAT * (K * d) ** 2 + pair_bytes(K, K_star, d)
+
+
+def check_pair_memory(W: NDArray[np.float64], W_star: NDArray[np.float64]) -> None:
+    """Refuse (MemoryLimitError) inputs whose pair arrays cannot fit in memory."""
+    (K, d), K_star = W.shape, W_star.shape[0]
+    require_memory(pair_bytes(K, K_star, d), f"the pair arrays for K={K}, K*={K_star}, d={d}",
+                   "use fewer neurons (the pair arrays grow like K·(K+K*)·d)")
+
+
+def require_dense_hessian_memory(W: NDArray[np.float64], W_star: NDArray[np.float64]) -> None:
+    """Refuse (MemoryLimitError) a dense (K·d)² Hessian that cannot fit in memory."""
+    (K, d), K_star = W.shape, W_star.shape[0]
+    require_memory(dense_hessian_bytes(K, K_star, d), f"the dense ({K * d})×({K * d}) Hessian",
+                   "for its eigenvalues use theory.spectrum(..., method='structured') (size K·m, "
+                   "m = dim span of the rows, independent of d), or fewer neurons")

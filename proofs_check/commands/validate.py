@@ -23,14 +23,19 @@ from scipy import stats
 
 import theory
 from numerics.activations import ACTIVATIONS, get_activation
-from numerics.montecarlo import monte_carlo, monte_carlo_hessian
+from numerics.montecarlo import DEFAULT_BATCH_SIZE, monte_carlo, monte_carlo_hessian
 from numerics.quadrature import quadrature
 from proofs_check.commands._options import (
     add_configuration_options,
     configuration_from_args,
     positive_int,
 )
-from theory.validation import LOSSES, NonDifferentiableError
+from theory.validation import (
+    LOSSES,
+    NonDifferentiableError,
+    dense_hessian_bytes,
+    require_memory,
+)
 
 QUADRATURE_FLOOR = 1e-10
 #: Fewest Monte-Carlo samples for which the normal intervals are used. Measured (relu, h1,
@@ -42,6 +47,15 @@ Z95 = float(stats.norm.ppf(0.975))
 
 def _quadrature_tolerance(reference: np.ndarray, error_estimate: float) -> np.ndarray:
     return max(QUADRATURE_FLOOR, 100.0 * error_estimate) * (1.0 + np.abs(reference))
+
+
+def _hessian_bytes(K: int, K_star: int, d: int) -> float:
+    """Peak bytes of the Hessian checks: the quadrature's dense Jacobian, and the Monte-Carlo
+    Hessian's chunk of difference quotients (chunk·(K·d)², as numerics.monte_carlo_hessian sizes
+    it, about 3 live copies) with its moment arrays."""
+    n = K * d
+    chunk = min(DEFAULT_BATCH_SIZE, max(256, 2**22 // n**2))
+    return max(dense_hessian_bytes(K, K_star, d), 8.0 * (3 * chunk * n**2 + 6 * n**2))
 
 
 def _compare(name: str, closed, quad, quad_error: float, mc, mc_stderr,
@@ -85,6 +99,11 @@ def validate(args: argparse.Namespace, progress: bool) -> dict[str, Any]:
     comparisons = 1 + K * d + (K * d) ** 2 * do_hessian
     z_crit = float(stats.norm.ppf(1 - args.familywise / (2 * comparisons)))
 
+    if do_hessian:
+        require_memory(_hessian_bytes(K, W_star.shape[0], d),
+                       f"the Monte-Carlo and quadrature Hessians ({K * d}×{K * d}, chunks of "
+                       "difference quotients)",
+                       "pass --no-hessian, or a smaller --width/--dim")
     notes: list[str] = []
     hessian_reason = None
     try:
