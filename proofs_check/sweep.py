@@ -27,7 +27,17 @@ the fit window holds too few samples (the note says why).
 
 Rows are appended to the CSV as they finish (order of completion), so the file is always a
 valid partial result. Re-running with the same output skips points already in the file (their
-key is the grid axes plus ``method``); a truncated last line from an interrupted run is dropped.
+key is the grid axes plus ``method``); a truncated last line from an interrupted run, and any
+row that does not validate (:func:`valid_row`: a number that does not parse, a NUL byte, a
+missing column), is dropped and recomputed; rows recorded as errors are retried (unless
+``retry_errors=False``). A file that does not start with this version's header is refused,
+never overwritten.
+
+One writer per table: a run holds an exclusive ``fcntl.flock`` on ``<out>.lock`` from before
+it reads the table until its last row is written, so a second sweep on the same file is refused
+(SweepLockedError) instead of interleaving or replacing rows. Local pool workers die with the
+sweep process (PR_SET_PDEATHSIG on Linux, a parent watchdog elsewhere), ignore Ctrl-C (the
+parent terminates them), and the resource tracker exits with them.
 Every number is written with ``repr(float)``, so it round-trips exactly and a row is a
 deterministic function of its key: a local process pool and a Dask cluster give identical tables.
 
@@ -302,6 +312,15 @@ def grid_from_toml(path: str | os.PathLike[str]) -> Grid:
             document = tomllib.load(handle)
     except FileNotFoundError:
         raise ValueError(f"grid file {str(path)!r} does not exist; check --grid") from None
+    except IsADirectoryError:
+        raise ValueError(f"grid file {str(path)!r} is a directory; --grid takes a TOML "
+                         "file") from None
+    except PermissionError:
+        raise ValueError(f"grid file {str(path)!r} is not readable (permission denied); "
+                         "check --grid") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"grid file {str(path)!r} is not a text (TOML) file; check "
+                         "--grid") from None
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"grid file {str(path)!r} is not valid TOML: {exc}") from None
     table = document.get("grid", document)
