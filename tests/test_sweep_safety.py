@@ -212,6 +212,13 @@ def test_too_large_grid_is_refused_before_allocating(capsys, tmp_path):
 def test_out_that_is_a_directory_or_unwritable_is_refused_before_computing(tmp_path, capsys):
     assert main(["sweep", "--out", str(tmp_path)]) == 2
     assert "--out" in capsys.readouterr().err
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    assert main(["sweep", "--out", str(blocker / "x.csv")]) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
+
+
+def test_out_in_a_read_only_folder_is_refused_before_computing(tmp_path, capsys):
     locked = tmp_path / "ro"
     locked.mkdir()
     locked.chmod(0o500)
