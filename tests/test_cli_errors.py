@@ -212,3 +212,12 @@ def test_requests_that_fit_still_run(capsys, sixteen_gigabytes):
     code, out, _ = run_cli(capsys, "cond", "--width", "3", "--dim", "200000", "--method",
                            "structured")
     assert code == 0 and "h1" in out
+
+
+def test_grid_that_is_a_directory_or_binary_names_grid(capsys, tmp_path):
+    code, _, err = run_cli(capsys, "sweep", "--grid", str(tmp_path))
+    assert_one_line_exit_two(code, err, "--grid", "is a directory")
+    binary = tmp_path / "grid.toml"
+    binary.write_bytes(b"\xff\xfe\x00\x01")
+    code, _, err = run_cli(capsys, "sweep", "--grid", str(binary))
+    assert_one_line_exit_two(code, err, "--grid")
