@@ -193,20 +193,20 @@ def homogeneous_scaling(
     check_pair_memory(W, W_star)
     if not homogeneous:
         return W, W_star, 0
-    largest = max(float(np.abs(W).max()), float(np.abs(W_star).max()))
+    row_scales = (np.abs(W).max(axis=1), np.abs(W_star).max(axis=1))
+    largest = max(float(row_scales[0].max()), float(row_scales[1].max()))
     exponent = math.frexp(largest)[1]
     exponent -= exponent % 2
     if exponent:
         W, W_star = np.ldexp(W, -exponent), np.ldexp(W_star, -exponent)
-    for name, array in (("W", W), ("W_star", W_star)):
-        row_scale = np.abs(array).max(axis=1)
-        if (row_scale < MIN_RELATIVE_ROW_SCALE).any():
+    for name, row_scale in zip(("W", "W_star"), row_scales, strict=True):
+        smallest = float(row_scale.min())
+        if math.ldexp(smallest, -exponent) < MIN_RELATIVE_ROW_SCALE:
             row = int(np.argmin(row_scale))
             raise ValueError(
                 f"{name} row {row} is more than 1e135 times smaller than the largest weight "
-                f"({np.ldexp(row_scale[row], exponent):.3g} vs {largest:.3g}); float64 cannot "
-                "represent the products the closed forms need at once. Remove the row, or "
-                "treat it as zero"
+                f"({smallest:.3g} vs {largest:.3g}); float64 cannot represent the products "
+                "the closed forms need at once. Remove the row, or treat it as zero"
             )
     return W, W_star, exponent
 
@@ -239,6 +239,8 @@ def rescale(value, exponent: int, degree: int, what: str):
 
 #: A single request may plan to use at most this fraction of the memory available when it starts.
 MEMORY_FRACTION = 0.5
+#: Requests below this size are never refused (and never query the system).
+ALWAYS_ALLOWED_BYTES = 2**28
 _FLOAT = 8  # bytes
 
 
@@ -272,6 +274,8 @@ def _gigabytes(nbytes: float) -> str:
 
 def require_memory(nbytes: float, what: str, instead: str) -> None:
     """Raise MemoryLimitError when ``nbytes`` exceeds MEMORY_FRACTION of the available memory."""
+    if nbytes <= ALWAYS_ALLOWED_BYTES:  # no need to ask the system (hot paths call this)
+        return
     available = available_memory_bytes()
     if available is None or nbytes <= MEMORY_FRACTION * available:
         return
