@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import re
+import shutil
+import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -100,23 +105,104 @@ def to_json(report: Report) -> str:
                       indent=2, default=_json_default)
 
 
+# ------------------------------------------------------------------------------ for people
+
+_LONG_NUMBER = re.compile(r"(?<![\w.])(-?\d+\.\d{5,})(e[+-]?\d+)?(?![\w.])")
+
+
+def round_for_people(text: str, digits: int = 4) -> str:
+    """Numbers written with 5+ decimals rounded to ``digits`` significant digits
+    (3.1405926535897932 → 3.141); report.json keeps the exact values."""
+    def shorten(match: re.Match) -> str:
+        value = float(match.group(0))
+        return f"{value:.{digits}g}"
+    return _LONG_NUMBER.sub(shorten, text)
+
+
+def sentences(summary: str) -> list[str]:
+    """A verdict summary split into its parts ("a; b; c" → three items), rounded for people."""
+    return [round_for_people(part.strip()) for part in summary.split("; ") if part.strip()]
+
+
+def short_summary(summary: str, limit: int = 160) -> str:
+    """The first part of a summary, cut at a word boundary to about ``limit`` characters."""
+    first = sentences(summary)[0] if summary.strip() else ""
+    if len(first) <= limit and "; " not in summary:
+        return first
+    cut = first[:limit].rsplit(" ", 1)[0] if len(first) > limit else first
+    return cut.rstrip(",;:") + " …"
+
+
+def anchor(claim_id: str) -> str:
+    """The HTML/Markdown anchor of a claim's section."""
+    return "claim-" + re.sub(r"[^a-z0-9-]+", "-", claim_id.lower())
+
+
+@dataclass
+class FigurePlacement:
+    """Where each figure goes: ``by_claim[claim_id]`` lists (number, path, caption, first) with
+    ``first`` True where it is embedded (elsewhere the text refers to it); ``unplaced`` lists
+    figures no claim of this run refers to."""
+
+    by_claim: dict[str, list[tuple[int, Path, str, bool]]]
+    unplaced: list[tuple[int, Path, str]]
+
+
+def place_figures(report: Report) -> FigurePlacement:
+    """Each figure goes with the first claim (in report order) it supports; figures are
+    numbered in order of appearance."""
+    from proofs_check.figures import spec_for
+
+    specs = {path: spec_for(path) for path in report.figures}
+    numbers: dict[Path, int] = {}
+    by_claim: dict[str, list] = {r.claim.id: [] for r in report.results}
+    for r in report.results:
+        for path in report.figures:
+            spec = specs[path]
+            if spec and r.claim.id in spec.claims:
+                first = path not in numbers
+                numbers.setdefault(path, len(numbers) + 1)
+                by_claim[r.claim.id].append((numbers[path], path, spec.caption, first))
+    unplaced = []
+    for path in report.figures:
+        if path not in numbers:
+            numbers[path] = len(numbers) + 1
+            spec = specs[path]
+            caption = spec.caption if spec else path.stem.replace("_", " ")
+            unplaced.append((numbers[path], path, caption))
+    return FigurePlacement(by_claim, unplaced)
+
+
 def write_markdown(report: Report, out_dir: Path, quick: bool) -> Path:
+    """report.md: verdict table (short summaries), then one section per claim with its full
+    summary as a list, condition, figures with captions, counterexample and evidence."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    placement = place_figures(report)
     lines = ["# sobolev-verify report", "",
              f"Mode: {'quick' if quick else 'default'}. Overall: "
-             f"{'every verdict matches what is documented' if report.ok else 'MISMATCH'}.", "",
+             f"{'every verdict matches what is documented' if report.ok else 'MISMATCH'}. "
+             "Numbers are rounded for reading; report.json has the exact values.", "",
              "| claim | expected | verdict | matches | summary |", "|---|---|---|---|---|"]
     for r in report.results:
-        lines.append(f"| `{r.claim.id}` | {r.claim.expected} | **{r.verdict.status}** | "
-                     f"{'yes' if r.agrees else 'NO'} | {r.verdict.summary} |")
+        summary = short_summary(r.verdict.summary).replace("|", "\\|")
+        lines.append(f"| [`{r.claim.id}`](#{anchor(r.claim.id)}) | {r.claim.expected} | "
+                     f"**{r.verdict.status}** | {'yes' if r.agrees else 'NO'} | "
+                     f"{summary} |")
     lines.append("")
     for r in report.results:
-        lines += [f"## `{r.claim.id}`", "", f"**Statement.** {r.claim.statement}", "",
+        lines += [f'<a id="{anchor(r.claim.id)}"></a>', "", f"## `{r.claim.id}`", "",
+                  f"**Statement.** {r.claim.statement}", "",
                   f"**Source.** {r.claim.source}. **Scope.** {r.claim.scope}.", "",
-                  f"**Verdict: {r.verdict.status}** — {r.verdict.summary} "
-                  f"({r.seconds:.1f} s)."]
+                  f"**Verdict: {r.verdict.status}** ({r.seconds:.1f} s)", ""]
+        lines += [f"- {part}" for part in sentences(r.verdict.summary)]
         if r.verdict.condition:
-            lines += ["", f"**Condition.** {r.verdict.condition}"]
+            lines += ["", f"**Condition.** {round_for_people(r.verdict.condition)}"]
+        for number, path, caption, first in placement.by_claim[r.claim.id]:
+            if first:
+                lines += ["", f"![Figure {number}: {path.stem}]({path.name})", "",
+                          f"*Figure {number}.* {caption}"]
+            else:
+                lines += ["", f"See Figure {number} ([{path.name}]({path.name})) above."]
         if "table" in r.verdict.evidence:
             lines += ["", "```", r.verdict.evidence["table"], "```"]
         if r.verdict.counterexample:
@@ -126,11 +212,95 @@ def write_markdown(report: Report, out_dir: Path, quick: bool) -> Path:
         lines += ["", "<details><summary>Evidence</summary>", "", "```json",
                   json.dumps(r.verdict.evidence, indent=1, default=_json_default), "```",
                   "", "</details>", ""]
-    if report.figures:
-        lines += ["## Figures", ""]
-        lines += [f"![{p.stem}]({p.name})" for p in report.figures]
+    if placement.unplaced:
+        lines += ["## Further figures", ""]
+        for number, path, caption in placement.unplaced:
+            lines += [f"![Figure {number}: {path.stem}]({path.name})", "",
+                      f"*Figure {number}.* {caption}", ""]
     if report.figure_note:
         lines += ["", f"Figures: {report.figure_note}"]
     path = out_dir / "report.md"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+# --------------------------------------------------------------------- the report folder
+
+#: The file in a report folder that lists what `check` wrote there.
+MANIFEST = ".sobolev-verify-report.json"
+_OUTPUT_NAMES = re.compile(r"^(report\.(md|json|html)|[a-z0-9_]+\.(png|svg|pdf))$")
+
+
+def _is_previous_report(folder: Path) -> bool:
+    """A folder this tool wrote: it has the manifest, or only files named like its outputs
+    (reports of versions before the manifest)."""
+    if (folder / MANIFEST).is_file():
+        return True
+    return all(entry.is_file() and _OUTPUT_NAMES.match(entry.name) for entry in folder.iterdir())
+
+
+def check_report_target(target: Path, option: str = "--out") -> None:
+    """Refuse, before any work, a target that is a file or a folder this tool did not write."""
+    if target.exists() and not target.is_dir():
+        raise ValueError(f"{option} {target} is a file; give a folder for the report")
+    if target.is_dir() and any(target.iterdir()) and not _is_previous_report(target):
+        raise ValueError(f"{option} {target} is a non-empty folder that `sobolev-verify check` "
+                         "did not write; choose a new folder (the report replaces the folder's "
+                         "previous report and keeps no other files of its own)")
+
+
+@contextlib.contextmanager
+def report_folder(target: Path | str, option: str = "--out") -> Iterator[Path]:
+    """Yield a staging folder beside ``target``; on success it replaces ``target`` as a whole.
+
+    The previous report stays complete and untouched until the new one is finished (an
+    interrupted run leaves it as it was and removes the staging folder); files in the previous
+    report folder that the tool did not write (not in its manifest) are carried over. A target
+    that is a file or a foreign non-empty folder is refused before any work (ValueError).
+    """
+    target = Path(target)
+    check_report_target(target, option)
+    parent = target.parent if str(target.parent) else Path(".")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=parent))
+    except OSError as exc:
+        raise ValueError(f"{option} {target}: cannot write beside it ({exc.strerror})") from None
+    umask = os.umask(0)
+    os.umask(umask)
+    staging.chmod(0o777 & ~umask)  # mkdtemp makes it private; a report folder is not
+    try:
+        yield staging
+        written = sorted(entry.name for entry in staging.iterdir())
+        (staging / MANIFEST).write_text(json.dumps({"files": written}, indent=1) + "\n",
+                                        encoding="utf-8")
+        _swap_into_place(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _swap_into_place(staging: Path, target: Path) -> None:
+    if not target.exists():
+        os.replace(staging, target)
+        return
+    check_report_target(target)  # it may have changed while the claims ran
+    ours: set[str] = set()
+    manifest = target / MANIFEST
+    if manifest.is_file():
+        try:
+            ours = set(json.loads(manifest.read_text(encoding="utf-8"))["files"]) | {MANIFEST}
+        except (ValueError, KeyError, TypeError):
+            ours = {MANIFEST}
+    for entry in target.iterdir():  # carry over what the user put there
+        is_ours = entry.name in ours or (not manifest.is_file()
+                                         and bool(_OUTPUT_NAMES.match(entry.name)))
+        if not is_ours:
+            destination = staging / entry.name
+            if destination.exists():
+                destination = staging / (entry.name + ".previous")
+            shutil.move(str(entry), destination)
+    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+    os.replace(target, old / target.name)
+    os.replace(staging, target)
+    shutil.rmtree(old, ignore_errors=True)
