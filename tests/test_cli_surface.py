@@ -1,5 +1,6 @@
 """The command line as one tool: usage without a command, --version, lazy subcommand imports."""
 
+import json
 import pkgutil
 import subprocess
 import sys
@@ -40,3 +41,36 @@ def test_top_level_help_imports_no_subcommand_module_and_no_numerics():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert "LOADED []" in out
+
+
+def test_sweep_json_summary_is_strict_and_counts_the_points(tmp_path, capsys):
+    out = tmp_path / "s.csv"
+    code = cli.main(["sweep", "--width", "1", "2", "--seed", "0:2", "--workers", "1",
+                     "--out", str(out), "--json"])
+    captured = capsys.readouterr()
+    payload = json.loads(captured.out, parse_constant=lambda c: pytest.fail(f"non-strict {c}"))
+    assert code == 0
+    assert (payload["points"], payload["computed"], payload["failed"]) == (4, 4, 0)
+    assert out.read_text().count("\n") == 5  # header + one row per point
+
+
+def test_sweep_old_spelling_warns_and_names_the_new_one(tmp_path, capsys):
+    code = cli.main(["sweep", "--seeds", "0", "--workers", "1", "--no-progress",
+                     "--out", str(tmp_path / "s.csv")])
+    assert code == 0
+    assert "--seeds is deprecated; use --seed" in capsys.readouterr().err
+
+
+def test_sweep_help_documents_the_range_syntax(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["sweep", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "exclusive stop (0:3 = 0 1 2)" in text
+
+
+def test_grid_file_unknown_key_suggests_the_closest(tmp_path, capsys):
+    grid = tmp_path / "g.toml"
+    grid.write_text("[grid]\nwidth = [1]\nsobolev_wieght = [1.0]\n")
+    assert cli.main(["sweep", "--grid", str(grid), "--out", str(tmp_path / "s.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "unknown key 'sobolev_wieght' (did you mean 'sobolev_weight'?)" in err
