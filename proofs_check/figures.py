@@ -266,30 +266,35 @@ def figure_montecarlo_error(path: Path, quick: bool = True) -> Path:
         return _save(fig, path)
 
 
-def figure_flow(path: Path, quick: bool = True) -> Path:
-    from numerics.flow import gradient_flow
-
+def plot_flows(flows: dict, W_star, path: Path, title: str,
+               sobolev_weight: float = SOBOLEV_WEIGHT) -> Path:
+    """Loss and distance to the teacher vs time for flows {"l2": FlowResult, "h1": ...}, and
+    the distance vs (1 + λ)-rescaled time for h1. Each curve stops where the distance reaches the
+    solver's accuracy floor 100·(rtol·‖W*‖ + atol), and the loss where it reaches its rounding
+    floor 100·eps·‖W*‖²: below them the curves are solver or rounding noise."""
     plt = _pyplot()
     with plt.rc_context(_RC):
-        config = make_configuration(2, 2, 3, 1, at="random", radius=1.0)
         fig, axes = plt.subplots(1, 3, figsize=(11, 3.6))
         floor = None
-        for key, loss in (("l2", "l2"), ("h1 expected", "h1")):
-            flow = gradient_flow(config.W, config.W_star, loss, t_max=150.0,
-                                 sobolev_weight=SOBOLEV_WEIGHT)
-            # below this distance the solution carries the solver's relative error
-            # (rtol·‖W*‖ + atol): the curves stop there instead of drawing its noise
-            floor = 100 * (flow.rtol * np.linalg.norm(config.W_star) + flow.atol)
-            keep = flow.distance >= floor
-            if not keep.all():
-                keep[: np.argmin(keep) + 1] = True
-                keep[np.argmin(keep):] = False
+        for loss, flow in flows.items():
+            key = "l2" if loss == "l2" else f"h1 {flow.convention}"
+            floor = 100 * (flow.rtol * float(np.linalg.norm(W_star)) + flow.atol)
+            keep = np.ones_like(flow.t, dtype=bool)
+            if flow.distance is not None and (flow.distance < floor).any():
+                keep[int(np.argmax(flow.distance < floor)) + 1:] = False
             t = flow.t[keep]
-            style = _style(key, marker=None)
-            axes[0].plot(t, np.maximum(flow.loss[keep], 1e-300), **style)
-            axes[1].plot(t, flow.distance[keep], **style)
-            scale = 1 + SOBOLEV_WEIGHT if loss == "h1" else 1.0
-            axes[2].plot(t * scale, flow.distance[keep], **style)
+            style = _style(key, marker=None, label=f"{LOSS_STYLE[key]['label']} ({flow.status})")
+            loss_floor = 100 * np.finfo(float).eps * float(np.sum(np.square(W_star)))
+            shown = flow.loss[keep] >= loss_floor
+            if not shown.all():
+                shown[int(np.argmin(shown)):] = False
+            axes[0].plot(t[shown], flow.loss[keep][shown], **style)
+            if flow.distance is not None:
+                axes[1].plot(t, flow.distance[keep], **style)
+                scale = 1 + sobolev_weight if loss != "l2" else 1.0
+                axes[2].plot(t * scale, flow.distance[keep], **style)
+        axes[0].axhline(loss_floor, color=OKABE_ITO["grey"], linestyle=(0, (1, 3)), linewidth=1,
+                        label=f"rounding floor of the loss 100·eps·‖W*‖² = {loss_floor:.1g}")
         for ax in axes[1:]:
             ax.axhline(floor, color=OKABE_ITO["grey"], linestyle="-.", linewidth=1,
                        label=f"solver accuracy floor 100·(rtol‖W*‖ + atol) = {floor:.1g}")
@@ -303,10 +308,20 @@ def figure_flow(path: Path, quick: bool = True) -> Path:
         axes[0].set_title("loss (h1 ~ distance, l2 ~ distance²)")
         axes[1].set_title("distance to the teacher")
         axes[2].set_title("same, h1 time rescaled by 1 + λ")
-        _finish(fig, f"Gradient flow on the expected field (DOP853, rtol {flow.rtol:g}), "
-                     f"K = K* = 2, d = 3, λ = {SOBOLEV_WEIGHT:g}; start W0 random "
-                     f"(N(0, 1/d) entries, seed 1), same for both losses", axes[1])
+        _finish(fig, title, axes[:2])
         return _save(fig, path)
+
+
+def figure_flow(path: Path, quick: bool = True) -> Path:
+    from numerics.flow import gradient_flow
+
+    config = make_configuration(2, 2, 3, 1, at="random", radius=1.0)
+    flows = {loss: gradient_flow(config.W, config.W_star, loss, t_max=150.0,
+                                 sobolev_weight=SOBOLEV_WEIGHT) for loss in ("l2", "h1")}
+    return plot_flows(flows, config.W_star, path,
+                      f"Gradient flow on the expected field (DOP853, rtol "
+                      f"{flows['l2'].rtol:g}), K = K* = 2, d = 3, λ = {SOBOLEV_WEIGHT:g}; start "
+                      "W0 random (N(0, 1/d) entries, seed 1), same for both losses")
 
 
 def figure_kappa_survey(path: Path, quick: bool = True) -> Path:
