@@ -74,3 +74,18 @@ def test_grid_file_unknown_key_suggests_the_closest(tmp_path, capsys):
     assert cli.main(["sweep", "--grid", str(grid), "--out", str(tmp_path / "s.csv")]) == 2
     err = capsys.readouterr().err
     assert "unknown key 'sobolev_wieght' (did you mean 'sobolev_weight'?)" in err
+
+
+def test_hypothesis_is_a_runtime_dependency():
+    import tomllib
+    from pathlib import Path
+
+    project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    assert any(dep.startswith("hypothesis") for dep in project["project"]["dependencies"])
+
+
+@pytest.mark.parametrize("command", sorted(cli.COMMANDS))
+def test_every_subcommand_takes_json(command, capsys):
+    with pytest.raises(SystemExit):
+        cli.main([command, "--help"])
+    assert "--json" in capsys.readouterr().out
