@@ -410,7 +410,7 @@ def figure_certified_region(path: Path, quick: bool = True) -> Path:
 
     plt = _pyplot()
     with plt.rc_context(_RC):
-        cells = 12 if quick else 24
+        cells = 10 if quick else 24
         rho_edges = np.geomspace(0.5, 2.0, cells + 1) if quick else np.geomspace(0.1, 10, cells + 1)
         theta_edges = np.linspace(0.01, math.pi - 0.01, cells + 1)
         from matplotlib.colors import ListedColormap
@@ -517,13 +517,20 @@ def figures_for(claim_ids: Sequence[str] | None) -> list[FigureSpec]:
 
 
 def draw_figures(out_dir: Path, quick: bool, fmt: str = "png",
-                 claims: Sequence[str] | None = None) -> list[Path]:
+                 claims: Sequence[str] | None = None,
+                 progress: Callable[[str, int, int], None] | None = None) -> list[Path]:
     """Draw the figures the claims ``claims`` need (every figure for None) into ``out_dir`` as
-    ``fmt`` ("png", "svg" or "pdf"); returns their paths in drawing order."""
+    ``fmt`` ("png", "svg" or "pdf"); returns their paths in drawing order. ``progress(name, i,
+    n)`` is called before figure i of n."""
     if fmt not in FORMATS:
         raise ValueError(f"figure format must be one of {FORMATS}; got {fmt!r}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = [spec.draw(out_dir / f"{spec.name}.{fmt}", quick) for spec in figures_for(claims)]
+    specs = figures_for(claims)
+    paths = []
+    for index, spec in enumerate(specs):
+        if progress is not None:
+            progress(spec.name, index, len(specs))
+        paths.append(spec.draw(out_dir / f"{spec.name}.{fmt}", quick))
     # figure modules of other families add their figures here, one line each
     return paths

@@ -29,6 +29,7 @@ _MIME = {".png": "image/png", ".svg": "image/svg+xml"}
 _CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; max-width: 62rem;
        margin: 2rem auto; padding: 0 1rem; line-height: 1.45; color: #1a1a1a; }
+h2 code { font-size: inherit; }
 h1 { font-size: 1.6rem; } h2 { font-size: 1.2rem; margin-top: 2.2rem;
      border-bottom: 1px solid #ddd; padding-bottom: .2rem; }
 code, pre { font-family: ui-monospace, "SFMono-Regular", Menlo, monospace; font-size: .85rem; }

@@ -93,7 +93,15 @@ def run(args: argparse.Namespace) -> int:
                 from proofs_check.figures import draw_figures
 
                 started = time.perf_counter()
-                report.figures = draw_figures(staging, args.quick, fmt=fmt, claims=args.claim)
+
+                def figure_progress(name: str, index: int, count: int) -> None:
+                    if not args.json and not args.no_progress:
+                        print(f"[figure {index + 1}/{count}] {name} (elapsed "
+                              f"{time.perf_counter() - started:.0f} s)", file=sys.stderr,
+                              flush=True)
+
+                report.figures = draw_figures(staging, args.quick, fmt=fmt, claims=args.claim,
+                                              progress=figure_progress)
                 if not args.json and not args.no_progress:
                     print(f"{len(report.figures)} figures drawn in "
                           f"{time.perf_counter() - started:.0f} s", file=sys.stderr)
