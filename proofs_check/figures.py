@@ -476,8 +476,9 @@ FIGURES: tuple[FigureSpec, ...] = (
                "both Hessians are positive definite), holds a certified counterexample, or is "
                "only a tie (κ(h1) = κ(l2)), lies where a Hessian is not positive definite, or "
                f"is undecided within {CELL_BUDGET} sub-boxes (interval arithmetic, mpmath.iv). "
-               "Expected convention: look for any cell that is not green; exact Hessian: "
-               "counterexamples for θ < π/4 and θ > 3π/4 and a tie in between.",
+               "Expected convention: proved on every inner cell; the cells at θ near 0 and π "
+               "stay undecided because κ(l2) − κ(h1) → 0 there (a tight inequality). Exact "
+               "Hessian: counterexamples for θ < π/4 and θ > 3π/4, a tie in between.",
                ("certified-kappa-h1-expected-below-l2", "certified-kappa-h1-exact-below-l2")),
     FigureSpec("spectra", figure_spectra,
                "Eigenvalues μ (real parts) of the l2 Hessian and the h1 Jacobian (expected "

@@ -150,3 +150,46 @@ def test_figures_for_a_claim_are_the_ones_that_name_it(tmp_path):
     assert figures_for([]) == []
     with pytest.raises(ValueError, match="format"):
         draw_figures(tmp_path, True, fmt="jpg")
+
+
+class _Stream:
+    def __init__(self, tty):
+        self.tty, self.text = tty, ""
+
+    def isatty(self):
+        return self.tty
+
+    def write(self, text):
+        self.text += text
+
+    def flush(self):
+        pass
+
+
+def test_check_progress_prints_claim_i_of_n_with_time_left_when_not_a_terminal():
+    from proofs_check.commands.check import Progress
+
+    stream = _Stream(tty=False)
+    progress = Progress(3, enabled=True, stream=stream)
+    for claim_id in ("a", "b", "c"):
+        progress(type("C", (), {"id": claim_id})())
+    progress.close()
+    lines = stream.text.splitlines()
+    assert lines[0].startswith("[1/3] a (elapsed ")
+    assert lines[1].startswith("[2/3] b (elapsed ") and "s left)" in lines[1]
+    assert lines[3].startswith("claims done in ")
+
+
+def test_check_progress_uses_a_bar_in_a_terminal_and_nothing_when_disabled():
+    from proofs_check.commands.check import Progress
+
+    stream = _Stream(tty=True)
+    progress = Progress(2, enabled=True, stream=stream)
+    progress(type("C", (), {"id": "first-claim"})())
+    progress.close()
+    assert "first-claim" in stream.text and "claims [" in stream.text and "left]" in stream.text
+    quiet = _Stream(tty=False)
+    silent = Progress(2, enabled=False, stream=quiet)
+    silent(type("C", (), {"id": "x"})())
+    silent.close()
+    assert quiet.text == ""
