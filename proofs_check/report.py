@@ -241,6 +241,11 @@ def _is_previous_report(folder: Path) -> bool:
 
 def check_report_target(target: Path, option: str = "--out") -> None:
     """Refuse, before any work, a target that is a file or a folder this tool did not write."""
+    here = Path.cwd().resolve()
+    if target.resolve() == here or target.resolve() in here.parents:
+        raise ValueError(f"{option} {target} is the current folder or contains it; the report "
+                         "folder is replaced as a whole, so give a subfolder (e.g. "
+                         f"{option} sobolev-report)")
     if target.exists() and not target.is_dir():
         raise ValueError(f"{option} {target} is a file; give a folder for the report")
     if target.is_dir() and any(target.iterdir()) and not _is_previous_report(target):
@@ -258,14 +263,14 @@ def report_folder(target: Path | str, option: str = "--out") -> Iterator[Path]:
     report folder that the tool did not write (not in its manifest) are carried over. A target
     that is a file or a foreign non-empty folder is refused before any work (ValueError).
     """
-    target = Path(target)
+    shown, target = Path(target), Path(target).resolve()  # "." and symlinks: the real folder
     check_report_target(target, option)
-    parent = target.parent if str(target.parent) else Path(".")
+    parent = target.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=parent))
     except OSError as exc:
-        raise ValueError(f"{option} {target}: cannot write beside it ({exc.strerror})") from None
+        raise ValueError(f"{option} {shown}: cannot write beside it ({exc.strerror})") from None
     umask = os.umask(0)
     os.umask(umask)
     staging.chmod(0o777 & ~umask)  # mkdtemp makes it private; a report folder is not

@@ -193,3 +193,10 @@ def test_check_progress_uses_a_bar_in_a_terminal_and_nothing_when_disabled():
     silent(type("C", (), {"id": "x"})())
     silent.close()
     assert quiet.text == ""
+
+
+def test_report_folder_refuses_the_current_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for target in (".", str(tmp_path.parent)):
+        with pytest.raises(ValueError, match="current folder"), report_folder(target):
+            pytest.fail("ran despite the refusal")
