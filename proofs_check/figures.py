@@ -365,12 +365,11 @@ def figure_kappa_survey(path: Path, quick: bool = True) -> Path:
         return _save(fig, path)
 
 
-#: examined sub-boxes per cell and relation in ``certified_region``.
+#: examined sub-boxes per cell in ``certified_region``.
 CELL_BUDGET = 24
 #: cell categories of ``certified_region``: label and colour.
 CELL_CATEGORIES = {
     "proved": ("κ(h1) < κ(l2) proved on the cell", OKABE_ITO["green"]),
-    "tie": ("only κ(h1) ≤ κ(l2) proved (a tie, no gain)", OKABE_ITO["sky"]),
     "counterexample": ("certified counterexample in the cell", OKABE_ITO["vermillion"]),
     "excluded": ("a Hessian not positive definite (κ undefined)", OKABE_ITO["yellow"]),
     "undecided": (f"undecided within {CELL_BUDGET} sub-boxes", OKABE_ITO["grey"]),
@@ -398,11 +397,7 @@ def _cell_status(convention: str, cell) -> str:
                    min_width=1e-3, max_boxes=CELL_BUDGET)
     if strict.status == "proved":
         return "proved" if strict.proved_boxes else "excluded"
-    if strict.status == "counterexample":
-        return "counterexample"
-    weak = prove(cross, cell, relation="<=", where=region, names=("ρ", "θ"),
-                 min_width=1e-3, max_boxes=CELL_BUDGET)
-    return "tie" if weak.status == "proved" else "undecided"
+    return "counterexample" if strict.status == "counterexample" else "undecided"
 
 
 def figure_certified_region(path: Path, quick: bool = True) -> Path:
@@ -473,12 +468,13 @@ FIGURES: tuple[FigureSpec, ...] = (
                 "kappa-h1-below-l2-exact-hessian")),
     FigureSpec("certified_region", figure_certified_region,
                "One neuron, d ≥ 3, λ = 1: each (ρ, θ) cell is proved (κ(h1) < κ(l2) wherever "
-               "both Hessians are positive definite), holds a certified counterexample, or is "
-               "only a tie (κ(h1) = κ(l2)), lies where a Hessian is not positive definite, or "
-               f"is undecided within {CELL_BUDGET} sub-boxes (interval arithmetic, mpmath.iv). "
-               "Expected convention: proved on every inner cell; the cells at θ near 0 and π "
-               "stay undecided because κ(l2) − κ(h1) → 0 there (a tight inequality). Exact "
-               "Hessian: counterexamples for θ < π/4 and θ > 3π/4, a tie in between.",
+               "both Hessians are positive definite), holds a certified counterexample, lies "
+               "where a Hessian is not positive definite, or is undecided within "
+               f"{CELL_BUDGET} sub-boxes (interval arithmetic, mpmath.iv). Expected convention: "
+               "proved on every inner cell; the cells at θ near 0 and π stay undecided because "
+               "κ(l2) − κ(h1) → 0 there (a tight inequality). Exact Hessian: counterexamples "
+               "for θ < π/4 and θ > 3π/4; in between κ(h1) = κ(l2) exactly, an equality that "
+               "interval arithmetic leaves undecided — no gain there either.",
                ("certified-kappa-h1-expected-below-l2", "certified-kappa-h1-exact-below-l2")),
     FigureSpec("spectra", figure_spectra,
                "Eigenvalues μ (real parts) of the l2 Hessian and the h1 Jacobian (expected "

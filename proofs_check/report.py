@@ -207,10 +207,12 @@ def write_markdown(report: Report, out_dir: Path, quick: bool) -> Path:
             lines += ["", "```", r.verdict.evidence["table"], "```"]
         if r.verdict.counterexample:
             lines += ["", "**Counterexample.**", "", "```json",
-                      json.dumps(r.verdict.counterexample, indent=1, default=_json_default),
+                      json.dumps(r.verdict.counterexample, indent=1, default=_json_default,
+                                 ensure_ascii=False),
                       "```"]
         lines += ["", "<details><summary>Evidence</summary>", "", "```json",
-                  json.dumps(r.verdict.evidence, indent=1, default=_json_default), "```",
+                  json.dumps(r.verdict.evidence, indent=1, default=_json_default,
+                             ensure_ascii=False), "```",
                   "", "</details>", ""]
     if placement.unplaced:
         lines += ["## Further figures", ""]

@@ -113,9 +113,11 @@ def render_html(report: Report, quick: bool) -> str:
             parts.append(f"<pre>{escape(str(r.verdict.evidence['table']))}</pre>")
         if r.verdict.counterexample:
             parts.append("<p><b>Counterexample.</b></p><pre>" + escape(json.dumps(
-                r.verdict.counterexample, indent=1, default=_json_default)) + "</pre>")
+                r.verdict.counterexample, indent=1, default=_json_default,
+                ensure_ascii=False)) + "</pre>")
         parts.append("<details><summary>Evidence</summary><pre>" + escape(json.dumps(
-            r.verdict.evidence, indent=1, default=_json_default)) + "</pre></details>")
+            r.verdict.evidence, indent=1, default=_json_default,
+            ensure_ascii=False)) + "</pre></details>")
         parts.append("</section>")
     if placement.unplaced:
         parts.append('<section id="further-figures"><h2>Further figures</h2>')

@@ -107,6 +107,8 @@ def run(args: argparse.Namespace) -> int:
                           f"{time.perf_counter() - started:.0f} s", file=sys.stderr)
             except ImportError as exc:
                 report.figure_note = str(exc)
+            if not report.figures and report.figure_note is None:
+                report.figure_note = "no figure supports the selected claims"
         write_markdown(report, staging, args.quick)
         from proofs_check.report_html import write_html
 
