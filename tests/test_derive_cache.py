@@ -74,3 +74,20 @@ def test_cache_key_changes_with_the_symbolic_source(monkeypatch, tmp_path):
 def test_convention_with_loss_only_is_an_error(capsys):
     assert main(["derive", "--quantity", "loss", "--convention", "exact"]) == 2
     assert "--convention has no effect" in capsys.readouterr().err
+
+
+def test_concurrent_runs_share_an_empty_cache_safely(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "SOBOLEV_VERIFY_CACHE": str(tmp_path)}
+    argv = [sys.executable, "-m", "proofs_check.cli", "derive", "--quantity", "loss", "--json"]
+    runs = [subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                             text=True) for _ in range(3)]
+    outputs = [run.communicate(timeout=300) for run in runs]
+    assert all(run.returncode == 0 for run in runs), [err for _, err in outputs]
+    assert len({out for out, _ in outputs}) == 1
+    assert not list(tmp_path.rglob(".tmp-*"))  # no temporary file left behind
+    entries = list(tmp_path.rglob("*.json"))
+    assert len(entries) == 3 and all(json.loads(e.read_text())["payload"] for e in entries)
