@@ -56,6 +56,8 @@ _RC = {"font.size": 9, "axes.titlesize": 9.5, "axes.labelsize": 9, "legend.fonts
        "svg.fonttype": "none", "pdf.fonttype": 42, "savefig.bbox": "tight"}
 
 SOBOLEV_WEIGHT = 1.0
+#: relative tolerance under which two condition numbers count as tied (not a violation).
+TIE_RTOL = 1e-9
 
 
 def _pyplot():
@@ -332,22 +334,26 @@ def figure_kappa_survey(path: Path, quick: bool = True) -> Path:
         records = survey(quick)
         fig, axes = plt.subplots(1, 2, figsize=(9.6, 4.2), sharex=True, sharey=True)
         widths = sorted({r["K"] for r in records})
+        panel_titles: dict = {}
         for ax, key, title in ((axes[0], "h1_expected", "h1, expected convention"),
                                (axes[1], "h1_exact", "h1, exact Hessian")):
-            ax.set_title(title)
-            lows, highs = [], []
+            panel_titles[ax] = title
+            lows, highs, shown = [], [], 0
             for k_index, width in enumerate(widths):
                 pairs = [(r["l2"][1] / r["l2"][0], r[key][1] / r[key][0]) for r in records
                          if r["K"] == width and r["l2"][0] > 0 and r[key][0] > 0]
                 if not pairs:
                     continue
                 x, y = np.array(pairs).T
-                below = y < x
+                tie = np.isclose(y, x, rtol=TIE_RTOL, atol=0)
+                below = (y < x) & ~tie
                 lows.append(min(x.min(), y.min()))
                 highs.append(max(x.max(), y.max()))
                 colour = WIDTH_COLOURS[k_index % len(WIDTH_COLOURS)]
                 ax.scatter(x, y, s=20, color=colour, marker="os^Dv<>"[k_index % 7],
-                           label=f"K = K* = {width}: {below.sum()} of {len(x)} below")
+                           label=f"K = K* = {width}: {below.sum()} of {len(x)} below"
+                                 + (f", {tie.sum()} tied" if tie.any() else ""))
+                shown += len(x)
             lo, hi = min(lows) / 1.2, max(highs) * 1.2
             ax.plot([lo, hi], [lo, hi], color=OKABE_ITO["black"], linewidth=1,
                     label="κ(h1) = κ(l2)")
@@ -358,10 +364,11 @@ def figure_kappa_survey(path: Path, quick: bool = True) -> Path:
             ax.set_aspect("equal")
             ax.set_xlabel("κ(l2)")
             ax.legend(loc="upper left", fontsize=7)
+            ax.set_title(f"{panel_titles[ax]}: {shown} with both positive definite")
         axes[0].set_ylabel(f"κ(h1), λ = {SOBOLEV_WEIGHT:g}")
         _finish(fig, f"Survey of the conditioning claims ({'quick' if quick else 'full'}): "
-                     f"{len(records)} configurations with both Hessians positive definite; "
-                     "below the diagonal = h1 better conditioned")
+                     f"{len(records)} configurations with existing Hessians; below the diagonal "
+                     f"= h1 better conditioned (tied: within relative {TIE_RTOL:g})")
         return _save(fig, path)
 
 
