@@ -84,7 +84,9 @@ def _save(fig, path: Path) -> Path:
     # metadata without a date, so that figures are reproducible byte for byte where possible
     metadata = {"png": {"Software": None}, "svg": {"Date": None},
                 "pdf": {"CreationDate": None}}[fmt]
-    fig.savefig(path, dpi=150, metadata=metadata)
+    if not getattr(fig, "_laid_out", False):  # figures that did not go through _finish
+        fig.tight_layout()
+    fig.savefig(path, dpi=150, metadata=metadata, bbox_inches="tight")
     _pyplot().close(fig)
     return path
 
@@ -109,6 +111,7 @@ def _finish(fig, title: str, axes_with_legend=None, ncol: int = 3, handles=None)
         fig.tight_layout(rect=(0, 0.06 * math.ceil(len(labels) / ncol) + 0.02, 1, 1))
     else:
         fig.tight_layout()
+    fig._laid_out = True
 
 
 def _log_axis(axis, which: str = "y") -> None:

@@ -120,8 +120,16 @@ def round_for_people(text: str, digits: int = 4) -> str:
 
 
 def sentences(summary: str) -> list[str]:
-    """A verdict summary split into its parts ("a; b; c" → three items), rounded for people."""
-    return [round_for_people(part.strip()) for part in summary.split("; ") if part.strip()]
+    """A verdict summary split into its parts at top-level "; " ("a; b (c; d)" → "a",
+    "b (c; d)"), rounded for people."""
+    parts, depth, start = [], 0, 0
+    for i, char in enumerate(summary):
+        depth += (char in "([{") - (char in ")]}")
+        if depth <= 0 and summary.startswith("; ", i):
+            parts.append(summary[start:i])
+            start = i + 2
+    parts.append(summary[start:])
+    return [round_for_people(part.strip()) for part in parts if part.strip()]
 
 
 def short_summary(summary: str, limit: int = 160) -> str:

@@ -200,3 +200,10 @@ def test_report_folder_refuses_the_current_folder(tmp_path, monkeypatch):
     for target in (".", str(tmp_path.parent)):
         with pytest.raises(ValueError, match="current folder"), report_folder(target):
             pytest.fail("ran despite the refusal")
+
+
+def test_sentences_split_only_at_top_level_semicolons():
+    from proofs_check.report import sentences
+
+    assert sentences("a; b (c; d) [e; f]; g") == ["a", "b (c; d) [e; f]", "g"]
+    assert sentences("x = 0.12345678") == ["x = 0.1235"]
