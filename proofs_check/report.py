@@ -296,26 +296,31 @@ def report_folder(target: Path | str, option: str = "--out") -> Iterator[Path]:
 
 
 def _swap_into_place(staging: Path, target: Path) -> None:
+    """Replace ``target`` by ``staging``; then carry the user's files over from the old folder.
+    The old folder is deleted only when everything in it that the tool did not write has been
+    moved: a failure half-way leaves it (``.NAME.old-*`` beside the target), never loses it."""
     if not target.exists():
         os.replace(staging, target)
         return
     check_report_target(target)  # it may have changed while the claims ran
-    ours: set[str] = set()
     manifest = target / MANIFEST
+    ours: set[str] = set()
     if manifest.is_file():
         try:
-            ours = set(json.loads(manifest.read_text(encoding="utf-8"))["files"]) | {MANIFEST}
+            ours = set(json.loads(manifest.read_text(encoding="utf-8"))["files"])
         except (ValueError, KeyError, TypeError):
-            ours = {MANIFEST}
-    for entry in target.iterdir():  # carry over what the user put there
-        is_ours = entry.name in ours or (not manifest.is_file()
-                                         and bool(_OUTPUT_NAMES.match(entry.name)))
-        if not is_ours:
-            destination = staging / entry.name
-            if destination.exists():
-                destination = staging / (entry.name + ".previous")
-            shutil.move(str(entry), destination)
-    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
-    os.replace(target, old / target.name)
+            ours = set()
+        ours.add(MANIFEST)
+    else:  # a report of a version before the manifest: its outputs are known by name
+        ours = {entry.name for entry in target.iterdir() if _OUTPUT_NAMES.match(entry.name)}
+    holder = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+    old = holder / target.name
+    os.replace(target, old)
     os.replace(staging, target)
-    shutil.rmtree(old, ignore_errors=True)
+    for entry in old.iterdir():  # carry over what the user put there
+        if entry.name not in ours:
+            destination = target / entry.name
+            if destination.exists():
+                destination = target / (entry.name + ".previous")
+            shutil.move(str(entry), destination)
+    shutil.rmtree(holder)

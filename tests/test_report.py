@@ -207,3 +207,15 @@ def test_sentences_split_only_at_top_level_semicolons():
 
     assert sentences("a; b (c; d) [e; f]; g") == ["a", "b (c; d) [e; f]", "g"]
     assert sentences("x = 0.12345678") == ["x = 0.1235"]
+
+
+def test_a_report_written_before_the_manifest_is_recognised_by_its_file_names(tmp_path):
+    target = tmp_path / "old-report"
+    target.mkdir()
+    (target / "report.md").write_text("old")
+    (target / "spectra.png").write_text("old figure")
+    with report_folder(target) as staging:
+        (staging / "report.md").write_text("new")
+    assert sorted(p.name for p in target.iterdir()) == [MANIFEST, "report.md"]
+    assert (target / "report.md").read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["old-report"]  # nothing left over
