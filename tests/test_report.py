@@ -219,3 +219,27 @@ def test_a_report_written_before_the_manifest_is_recognised_by_its_file_names(tm
     assert sorted(p.name for p in target.iterdir()) == [MANIFEST, "report.md"]
     assert (target / "report.md").read_text() == "new"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["old-report"]  # nothing left over
+
+
+def test_sigterm_during_check_keeps_the_previous_report_and_leaves_no_staging(tmp_path):
+    import signal
+    import sys
+    import time
+
+    target = tmp_path / "report"
+    with report_folder(target) as staging:
+        (staging / "report.md").write_text("previous, complete")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "proofs_check.cli", "check", "--quick", "--no-progress",
+         "--out", str(target)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        cwd=Path(__file__).parents[1])
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob(".report.partial-*")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert list(tmp_path.glob(".report.partial-*")), "the run never started staging"
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 143
+    assert "keeps its previous report" in err and "Traceback" not in err
+    assert (target / "report.md").read_text() == "previous, complete"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report"]

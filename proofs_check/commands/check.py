@@ -65,6 +65,30 @@ class Progress:
 
 
 def run(args: argparse.Namespace) -> int:
+    """SIGTERM ends the run like Ctrl-C: the staging folder is removed and --out keeps the
+    previous report (exit 143, one line)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return _run(args)
+
+    def terminate(signum, frame):
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        return _run(args)
+    except SystemExit as exc:
+        if exc.code == 128 + signal.SIGTERM:
+            print(f"sobolev-verify check: terminated; {args.out} keeps its previous report",
+                  file=sys.stderr)
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run(args: argparse.Namespace) -> int:
     from proofs_check.claims import all_claims
 
     if args.no_figures and args.format is not None:
