@@ -6,6 +6,22 @@ Public names are loaded lazily from their modules (PEP 562).
 from __future__ import annotations
 
 import importlib
+from importlib import metadata as _metadata
+
+try:
+    __version__: str = _metadata.version("sobolev-verify")
+except _metadata.PackageNotFoundError:  # a source tree that is not installed: read pyproject
+    def _source_version() -> str:
+        import tomllib
+        from pathlib import Path
+
+        try:
+            with open(Path(__file__).resolve().parent.parent / "pyproject.toml", "rb") as file:
+                return tomllib.load(file)["project"]["version"] + "+source"
+        except (OSError, KeyError, tomllib.TOMLDecodeError):
+            return "unknown"
+
+    __version__ = _source_version()
 
 _EXPORTS = {
     "check_formula": "proofs_check.formulas",

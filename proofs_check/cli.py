@@ -2,36 +2,66 @@
 
 Each subcommand lives in its own module under proofs_check.commands and exposes
 ``register(subparsers)``, which adds its parser and sets ``func(args) -> int`` as the handler.
+Only the module of the subcommand being run is imported (``sobolev-verify --help`` imports none),
+so the command line starts fast; :data:`COMMANDS` lists them with their one-line help.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import pkgutil
 import signal
 import sys
 import threading
+from collections.abc import Sequence
 
-from proofs_check import commands
-from proofs_check.commands._options import Terminated
+from proofs_check import __version__
+
+#: subcommand -> one-line help shown by `sobolev-verify --help` (the module adds the full parser).
+COMMANDS: dict[str, str] = {
+    "check": "the main job: settle every claim, write report.md, report.html and figures",
+    "cond": "condition numbers of the population Hessian (l2 and h1, both conventions)",
+    "derive": "print the SymPy-derived one-neuron formulas",
+    "flow": "integrate the L2 and H1 gradient flows and compare rates",
+    "sweep": "κ and spectra over a grid of configurations (resumable CSV; local or Dask)",
+    "validate": "closed form vs quadrature vs Monte-Carlo for loss, gradient, Hessian",
+}
+
+DESCRIPTION = ("Verify the theory of Sobolev acceleration for shallow ReLU networks "
+               "(Oh, Lyu & Son 2025). Run `sobolev-verify COMMAND --help` for a command's "
+               "options. Exit status: 0 success, 1 a verdict or validation disagrees, "
+               "2 bad input or environment problem.")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="sobolev-verify",
-        description="Verify the theory of Sobolev acceleration for shallow ReLU networks.",
-    )
+def _selected_command(argv: Sequence[str]) -> str | None:
+    """The subcommand named in argv (the first argument that is not an option), if any."""
+    for token in argv:
+        if token == "--":
+            return None
+        if not token.startswith("-"):
+            return token if token in COMMANDS else None
+    return None
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; with ``argv``, only the subcommand named in it gets its full parser (the
+    others are listed with their help line), so that only its module is imported."""
+    parser = argparse.ArgumentParser(prog="sobolev-verify", description=DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{commands.__name__}.{info.name}")
-        module.register(subparsers)
+    selected = _selected_command(argv) if argv is not None else None
+    for name, help_text in COMMANDS.items():
+        if argv is None or name == selected:
+            module = importlib.import_module(f"proofs_check.commands.{name}")
+            module.register(subparsers)
+        else:
+            subparsers.add_parser(name, help=help_text)
     return parser
 
 
 def _raise_terminated(signum, frame):  # noqa: ARG001 - signal handler signature
+    from proofs_check.commands._options import Terminated  # lazily: --help imports no command
+
     raise Terminated()
 
 
@@ -47,10 +77,17 @@ def main(argv: list[str] | None = None) -> int:
     """Run one subcommand. Exit codes: 0 success, 1 a verdict or validation disagrees,
     2 bad input or an environment problem (unwritable path, unreachable scheduler, Ctrl-C or
     SIGTERM, out of memory): one line on stderr naming what went wrong, never a traceback."""
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
+    if not argv:  # usage and one line on stderr, like git or pip without arguments
+        parser.print_usage(sys.stderr)
+        print("sobolev-verify: error: a COMMAND is required (one of "
+              f"{', '.join(COMMANDS)}); see `sobolev-verify --help`", file=sys.stderr)
+        return 2
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
-        parser.print_help()
+        parser.print_usage(sys.stderr)
+        print("sobolev-verify: error: a COMMAND is required", file=sys.stderr)
         return 2
     prefix = f"sobolev-verify {args.command}: error:"
     previous_sigterm = None
@@ -74,11 +111,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{prefix} out of memory: the request is too large for this machine; use a "
               "smaller width/dim, fewer samples or the structured method", file=sys.stderr)
         return 2
-    except Terminated:
-        print(f"sobolev-verify {args.command}: terminated (SIGTERM); stopped", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"sobolev-verify {args.command}: interrupted (Ctrl-C); stopped", file=sys.stderr)
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM raised as Terminated (a subclass)
+        what = ("terminated (SIGTERM)" if type(exc).__name__ == "Terminated"
+                else "interrupted (Ctrl-C)")
+        print(f"sobolev-verify {args.command}: {what}; stopped", file=sys.stderr)
         return 2
     finally:
         if previous_sigterm is not None:

@@ -315,7 +315,8 @@ def _relative(a: NDArray, b: NDArray, floor: float) -> float:
     return float(np.max(np.abs(a - b)) / max(float(np.max(np.abs(b))), floor))
 
 
-def check_formula(candidate, *, quantity: str, loss: str = "h1", convention: str = "expected",
+def check_formula(candidate, *, quantity: str, loss: str | None = None,
+                  convention: str = "expected",
                   sobolev_weight: float = 1.0, rtol: float = 1e-8,
                   dims: tuple[int, ...] = (2, 3, 5, 8), n_random: int = 150, n_search: int = 100,
                   min_points: int = MIN_POINTS, seed: int = 0) -> FormulaVerdict:
@@ -324,7 +325,9 @@ def check_formula(candidate, *, quantity: str, loss: str = "h1", convention: str
     Args:
         candidate: callable (w, w_star) -> value, or a SymPy expression / string (module doc).
         quantity: "loss", "gradient", "hessian" or "flow" (flow: (ṙ, θ̇) under ẇ = −F).
-        loss, convention, sobolev_weight: as in theory.population_gradient.
+        loss: required, "l2", "sobolev" or "h1": the loss whose formula the candidate is
+            compared with (named in the verdict). convention, sobolev_weight: as in
+            theory.population_gradient.
         rtol: the largest relative error (module doc) accepted for "holds".
         dims: dimensions d >= 2 to sample. n_random, n_search: seeded random and hypothesis points.
         min_points: points needed before "holds" (raised to MIN_POINTS if smaller).
@@ -333,6 +336,9 @@ def check_formula(candidate, *, quantity: str, loss: str = "h1", convention: str
     """
     if quantity not in QUANTITIES:
         raise ValueError(f"quantity must be one of {QUANTITIES}; got {quantity!r}")
+    if loss is None:
+        raise ValueError("loss is required: pass loss='l2', 'sobolev' or 'h1', the loss whose "
+                         f"{quantity} the candidate is compared with")
     check_loss(loss)
     check_convention(convention)
     weight = check_sobolev_weight(sobolev_weight)
@@ -436,6 +442,10 @@ def check_formula(candidate, *, quantity: str, loss: str = "h1", convention: str
         notes.append("the theory and derived routes disagree; the reference is in doubt")
     else:
         status = "holds" if state["err"] <= rtol else "fails"
+    if status == "fails":
+        notes.append(f"compared with the {quantity} of loss {loss!r} ({convention} convention, "
+                     f"λ = {weight:g}); a correct formula for another loss or convention fails "
+                     "here: check loss= and convention=")
     return FormulaVerdict(status, quantity, loss, convention, weight, float(rtol), state["n"],
                           min_points, state["err"], state["err_derived"], state["routes"],
                           state["worst"], search, state["skipped"], notes)

@@ -1,32 +1,23 @@
-"""Run the claims, draw the figures and write report.md.
-
-Figures (PNG, matplotlib with the Agg backend; matplotlib is the `plot` extra):
-
-* ``kappa_vs_theta.png`` — κ of one neuron vs the angle θ to the teacher (|w| = |w*|, d = 3):
-  l2, h1 expected and h1 exact (closed forms).
-* ``spectra.png`` — eigenvalues (real parts) of l2 and h1 (expected) at a configuration near the
-  teacher, h1 also normalised by 1 + λ.
-* ``montecarlo_error.png`` — |Monte-Carlo − closed form| of the h1 loss and its standard error vs
-  the number of samples N, with the N^(-1/2) reference.
-* ``flow.png`` — population loss and distance to the teacher vs time along gradient flows of
-  l2 and h1 (expected field) from one start.
-"""
+"""Run the claims and write report.md (figures are drawn by proofs_check.figures)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
-import math
+import os
+import re
+import shutil
+import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-import theory
 from proofs_check.claims import Claim, Verdict, all_claims
-from theory.configurations import make_configuration
+from proofs_check.figures import draw_figures  # noqa: F401  (re-exported for callers)
 
 
 @dataclass
@@ -98,117 +89,6 @@ def verdict_table(results: Sequence[ClaimResult]) -> str:
     return "\n".join(lines)
 
 
-# ----------------------------------------------------------------------------------- figures
-
-def _pyplot():
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("figures need matplotlib: pip install 'sobolev-verify[plot]'") from exc
-    return plt
-
-
-def _save(fig, path: Path) -> Path:
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    _pyplot().close(fig)
-    return path
-
-
-def figure_kappa_vs_theta(path: Path) -> Path:
-    plt = _pyplot()
-    thetas = np.linspace(0.02, math.pi - 0.02, 200)
-    u = np.array([1.0, 0.0, 0.0])
-    curves = {("l2", "exact"): [], ("h1", "expected"): [], ("h1", "exact"): []}
-    for theta in thetas:
-        w = np.array([math.cos(theta), math.sin(theta), 0.0])
-        for (loss, convention), values in curves.items():
-            values.append(theory.condition_number(w, u, loss, convention=convention))
-    fig, ax = plt.subplots(figsize=(6, 4))
-    labels = {("l2", "exact"): "l2", ("h1", "expected"): "h1, expected (drives training)",
-              ("h1", "exact"): "h1, exact Hessian"}
-    for key, values in curves.items():
-        ax.semilogy(thetas, np.where(np.isfinite(values), values, np.nan), label=labels[key])
-    ax.set_xlabel("θ = angle(w, w*)  [|w| = |w*| = 1, d = 3]")
-    ax.set_ylabel("κ (inf where not positive definite)")
-    ax.set_title("One neuron: condition number vs angle (closed form)")
-    ax.legend()
-    return _save(fig, path)
-
-
-def figure_spectra(path: Path) -> Path:
-    plt = _pyplot()
-    config = make_configuration(3, 3, 5, 0, at="perturbed", radius=0.3)
-    series = {
-        "l2": np.real(theory.spectrum(config.W, config.W_star, "l2")),
-        "h1 (expected)": np.real(theory.spectrum(config.W, config.W_star, "h1")),
-    }
-    series["h1 / (1 + λ)"] = series["h1 (expected)"] / 2
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for offset, (label, values) in enumerate(series.items()):
-        ax.scatter(values, np.full_like(values, offset), label=label, s=18)
-    ax.set_xscale("log")
-    ax.set_yticks(range(len(series)), list(series))
-    ax.set_xlabel("Re λ of the population Jacobian")
-    ax.set_title(config.describe().split(":")[0] + ", W = W* + 0.3·Z/√d")
-    return _save(fig, path)
-
-
-def figure_montecarlo_error(path: Path, quick: bool) -> Path:
-    from numerics.montecarlo import monte_carlo
-
-    plt = _pyplot()
-    config = make_configuration(2, 2, 3, 0, at="perturbed", radius=0.5)
-    exact = theory.population_loss(config.W, config.W_star, "h1")
-    sizes = np.logspace(3, 5.5 if quick else 6.5, 7).astype(int)
-    errors, stderrs = [], []
-    for n in sizes:
-        estimate = monte_carlo(config.W, config.W_star, "h1", n_samples=int(n), seed=1)
-        errors.append(abs(estimate.value - exact))
-        stderrs.append(estimate.value_stderr)
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.loglog(sizes, errors, "o", label="|MC − closed form| (h1 loss)")
-    ax.loglog(sizes, stderrs, "-", label="reported standard error")
-    ax.loglog(sizes, stderrs[0] * np.sqrt(sizes[0] / sizes), ":", label="∝ N^(-1/2)")
-    ax.set_xlabel("samples N")
-    ax.set_ylabel("error")
-    ax.legend()
-    return _save(fig, path)
-
-
-def figure_flow(path: Path) -> Path:
-    from numerics.flow import gradient_flow
-
-    plt = _pyplot()
-    config = make_configuration(2, 2, 3, 1, at="random", radius=1.0)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-    for loss in ("l2", "h1"):
-        flow = gradient_flow(config.W, config.W_star, loss, t_max=150.0)
-        left.semilogy(flow.t, np.maximum(flow.loss, 1e-300), label=f"{loss} loss")
-        right.semilogy(flow.t, flow.distance, label=f"{loss} flow")
-    left.set_ylabel("population loss being minimised")
-    right.set_ylabel("‖W − W*‖ (matched over permutations)")
-    for ax in (left, right):
-        ax.set_xlabel("time t")
-        ax.legend()
-    fig.suptitle("Gradient flow on the expected field from the same start (K = K* = 2, d = 3); "
-                 "h1's loss is ~ distance near W* (cone), l2's ~ distance²", fontsize=9)
-    return _save(fig, path)
-
-
-def draw_figures(out_dir: Path, quick: bool) -> list[Path]:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    return [
-        figure_kappa_vs_theta(out_dir / "kappa_vs_theta.png"),
-        figure_spectra(out_dir / "spectra.png"),
-        figure_montecarlo_error(out_dir / "montecarlo_error.png", quick),
-        figure_flow(out_dir / "flow.png"),
-    ]
-
-
 # ------------------------------------------------------------------------------------ report
 
 def _json_default(value: Any) -> Any:
@@ -225,37 +105,222 @@ def to_json(report: Report) -> str:
                       indent=2, default=_json_default)
 
 
+# ------------------------------------------------------------------------------ for people
+
+_LONG_NUMBER = re.compile(r"(?<![\w.])(-?\d+\.\d{5,})(e[+-]?\d+)?(?![\w.])")
+
+
+def round_for_people(text: str, digits: int = 4) -> str:
+    """Numbers written with 5+ decimals rounded to ``digits`` significant digits
+    (3.1405926535897932 → 3.141); report.json keeps the exact values."""
+    def shorten(match: re.Match) -> str:
+        value = float(match.group(0))
+        return f"{value:.{digits}g}"
+    return _LONG_NUMBER.sub(shorten, text)
+
+
+def sentences(summary: str) -> list[str]:
+    """A verdict summary split into its parts at top-level "; " ("a; b (c; d)" → "a",
+    "b (c; d)"), rounded for people."""
+    parts, depth, start = [], 0, 0
+    for i, char in enumerate(summary):
+        depth += (char in "([{") - (char in ")]}")
+        if depth <= 0 and summary.startswith("; ", i):
+            parts.append(summary[start:i])
+            start = i + 2
+    parts.append(summary[start:])
+    return [round_for_people(part.strip()) for part in parts if part.strip()]
+
+
+def short_summary(summary: str, limit: int = 160) -> str:
+    """The first part of a summary, cut at a word boundary to about ``limit`` characters."""
+    first = sentences(summary)[0] if summary.strip() else ""
+    if len(first) <= limit and "; " not in summary:
+        return first
+    cut = first[:limit].rsplit(" ", 1)[0] if len(first) > limit else first
+    return cut.rstrip(",;:") + " …"
+
+
+def anchor(claim_id: str) -> str:
+    """The HTML/Markdown anchor of a claim's section."""
+    return "claim-" + re.sub(r"[^a-z0-9-]+", "-", claim_id.lower())
+
+
+@dataclass
+class FigurePlacement:
+    """Where each figure goes: ``by_claim[claim_id]`` lists (number, path, caption, first) with
+    ``first`` True where it is embedded (elsewhere the text refers to it); ``unplaced`` lists
+    figures no claim of this run refers to."""
+
+    by_claim: dict[str, list[tuple[int, Path, str, bool]]]
+    unplaced: list[tuple[int, Path, str]]
+
+
+def place_figures(report: Report) -> FigurePlacement:
+    """Each figure goes with the first claim (in report order) it supports; figures are
+    numbered in order of appearance."""
+    from proofs_check.figures import spec_for
+
+    specs = {path: spec_for(path) for path in report.figures}
+    numbers: dict[Path, int] = {}
+    by_claim: dict[str, list] = {r.claim.id: [] for r in report.results}
+    for r in report.results:
+        for path in report.figures:
+            spec = specs[path]
+            if spec and r.claim.id in spec.claims:
+                first = path not in numbers
+                numbers.setdefault(path, len(numbers) + 1)
+                by_claim[r.claim.id].append((numbers[path], path, spec.caption, first))
+    unplaced = []
+    for path in report.figures:
+        if path not in numbers:
+            numbers[path] = len(numbers) + 1
+            spec = specs[path]
+            caption = spec.caption if spec else path.stem.replace("_", " ")
+            unplaced.append((numbers[path], path, caption))
+    return FigurePlacement(by_claim, unplaced)
+
+
 def write_markdown(report: Report, out_dir: Path, quick: bool) -> Path:
+    """report.md: verdict table (short summaries), then one section per claim with its full
+    summary as a list, condition, figures with captions, counterexample and evidence."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    placement = place_figures(report)
     lines = ["# sobolev-verify report", "",
              f"Mode: {'quick' if quick else 'default'}. Overall: "
-             f"{'every verdict matches what is documented' if report.ok else 'MISMATCH'}.", "",
+             f"{'every verdict matches what is documented' if report.ok else 'MISMATCH'}. "
+             "Numbers are rounded for reading; report.json has the exact values.", "",
              "| claim | expected | verdict | matches | summary |", "|---|---|---|---|---|"]
     for r in report.results:
-        lines.append(f"| `{r.claim.id}` | {r.claim.expected} | **{r.verdict.status}** | "
-                     f"{'yes' if r.agrees else 'NO'} | {r.verdict.summary} |")
+        summary = short_summary(r.verdict.summary).replace("|", "\\|")
+        lines.append(f"| [`{r.claim.id}`](#{anchor(r.claim.id)}) | {r.claim.expected} | "
+                     f"**{r.verdict.status}** | {'yes' if r.agrees else 'NO'} | "
+                     f"{summary} |")
     lines.append("")
     for r in report.results:
-        lines += [f"## `{r.claim.id}`", "", f"**Statement.** {r.claim.statement}", "",
+        lines += [f'<a id="{anchor(r.claim.id)}"></a>', "", f"## `{r.claim.id}`", "",
+                  f"**Statement.** {r.claim.statement}", "",
                   f"**Source.** {r.claim.source}. **Scope.** {r.claim.scope}.", "",
-                  f"**Verdict: {r.verdict.status}** — {r.verdict.summary} "
-                  f"({r.seconds:.1f} s)."]
+                  f"**Verdict: {r.verdict.status}** ({r.seconds:.1f} s)", ""]
+        lines += [f"- {part}" for part in sentences(r.verdict.summary)]
         if r.verdict.condition:
-            lines += ["", f"**Condition.** {r.verdict.condition}"]
+            lines += ["", f"**Condition.** {round_for_people(r.verdict.condition)}"]
+        for number, path, caption, first in placement.by_claim[r.claim.id]:
+            if first:
+                lines += ["", f"![Figure {number}: {path.stem}]({path.name})", "",
+                          f"*Figure {number}.* {caption}"]
+            else:
+                lines += ["", f"See Figure {number} ([{path.name}]({path.name})) above."]
         if "table" in r.verdict.evidence:
             lines += ["", "```", r.verdict.evidence["table"], "```"]
         if r.verdict.counterexample:
             lines += ["", "**Counterexample.**", "", "```json",
-                      json.dumps(r.verdict.counterexample, indent=1, default=_json_default),
+                      json.dumps(r.verdict.counterexample, indent=1, default=_json_default,
+                                 ensure_ascii=False),
                       "```"]
         lines += ["", "<details><summary>Evidence</summary>", "", "```json",
-                  json.dumps(r.verdict.evidence, indent=1, default=_json_default), "```",
+                  json.dumps(r.verdict.evidence, indent=1, default=_json_default,
+                             ensure_ascii=False), "```",
                   "", "</details>", ""]
-    if report.figures:
-        lines += ["## Figures", ""]
-        lines += [f"![{p.stem}]({p.name})" for p in report.figures]
+    if placement.unplaced:
+        lines += ["## Further figures", ""]
+        for number, path, caption in placement.unplaced:
+            lines += [f"![Figure {number}: {path.stem}]({path.name})", "",
+                      f"*Figure {number}.* {caption}", ""]
     if report.figure_note:
         lines += ["", f"Figures: {report.figure_note}"]
     path = out_dir / "report.md"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+# --------------------------------------------------------------------- the report folder
+
+#: The file in a report folder that lists what `check` wrote there.
+MANIFEST = ".sobolev-verify-report.json"
+_OUTPUT_NAMES = re.compile(r"^(report\.(md|json|html)|[a-z0-9_]+\.(png|svg|pdf))$")
+
+
+def _is_previous_report(folder: Path) -> bool:
+    """A folder this tool wrote: it has the manifest, or only files named like its outputs
+    (reports of versions before the manifest)."""
+    if (folder / MANIFEST).is_file():
+        return True
+    return all(entry.is_file() and _OUTPUT_NAMES.match(entry.name) for entry in folder.iterdir())
+
+
+def check_report_target(target: Path, option: str = "--out") -> None:
+    """Refuse, before any work, a target that is a file or a folder this tool did not write."""
+    here = Path.cwd().resolve()
+    if target.resolve() == here or target.resolve() in here.parents:
+        raise ValueError(f"{option} {target} is the current folder or contains it; the report "
+                         "folder is replaced as a whole, so give a subfolder (e.g. "
+                         f"{option} sobolev-report)")
+    if target.exists() and not target.is_dir():
+        raise ValueError(f"{option} {target} is a file; give a folder for the report")
+    if target.is_dir() and any(target.iterdir()) and not _is_previous_report(target):
+        raise ValueError(f"{option} {target} is a non-empty folder that `sobolev-verify check` "
+                         "did not write; choose a new folder (the report replaces the folder's "
+                         "previous report and keeps no other files of its own)")
+
+
+@contextlib.contextmanager
+def report_folder(target: Path | str, option: str = "--out") -> Iterator[Path]:
+    """Yield a staging folder beside ``target``; on success it replaces ``target`` as a whole.
+
+    The previous report stays complete and untouched until the new one is finished (an
+    interrupted run leaves it as it was and removes the staging folder); files in the previous
+    report folder that the tool did not write (not in its manifest) are carried over. A target
+    that is a file or a foreign non-empty folder is refused before any work (ValueError).
+    """
+    shown, target = Path(target), Path(target).resolve()  # "." and symlinks: the real folder
+    check_report_target(target, option)
+    parent = target.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=parent))
+    except OSError as exc:
+        raise ValueError(f"{option} {shown}: cannot write beside it ({exc.strerror})") from None
+    umask = os.umask(0)
+    os.umask(umask)
+    staging.chmod(0o777 & ~umask)  # mkdtemp makes it private; a report folder is not
+    try:
+        yield staging
+        written = sorted(entry.name for entry in staging.iterdir())
+        (staging / MANIFEST).write_text(json.dumps({"files": written}, indent=1) + "\n",
+                                        encoding="utf-8")
+        _swap_into_place(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _swap_into_place(staging: Path, target: Path) -> None:
+    """Replace ``target`` by ``staging``; then carry the user's files over from the old folder.
+    The old folder is deleted only when everything in it that the tool did not write has been
+    moved: a failure half-way leaves it (``.NAME.old-*`` beside the target), never loses it."""
+    if not target.exists():
+        os.replace(staging, target)
+        return
+    check_report_target(target)  # it may have changed while the claims ran
+    manifest = target / MANIFEST
+    ours: set[str] = set()
+    if manifest.is_file():
+        try:
+            ours = set(json.loads(manifest.read_text(encoding="utf-8"))["files"])
+        except (ValueError, KeyError, TypeError):
+            ours = set()
+        ours.add(MANIFEST)
+    else:  # a report of a version before the manifest: its outputs are known by name
+        ours = {entry.name for entry in target.iterdir() if _OUTPUT_NAMES.match(entry.name)}
+    holder = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+    old = holder / target.name
+    os.replace(target, old)
+    os.replace(staging, target)
+    for entry in old.iterdir():  # carry over what the user put there
+        if entry.name not in ours:
+            destination = target / entry.name
+            if destination.exists():
+                destination = target / (entry.name + ".previous")
+            shutil.move(str(entry), destination)
+    shutil.rmtree(holder)

@@ -332,9 +332,14 @@ def grid_from_toml(path: str | os.PathLike[str]) -> Grid:
             kwargs[name] = value
             continue
         if name not in TOML_AXES:
+            import difflib
+
+            allowed = sorted(set(TOML_AXES) | {"method", "flow_t_max"})
+            close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.5)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise ValueError(
-                f"grid file {str(path)!r}: unknown key {name!r}; allowed keys are "
-                f"{sorted(set(TOML_AXES) | {'method', 'flow_t_max'})}"
+                f"grid file {str(path)!r}: unknown key {name!r}{hint}; allowed keys are "
+                f"{allowed}"
             )
         kwargs[TOML_AXES[name]] = value
     return grid_from_lists(**kwargs)

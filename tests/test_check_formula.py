@@ -73,11 +73,12 @@ def test_candidate_that_raises_is_a_failure():
 
 
 @pytest.mark.parametrize("kwargs,match", [
-    ({"quantity": "jerk"}, "quantity"),
+    ({"quantity": "jerk", "loss": "l2"}, "quantity"),
     ({"quantity": "loss", "loss": "l1"}, "loss"),
-    ({"quantity": "loss", "rtol": -1.0}, "rtol"),
-    ({"quantity": "loss", "dims": (1,)}, "dims"),
-    ({"quantity": "loss", "n_search": -3}, "n_search"),
+    ({"quantity": "loss"}, "loss is required"),
+    ({"quantity": "loss", "loss": "l2", "rtol": -1.0}, "rtol"),
+    ({"quantity": "loss", "loss": "l2", "dims": (1,)}, "dims"),
+    ({"quantity": "loss", "loss": "l2", "n_search": -3}, "n_search"),
 ])
 def test_bad_arguments_raise_value_error(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -89,3 +90,11 @@ def test_unparseable_string_and_wrong_shape():
         check_formula("r +* 2", quantity="loss", loss="l2")
     with pytest.raises(ValueError, match="shape"):
         check_formula(lambda w, w_star: np.zeros(3), quantity="loss", loss="l2")
+
+
+def test_a_correct_formula_checked_against_another_loss_says_which_loss_it_was_compared_with():
+    verdict = check_formula(L2_LOSS, quantity="loss", loss="h1", n_random=20, n_search=0)
+    assert verdict.status == "fails"
+    assert "of h1" in verdict.summary()
+    assert any("loss 'h1'" in note and "check loss=" in note for note in verdict.notes)
+    assert check_formula(L2_LOSS, quantity="loss", loss="l2", n_random=250, n_search=0).holds

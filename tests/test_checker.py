@@ -95,9 +95,15 @@ def test_check_job_writes_report_and_figures(tmp_path, capsys):
     assert "kappa-h1-below-l2" in out and "conditional" in out
     report = (tmp_path / "report.md").read_text()
     assert "Counterexample" in report
-    for name in ("kappa_vs_theta", "spectra", "montecarlo_error", "flow"):
-        assert (tmp_path / f"{name}.png").stat().st_size > 1000
-        assert f"({name}.png)" in report
+    # --claim draws only the figures that claim needs, embedded in its section
+    assert sorted(p.name for p in tmp_path.glob("*.png")) == ["kappa_survey.png"]
+    assert (tmp_path / "kappa_survey.png").stat().st_size > 1000
+    section = report.split("## `kappa-h1-below-l2`")[1]
+    assert "(kappa_survey.png)" in section and "*Figure 1.*" in section
+    png_size = (tmp_path / "kappa_survey.png").stat().st_size
+    assert (tmp_path / "report.html").stat().st_size > png_size  # the figure is embedded
+    assert json.loads((tmp_path / "report.json").read_text())["claims"][0]["id"] == \
+        "kappa-h1-below-l2"
 
 
 def test_check_job_exits_nonzero_when_a_claim_expected_to_hold_fails(tmp_path, capsys,

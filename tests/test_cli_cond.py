@@ -17,10 +17,11 @@ def run_cli(capsys, *argv):
 
 def test_cond_json_matches_library_and_reports_point(capsys):
     code, out, _ = run_cli(capsys, "cond", "--width", "3", "--teacher-width", "2", "--dim", "4",
-                           "--seed", "5", "--json")
+                           "--seed", "5", "--json", "--include-weights")
     assert code == 0
     payload = json.loads(out)
     assert payload["at"] == "random"
+    assert (payload["K"], payload["K*"], payload["d"], payload["seed"]) == (3, 2, 4, 5)
     W, W_star = np.array(payload["W"]), np.array(payload["W_star"])
     rows = {(r["loss"], r["convention"]): r for r in payload["results"]}
     assert set(rows) == {("l2", "expected"), ("l2", "exact"), ("h1", "expected"),
@@ -61,3 +62,41 @@ def test_cond_rejects_non_positive_width(capsys):
         main(["cond", "--width", "0"])
     assert info.value.code == 2
     assert "expected a positive integer" in capsys.readouterr().err
+
+
+def _strict_loads(text):
+    def refuse(constant):
+        raise AssertionError(f"non-strict JSON constant {constant}")
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_cond_json_is_strict_and_leaves_out_weights_unless_asked(capsys):
+    # K = 1, K* = 2, seed 2: the l2 Hessian is not positive definite (κ printed as inf)
+    code, out, _ = run_cli(capsys, "cond", "--width", "1", "--teacher-width", "2",
+                           "--seed", "2", "--json")
+    assert code == 0
+    payload = _strict_loads(out)
+    assert "W" not in payload and "W_star" not in payload
+    row = next(r for r in payload["results"] if r["loss"] == "l2")
+    W_check = theory.configurations.make_configuration(1, 2, 3, 2)
+    assert theory.spectrum(W_check.W, W_check.W_star, "l2").real.min() <= 0
+    assert row["kappa"] is None and "not positive definite" in row["kappa_reason"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["cond", "--samples", "100"], "--samples is only used by --compare-autograd"),
+        (["cond", "--at", "teacher", "--radius", "0.5"], "--radius has no effect"),
+        (["cond", "--include-weights"], "add --json"),
+    ],
+)
+def test_cond_arguments_that_would_do_nothing_are_errors(capsys, argv, message):
+    code, _, err = run_cli(capsys, *argv)
+    assert code == 2 and message in err
+
+
+def test_old_option_spelling_warns_and_still_works(capsys):
+    code, out, err = run_cli(capsys, "cond", "--teacher", "3", "--json")
+    assert code == 0 and json.loads(out)["K*"] == 3
+    assert "--teacher is deprecated; use --teacher-width" in err

@@ -224,7 +224,7 @@ def test_killed_cli_sweep_resumes(tmp_path):
     """SIGKILL a running `sobolev-verify sweep`, then re-run: every point once, none lost."""
     out = tmp_path / "killed.csv"
     # dense nonsymmetric eigenproblems of size 200: ~0.2 s per point, so the kill lands mid-way
-    argv = ["sweep", "--width", "2", "--dim", "100", "--seeds", "0:6", "--method", "dense",
+    argv = ["sweep", "--width", "2", "--dim", "100", "--seed", "0:6", "--method", "dense",
             "--no-progress", "--out", str(out)]
     process = subprocess.Popen([sys.executable, "-m", "proofs_check.cli", *argv, "--workers", "1"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

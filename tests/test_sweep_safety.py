@@ -22,7 +22,7 @@ from proofs_check.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 # dense nonsymmetric eigenproblems of size 200: ~0.2 s per point, long enough to interrupt
-SLOW_ARGS = ["sweep", "--width", "2", "--dim", "100", "--seeds", "0:40", "--method", "dense",
+SLOW_ARGS = ["sweep", "--width", "2", "--dim", "100", "--seed", "0:40", "--method", "dense",
              "--no-progress"]
 
 
@@ -203,7 +203,7 @@ def test_unreachable_scheduler_is_one_line_exit_two(tmp_path, capsys, monkeypatc
 
 
 def test_too_large_grid_is_refused_before_allocating(capsys, tmp_path):
-    code = main(["sweep", "--seeds", "0:100000000", "--out", str(tmp_path / "big.csv")])
+    code = main(["sweep", "--seed", "0:100000000", "--out", str(tmp_path / "big.csv")])
     err = capsys.readouterr().err
     assert code == 2 and "seed" in err and "at most" in err
     assert not (tmp_path / "big.csv").exists()

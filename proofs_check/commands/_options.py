@@ -1,10 +1,19 @@
-"""Argument helpers shared by subcommands."""
+"""Argument helpers shared by subcommands.
+
+One name per idea across commands: ``--width``, ``--teacher-width``, ``--dim``, ``--seed``,
+``--at``, ``--radius``, ``--sobolev-weight``, ``--json``. Old spellings stay as deprecated
+aliases (:class:`DeprecatedAlias`) that warn once and name the new option.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import os
+import sys
 from pathlib import Path
+from typing import Any
 
 from theory.configurations import PLACEMENTS, Configuration, make_configuration
 from theory.validation import require_memory
@@ -12,6 +21,8 @@ from theory.validation import require_memory
 
 class Terminated(KeyboardInterrupt):
     """Raised in the main thread on SIGTERM (proofs_check.cli): commands stop as on Ctrl-C."""
+
+RANGE_HELP = "integers also take START:STOP ranges with an exclusive stop (0:3 = 0 1 2)"
 
 
 def positive_int(text: str) -> int:
@@ -24,19 +35,39 @@ def positive_int(text: str) -> int:
     return value
 
 
+class DeprecatedAlias(argparse.Action):
+    """Store like the option's main spelling; warn when an old spelling is used.
+
+    ``deprecated``: the old option strings (e.g. ("--teacher",)); the first option string of
+    the argument is the current name."""
+
+    def __init__(self, option_strings, dest, deprecated=(), nargs=None, **kwargs):
+        self.deprecated = tuple(deprecated)
+        super().__init__(option_strings, dest, nargs=nargs, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if option_string in self.deprecated:
+            print(f"{parser.prog}: warning: {option_string} is deprecated; use "
+                  f"{self.option_strings[0]}", file=sys.stderr)
+        setattr(namespace, self.dest, values)
+
+
 def add_configuration_options(parser: argparse.ArgumentParser) -> None:
     """--width --teacher-width --dim --seed --at --radius (see theory.configurations)."""
     group = parser.add_argument_group("configuration")
     group.add_argument("--width", "-K", type=positive_int, default=2, help="student width K")
-    group.add_argument("--teacher-width", type=positive_int, default=None,
+    group.add_argument("--teacher-width", "--teacher", type=positive_int, default=None,
+                       action=DeprecatedAlias, deprecated=("--teacher",),
                        help="teacher width K* (default: K)")
     group.add_argument("--dim", "-d", type=positive_int, default=3, help="input dimension d")
-    group.add_argument("--seed", type=int, default=0, help="random seed of the configuration")
+    group.add_argument("--seed", "--seeds", type=int, default=0, action=DeprecatedAlias,
+                       deprecated=("--seeds",), help="random seed of the configuration")
     group.add_argument("--at", choices=PLACEMENTS, default=None,
                        help="where to evaluate: teacher (W = W*), perturbed (W* + radius noise), "
                             "random (default: perturbed when K = K*, else random)")
     group.add_argument("--radius", type=float, default=None,
-                       help="perturbation size (default 0.1) or random scale (default 1.0)")
+                       help="perturbation size (default 0.1) or random scale (default 1.0); "
+                            "not with --at teacher")
 
 
 #: Peak copies of the (K + K*)×d weights a command holds (measured: about 6 for `cond`
@@ -47,6 +78,9 @@ WEIGHT_COPIES = 8
 def configuration_from_args(args: argparse.Namespace) -> Configuration:
     """The configuration of --width --teacher-width --dim --seed --at --radius, refused before
     allocation (MemoryLimitError, exit 2) when its weights cannot fit in memory."""
+    if args.at == "teacher" and args.radius is not None:
+        raise ValueError("--radius has no effect with --at teacher (W = W*); drop --radius or "
+                         "use --at perturbed")
     teacher_width = args.teacher_width if args.teacher_width is not None else args.width
     require_memory(WEIGHT_COPIES * 8.0 * (args.width + teacher_width) * args.dim,
                    f"--width {args.width} --teacher-width {teacher_width} --dim {args.dim} "
@@ -97,3 +131,24 @@ def _check_writable_folder(folder: Path, option: str, target: Path) -> None:
     if not os.access(existing, os.W_OK | os.X_OK):
         raise ValueError(f"{option} {str(target)!r}: folder {str(existing)!r} is not writable "
                          "(permission denied)")
+def configuration_fields(config: Configuration) -> dict[str, Any]:
+    """Numeric fields of a configuration for JSON output: K, K*, d, seed, at, radius."""
+    return {"K": int(config.W.shape[0]), "K*": int(config.W_star.shape[0]),
+            "d": int(config.W.shape[1]), "seed": config.seed, "at": config.at,
+            "radius": None if config.at == "teacher" else config.radius}
+
+
+def strict(value: Any) -> Any:
+    """``value`` with every non-finite float replaced by None (JSON has no inf or NaN)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: strict(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [strict(item) for item in value]
+    return value
+
+
+def dump_json(payload: Any) -> str:
+    """Strict JSON (non-finite numbers become null; callers add the reason beside them)."""
+    return json.dumps(strict(payload), indent=2, allow_nan=False, default=str)

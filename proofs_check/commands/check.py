@@ -1,14 +1,21 @@
-"""`sobolev-verify check`: the main job — every claim, a verdict table, report.md and figures."""
+"""`sobolev-verify check`: the main job — every claim, a verdict table, a report and figures.
+
+The report folder (--out) gets report.md, report.html (self-contained), report.json (exact
+values) and the figures. It is written in a staging folder beside --out and moved into place
+only when complete, so an interrupted run leaves the previous report as it was.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
+from pathlib import Path
 
 from proofs_check.commands._options import check_output_dir
 from proofs_check.report import (
     Report,
-    draw_figures,
+    report_folder,
     run_claims,
     to_json,
     verdict_table,
@@ -16,29 +23,121 @@ from proofs_check.report import (
 )
 
 
+class Progress:
+    """Claim i of n, elapsed time and an estimate of the time left, on stderr: a tqdm bar in a
+    terminal, one plain line per claim otherwise (logs, CI). Called before each claim."""
+
+    def __init__(self, total: int, enabled: bool, stream=None) -> None:
+        self.total, self.enabled = total, enabled
+        self.stream = stream if stream is not None else sys.stderr
+        self.index = 0
+        self.start = time.perf_counter()
+        self.bar = None
+        if enabled and total and self.stream.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="claim", file=self.stream, leave=False,
+                            bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} claims "
+                                       "[{elapsed} elapsed, {remaining} left]")
+
+    def __call__(self, claim) -> None:
+        if not self.enabled:
+            return
+        if self.bar is not None:
+            if self.index:
+                self.bar.update(1)
+            self.bar.set_description_str(claim.id)
+        else:
+            elapsed = time.perf_counter() - self.start
+            left = (f", about {elapsed / self.index * (self.total - self.index):.0f} s left"
+                    if self.index else "")
+            print(f"[{self.index + 1}/{self.total}] {claim.id} (elapsed {elapsed:.0f} s{left})",
+                  file=self.stream, flush=True)
+        self.index += 1
+
+    def close(self, what: str = "claims done") -> None:
+        if not self.enabled:
+            return
+        if self.bar is not None:
+            self.bar.update(self.total - self.bar.n)
+            self.bar.close()
+        print(f"{what} in {time.perf_counter() - self.start:.0f} s", file=self.stream,
+              flush=True)
+
+
 def run(args: argparse.Namespace) -> int:
-    out_dir = check_output_dir(args.out, "--out")  # before minutes of work, not after
+    """Run every (or each --claim) claim, then write the report folder. SIGTERM and Ctrl-C end
+    the run like any command (proofs_check.cli: one line, exit 2); the staging folder is removed
+    and --out keeps its previous report."""
+    check_output_dir(args.out, "--out")  # before minutes of work, not after
+    try:
+        return _run(args)
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (proofs_check.cli raises Terminated)
+        what = "terminated" if type(exc).__name__ == "Terminated" else "interrupted"
+        print(f"sobolev-verify check: {what}; {args.out} keeps its previous report",
+              file=sys.stderr)
+        return 2
 
-    def progress(claim):
-        if not args.json:
-            print(f"checking {claim.id} ...", file=sys.stderr, flush=True)
 
-    results = run_claims(args.quick, only=args.claim, progress=progress)
-    report = Report(results)
-    if args.no_figures:
-        report.figure_note = "skipped (--no-figures)"
-    else:
-        try:
-            report.figures = draw_figures(out_dir, args.quick)
-        except ImportError as exc:
-            report.figure_note = str(exc)
-    markdown = write_markdown(report, out_dir, args.quick)
+
+def _run(args: argparse.Namespace) -> int:
+    from proofs_check.claims import all_claims
+
+    if args.no_figures and args.format is not None:
+        raise ValueError("--format has no effect with --no-figures; drop one of them")
+    fmt = args.format or "png"
+    known = [claim.id for claim in all_claims()]
+    unknown = sorted(set(args.claim or ()) - set(known))
+    if unknown:
+        import difflib
+
+        hints = [f"{name!r} (did you mean {close[0]!r}?)" if (close := difflib.get_close_matches(
+            name, known, n=1)) else repr(name) for name in unknown]
+        raise ValueError(f"--claim: unknown claim id {', '.join(hints)}; known ids: "
+                         f"{', '.join(known)}")
+    total = len(args.claim and set(args.claim) or known)
+    target = Path(args.out)
+    progress = Progress(total, enabled=not args.json and not args.no_progress)
+    with report_folder(target) as staging:
+        results = run_claims(args.quick, only=args.claim, progress=progress)
+        progress.close()
+        report = Report(results)
+        if args.no_figures:
+            report.figure_note = "skipped (--no-figures)"
+        else:
+            try:
+                from proofs_check.figures import draw_figures
+
+                started = time.perf_counter()
+
+                def figure_progress(name: str, index: int, count: int) -> None:
+                    if not args.json and not args.no_progress:
+                        print(f"[figure {index + 1}/{count}] {name} (elapsed "
+                              f"{time.perf_counter() - started:.0f} s)", file=sys.stderr,
+                              flush=True)
+
+                report.figures = draw_figures(staging, args.quick, fmt=fmt, claims=args.claim,
+                                              progress=figure_progress)
+                if not args.json and not args.no_progress:
+                    print(f"{len(report.figures)} figures drawn in "
+                          f"{time.perf_counter() - started:.0f} s", file=sys.stderr)
+            except ImportError as exc:
+                report.figure_note = str(exc)
+            if not report.figures and report.figure_note is None:
+                report.figure_note = "no figure supports the selected claims"
+        write_markdown(report, staging, args.quick)
+        from proofs_check.report_html import write_html
+
+        write_html(report, staging, args.quick)
+        report.figures = [target / path.name for path in report.figures]
+        (staging / "report.json").write_text(to_json(report) + "\n", encoding="utf-8")
     if args.json:
         print(to_json(report))
     else:
         print(verdict_table(results))
-        print(f"\nreport: {markdown}" + (f" ({len(report.figures)} figures)"
-                                         if report.figures else f" ({report.figure_note})"))
+        print(f"\nreport: {target / 'report.md'} and {target / 'report.html'}"
+              + (f" ({len(report.figures)} figures)" if report.figures
+                 else f" ({report.figure_note})"))
         mismatched = [r.claim.id for r in results if not r.agrees]
         if mismatched:
             print(f"verdicts that differ from what is documented: {', '.join(mismatched)}")
@@ -47,16 +146,25 @@ def run(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "check", help="the main job: settle every claim, write report.md and figures",
-        description="Run every registered claim with its evidence, print a verdict table, "
-                    "write report.md with PNG figures to --out, and exit 1 when a verdict "
-                    "differs from the documented one (e.g. a claim expected to hold fails).")
+        "check", help="the main job: settle every claim, write report.md, report.html and "
+                      "figures",
+        description="Run every registered claim with its evidence, print a verdict table and "
+                    "write report.md, a self-contained report.html, report.json (exact values) "
+                    "and the figures to --out; exit 1 when a verdict differs from the "
+                    "documented one (e.g. a claim expected to hold fails). The folder is "
+                    "replaced only when the new report is complete.")
     parser.add_argument("--quick", action="store_true",
                         help="smaller surveys and Monte-Carlo sizes (about 1 minute)")
     parser.add_argument("--out", default="sobolev-report",
-                        help="directory for report.md and figures (default: sobolev-report)")
+                        help="report folder (default: sobolev-report); replaced as a whole when "
+                             "the run succeeds, files you added to it are kept")
     parser.add_argument("--claim", action="append", metavar="ID",
-                        help="run only this claim (repeatable)")
-    parser.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
+                        help="run only this claim and draw only its figures (repeatable)")
+    parser.add_argument("--no-figures", action="store_true", help="skip the figures")
+    parser.add_argument("--format", choices=("png", "svg", "pdf"), default=None,
+                        help="figure format (default png; svg and png are embedded in "
+                             "report.html, pdf is linked)")
+    parser.add_argument("--no-progress", action="store_true",
+                        help="no progress lines on stderr")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.set_defaults(func=run)

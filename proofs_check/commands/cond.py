@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 from typing import Any
 
@@ -12,7 +11,9 @@ import numpy as np
 import theory
 from proofs_check.commands._options import (
     add_configuration_options,
+    configuration_fields,
     configuration_from_args,
+    dump_json,
     positive_int,
 )
 from theory.validation import CONVENTIONS, SPECTRUM_METHODS, NonDifferentiableError
@@ -43,6 +44,16 @@ def spectrum_summary(W, W_star, loss: str, convention: str, sobolev_weight: floa
     return row
 
 
+def json_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A row for strict JSON: κ = inf becomes null with ``kappa_reason``."""
+    row = dict(row)
+    if row.get("exists") and not math.isfinite(row["kappa"]):
+        row["kappa"] = None
+        row["kappa_reason"] = (f"min Re λ = {row['lambda_min']:.6g} <= 0: not positive "
+                               "definite, κ undefined (printed as inf)")
+    return row
+
+
 def _format_number(value: float) -> str:
     return "inf" if math.isinf(value) else f"{value:.6g}"
 
@@ -69,6 +80,11 @@ def _print_table(rows: list[dict[str, Any]], header: str, method: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.samples is not None and not args.compare_autograd:
+        raise ValueError("--samples is only used by --compare-autograd; add "
+                         "--compare-autograd or drop --samples")
+    if args.include_weights and not args.json:
+        raise ValueError("--include-weights only changes --json output; add --json")
     config = configuration_from_args(args)
     rows = [
         spectrum_summary(config.W, config.W_star, loss, convention, args.sobolev_weight,
@@ -79,14 +95,17 @@ def run(args: argparse.Namespace) -> int:
     if args.compare_autograd:  # issue 8: see proofs_check.autograd_gap
         from proofs_check.autograd_gap import compare_autograd, format_comparison
 
-        comparison = compare_autograd(config.W, config.W_star, args.samples,
+        comparison = compare_autograd(config.W, config.W_star, args.samples or 10_000,
                                       sobolev_weight=args.sobolev_weight, seed=args.seed)
     if args.json:
-        payload = {"configuration": config.describe(), "at": config.at, "method": args.method,
-                   "W": config.W.tolist(), "W_star": config.W_star.tolist(), "results": rows}
+        payload = {"configuration": config.describe(), **configuration_fields(config),
+                   "sobolev_weight": args.sobolev_weight, "method": args.method,
+                   "results": [json_row(row) for row in rows]}
+        if args.include_weights:
+            payload.update(W=config.W.tolist(), W_star=config.W_star.tolist())
         if comparison is not None:
             payload["autograd_comparison"] = comparison
-        print(json.dumps(payload, indent=2))
+        print(dump_json(payload))
     else:
         _print_table(rows, config.describe(), args.method)
         if comparison is not None:
@@ -104,10 +123,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="λ in H = L + λ·J (default 1)")
     parser.add_argument("--method", choices=SPECTRUM_METHODS, default="auto",
                         help="eigenvalue method (default auto: structured when d > K + K*)")
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument("--json", action="store_true",
+                        help="machine-readable output: K, K*, d, seed, at, radius and one row "
+                             "per loss/convention (κ null with a reason where undefined)")
+    parser.add_argument("--include-weights", action="store_true",
+                        help="with --json, also W and W* (K·d and K*·d numbers)")
     parser.add_argument("--compare-autograd", action="store_true",
                         help="also print κ of the autograd Hessian of the empirical loss on "
                              "--samples Gaussian inputs, beside the population κ")
-    parser.add_argument("--samples", type=positive_int, default=10_000,
+    parser.add_argument("--samples", type=positive_int, default=None,
                         help="number of samples for --compare-autograd (default 10000)")
     parser.set_defaults(func=run)

@@ -8,7 +8,6 @@ a log scale (matplotlib, imported lazily); --json prints the same as JSON.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from proofs_check.commands._options import (
     add_configuration_options,
     check_output_file,
     configuration_from_args,
+    dump_json,
 )
 from proofs_check.rates import compare_flow_rate
 
@@ -26,7 +26,9 @@ def register(subparsers) -> None:
         "flow", help="integrate the L2 and H1 gradient flows and compare rates",
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_configuration_options(parser)
-    parser.add_argument("--t-max", type=float, default=300.0, help="final time (default 300)")
+    parser.add_argument("--t-max", type=float, default=2000.0,
+                        help="final time (default 2000; a flow stops earlier when its field "
+                             "falls below 1e-10)")
     parser.add_argument("--epsilon", type=float, default=1e-8,
                         help="report the time to reach loss <= epsilon (default 1e-8)")
     parser.add_argument("--convention", choices=("expected", "exact"), default="expected",
@@ -35,7 +37,9 @@ def register(subparsers) -> None:
     parser.add_argument("--method", default="LSODA", help="solve_ivp method (default LSODA)")
     parser.add_argument("--rtol", type=float, default=1e-10)
     parser.add_argument("--atol", type=float, default=1e-13)
-    parser.add_argument("--plot", metavar="OUT.png", help="save loss vs time (log scale)")
+    parser.add_argument("--plot", metavar="OUT.png",
+                        help="save loss and distance vs raw and (1 + λ)-rescaled time "
+                             "(.png, .svg or .pdf)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.set_defaults(func=run)
 
@@ -85,10 +89,10 @@ def run(args: argparse.Namespace) -> int:
         rows.append(row)
     report = {"configuration": config.describe(), "epsilon": args.epsilon, "flows": rows}
     if args.plot:
-        _plot(flows, args.plot, config.describe())
+        _plot(flows, args.plot, config, args)
         report["plot"] = args.plot
     if args.json:
-        print(json.dumps(report, indent=2, default=str))
+        print(dump_json(report))
         return 0
     print(f"flow: {config.describe()}")
     print(f"dW/dt = −F(W), solve_ivp {args.method}, rtol={args.rtol:g}, atol={args.atol:g}")
@@ -104,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
                   f"{row['rate_stderr']:.1e} over t in [{row['fit_window'][0]:.1f}, "
                   f"{row['fit_window'][1]:.1f}]")
         else:
-            print(f"  fitted rate: — ({flows[row['loss']].rate_note})")
+            print(f"  fitted rate: — ({_rate_hint(flows[row['loss']], row, args.t_max)})")
         if "predicted_rate" in row:
             print(f"  predicted local rate: {fmt(row['predicted_rate'], '.5f')}"
                   f"   same-window linear model: {fmt(row['predicted_window_rate'], '.5f')}")
@@ -114,23 +118,30 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _plot(flows, path: str, title: str) -> None:
-    try:
-        import matplotlib
+def _rate_hint(flow, row, t_max: float) -> str:
+    """The flow's rate note with q named, and the option that gives a rate."""
+    quantity = {"distance": "the distance ‖W − W*‖", "loss": "the loss"}.get(
+        row["fit_quantity"], row["fit_quantity"])
+    note = flow.rate_note.replace(" q ", f" {quantity} ").replace(
+        "increase t_max or lower gradient_tol", "increase --t-max").replace(
+        "increase t_max", "increase --t-max")
+    predicted = row.get("predicted_rate")
+    if flow.status == "t_max" and predicted and predicted > 0:
+        # time for q to fall by the window's 1e5 at the predicted local rate, past t_end
+        needed = row["t_end"] + math.log(1e5) / predicted
+        note += f"; at the predicted rate about --t-max {math.ceil(needed / 100) * 100:g} will do"
+    return note
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+
+def _plot(flows, path: str, config, args) -> None:
+
+    try:
+        from proofs_check.figures import FORMATS, plot_flows
+    except ImportError:  # pragma: no cover - depends on the environment
         raise ValueError("--plot needs matplotlib: pip install 'sobolev-verify[plot]'") from None
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    figure, axis = plt.subplots(figsize=(6, 4))
-    for loss, flow in flows.items():
-        positive = flow.loss > 0
-        axis.semilogy(flow.t[positive], flow.loss[positive], label=f"{loss} ({flow.status})")
-    axis.set_xlabel("t")
-    axis.set_ylabel("population loss")
-    axis.set_title(title, fontsize=7)
-    axis.legend()
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
+    if Path(path).suffix.lstrip(".") not in FORMATS:
+        raise ValueError(f"--plot {path}: the file name must end in one of "
+                         f"{', '.join('.' + f for f in FORMATS)}")
+    plot_flows(flows, config.W_star, Path(path),
+               f"Gradient flow from the same start, {config.describe()}; {args.method}, rtol "
+               f"{args.rtol:g}, λ = {args.sobolev_weight:g}", sobolev_weight=args.sobolev_weight)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from proofs_check.commands._options import check_output_file
+from proofs_check.commands._options import RANGE_HELP, DeprecatedAlias, check_output_file, dump_json
 from theory.configurations import PLACEMENTS
 from theory.validation import SPECTRUM_METHODS
 
-_AXIS_OPTIONS = ("width", "teacher", "dim", "seeds", "sobolev_weight", "at", "radius")
+_AXIS_OPTIONS = ("width", "teacher_width", "dim", "seed", "sobolev_weight", "at", "radius")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -25,12 +25,12 @@ def run(args: argparse.Namespace) -> int:
         grid = sweep.grid_from_toml(args.grid)
     else:
         values = {name: getattr(args, name) for name in _AXIS_OPTIONS}
-        defaults = {"width": ["2"], "teacher": ["same"], "dim": ["3"], "seeds": ["0"],
+        defaults = {"width": ["2"], "teacher_width": ["same"], "dim": ["3"], "seed": ["0"],
                     "sobolev_weight": ["1.0"], "at": ["default"], "radius": ["default"]}
         values = {k: v if v is not None else defaults[k] for k, v in values.items()}
         grid = sweep.grid_from_lists(
-            width=values["width"], teacher_width=values["teacher"], dim=values["dim"],
-            seed=values["seeds"], sobolev_weight=values["sobolev_weight"], at=values["at"],
+            width=values["width"], teacher_width=values["teacher_width"], dim=values["dim"],
+            seed=values["seed"], sobolev_weight=values["sobolev_weight"], at=values["at"],
             radius=values["radius"], method=args.method or "auto", flow_t_max=args.flow_t_max,
         )
     points = grid.points()
@@ -39,15 +39,23 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--workers must be a positive integer; got {args.workers}")
     try:
         summary = sweep.run_sweep(points, args.out, workers=args.workers,
-                                  scheduler=args.scheduler, progress=not args.no_progress,
+                                  scheduler=args.scheduler,
+                                  progress=not args.no_progress and not args.json,
                                   retry_errors=not args.keep_errors)
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM (see proofs_check.cli)
         print(f"sobolev-verify sweep: interrupted; every finished row is in {args.out} — run "
               "the same command again to resume", file=sys.stderr)
         return 2
-    except RuntimeError as exc:  # the local process pool died (a worker was killed, OOM)
+    except (RuntimeError, ImportError) as exc:  # pool died (worker killed, OOM); missing extra
         print(f"sobolev-verify sweep: error: {exc}", file=sys.stderr)
         return 2
+    if args.json:
+        print(dump_json({"out": str(summary.path), "points": summary.total,
+                         "skipped": summary.skipped, "computed": summary.computed,
+                         "failed": summary.failed, "executor": summary.executor,
+                         "errors": summary.errors, "method": grid.method,
+                         "flow_t_max": grid.flow_t_max, "columns": _columns(grid)}))
+        return 1 if summary.failed else 0
     print(f"sweep: {summary.total} grid points -> {summary.path}: {summary.skipped} already done, "
           f"{summary.computed} computed ({summary.failed} failed) by {summary.executor}")
     if summary.dropped:
@@ -55,15 +63,8 @@ def run(args: argparse.Namespace) -> int:
               "were dropped and their points recomputed")
     if summary.retried:
         print(f"resume: {summary.retried} point(s) recorded as errors were retried")
-    print("columns: <loss>_<convention>_{lambda_min,lambda_max,kappa,max_abs_imag,undefined} for "
-          "loss in (l2, h1), convention in (expected, exact): closed-form population Hessian "
-          f"(theory), eigenvalues by the {grid.method!r} method, λ by real part, "
-          "κ = max Re λ / min Re λ (inf if min Re λ <= 0); 'undefined' gives the reason where the "
-          "Hessian does not exist (Sobolev term at a parallel pair, e.g. at the teacher)")
-    if grid.flow_t_max is not None:
-        print("columns: flow_<loss>_<convention>_{rate,rate_stderr,status,note}: fitted rate "
-              "-d log q/dt of numerics.gradient_flow (DOP853, rtol 1e-10) up to t = "
-              f"{grid.flow_t_max:g}, with its least-squares standard error; see the note column")
+    for text in _columns(grid):
+        print(f"columns: {text}")
     for error in summary.errors[:5]:
         print(f"failed point: {error}")
     if summary.remaining_errors:
@@ -74,21 +75,42 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _columns(grid) -> list[str]:
+    """What the CSV columns hold (printed, and in --json)."""
+    columns = [
+        "<loss>_<convention>_{lambda_min,lambda_max,kappa,max_abs_imag,undefined} for loss in "
+        "(l2, h1), convention in (expected, exact): closed-form population Hessian (theory), "
+        f"eigenvalues by the {grid.method!r} method, λ by real part, κ = max Re λ / min Re λ "
+        "(inf if min Re λ <= 0); 'undefined' gives the reason where the Hessian does not exist "
+        "(Sobolev term at a parallel pair, e.g. at the teacher)"]
+    if grid.flow_t_max is not None:
+        columns.append(
+            "flow_<loss>_<convention>_{rate,rate_stderr,status,note}: fitted rate -d log q/dt "
+            "of numerics.gradient_flow (DOP853, rtol 1e-10) up to t = "
+            f"{grid.flow_t_max:g}, with its least-squares standard error; see the note column")
+    return columns
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "sweep", help="κ and spectra over a grid of configurations (resumable CSV; local or Dask)",
         description="Compute λmin, λmax, κ (l2 and h1, both conventions) for every point of a "
                     "grid and append one row per point to a CSV as points finish. A re-run with "
-                    "the same --out skips finished points. Axes take lists; integer axes also "
-                    "take START:STOP ranges.")
+                    "the same --out skips finished points. Axes take lists; " + RANGE_HELP
+                    + ", e.g. --seed 0:10.")
     parser.add_argument("--grid", metavar="FILE.toml", default=None,
                         help="grid file with a [grid] table (see proofs_check.sweep)")
     axes = parser.add_argument_group("grid axes (without --grid)")
-    axes.add_argument("--width", "-K", nargs="+", default=None, help="student widths K")
-    axes.add_argument("--teacher", nargs="+", default=None,
+    axes.add_argument("--width", "-K", nargs="+", default=None,
+                      help="student widths K, e.g. 1 2 4 or 1:5 (default 2)")
+    axes.add_argument("--teacher-width", "--teacher", nargs="+", default=None,
+                      action=DeprecatedAlias, deprecated=("--teacher",),
                       help="teacher widths K* ('same' = K; default same)")
-    axes.add_argument("--dim", "-d", nargs="+", default=None, help="input dimensions d")
-    axes.add_argument("--seeds", nargs="+", default=None, help="seeds, e.g. 0 1 2 or 0:10")
+    axes.add_argument("--dim", "-d", nargs="+", default=None,
+                      help="input dimensions d, e.g. 3 10 100 (default 3)")
+    axes.add_argument("--seed", "--seeds", nargs="+", default=None, action=DeprecatedAlias,
+                      deprecated=("--seeds",),
+                      help="seeds, e.g. 0 1 2 or 0:10 = 0 … 9 (default 0)")
     axes.add_argument("--sobolev-weight", nargs="+", default=None,
                       help="λ values in H = L + λ·J (default 1)")
     axes.add_argument("--at", nargs="+", default=None, choices=(*PLACEMENTS, "default"),
@@ -114,4 +136,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run_group.add_argument("--retry-errors", action="store_true",
                            help=argparse.SUPPRESS)  # the default now; kept for old scripts
     run_group.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run_group.add_argument("--json", action="store_true",
+                           help="print the run's summary as JSON (the rows are in --out)")
     parser.set_defaults(func=run)

@@ -14,7 +14,6 @@ monte_carlo_hessian with their error bars, and exits 1 when a disagreement excee
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
@@ -28,6 +27,7 @@ from numerics.quadrature import quadrature
 from proofs_check.commands._options import (
     add_configuration_options,
     configuration_from_args,
+    dump_json,
     positive_int,
 )
 from theory.validation import (
@@ -199,7 +199,7 @@ def run(args: argparse.Namespace) -> int:
     progress = (not args.json) and sys.stderr.isatty() and not args.no_progress
     report = validate(args, progress)
     if args.json:
-        print(json.dumps(report, indent=2))
+        print(dump_json(report))
     else:
         _print(report)
     return 0 if report["ok"] else 1

@@ -13,16 +13,17 @@ Symbols: r = |w|, r_star = |w*|, theta = θ, lam = λ (see :mod:`theory.symbolic
 from __future__ import annotations
 
 import json
+import re
 
 import sympy as sp
 
 from theory.symbolic import flow, one_neuron
 from theory.symbolic.algebra import Mat, Vec
-from theory.symbolic.symbols import I, u, v
+from theory.symbolic.symbols import I, lam, r_star, u, v
 from theory.validation import check_convention, check_loss
 
 FORMATS = ("pretty", "latex", "json")
-_LOSS_NAMES = {"l2": "L", "sobolev": "J", "h1": "H_lam"}
+_LOSS_NAMES = {"l2": "L", "sobolev": "J", "h1": "H_λ"}
 
 
 def vec_expr(vector: Vec) -> sp.MatrixExpr:
@@ -65,13 +66,30 @@ def derivation(quantity: str, name: str, convention: str = "expected") -> dict[s
     raise ValueError(f"quantity must be one of {one_neuron.QUANTITIES}; got {quantity!r}")
 
 
+#: How the documented symbols are shown to people (JSON keeps the parseable names).
+LATEX_NAMES = {lam: r"\lambda", r_star: r"r_{*}"}
+_DISPLAY = {lam: sp.Symbol("λ", nonnegative=True), r_star: sp.Symbol("r_*", positive=True)}
+
+
+def to_latex(expr: sp.Basic) -> str:
+    """LaTeX with λ and r_* for the Sobolev weight and |w*|, and "a - b" for "a + -b"."""
+    text = sp.latex(expr, symbol_names=LATEX_NAMES)
+    return re.sub(r"\+\s*-\s*", "- ", text)
+
+
+def to_pretty(expr: sp.Basic) -> str:
+    """Unicode 2-D text with λ and r_* for the Sobolev weight and |w*|."""
+    text = sp.pretty(expr.xreplace(_DISPLAY), use_unicode=True, wrap_line=False)
+    return text
+
+
 def render(sections: list[tuple[str, dict[str, sp.Basic]]], fmt: str = "pretty") -> str:
     """Render [(heading, formulas)] as pretty text (default), LaTeX or JSON."""
     if fmt not in FORMATS:
         raise ValueError(f"fmt must be one of {FORMATS}; got {fmt!r}")
     if fmt == "json":
         payload = [{"heading": heading,
-                    "formulas": {key: {"sympy": sp.sstr(expr), "latex": sp.latex(expr)}
+                    "formulas": {key: {"sympy": sp.sstr(expr), "latex": to_latex(expr)}
                                  for key, expr in formulas.items()}}
                    for heading, formulas in sections]
         return json.dumps(payload, indent=2)
@@ -80,8 +98,8 @@ def render(sections: list[tuple[str, dict[str, sp.Basic]]], fmt: str = "pretty")
         lines.append(f"== {heading} ==")
         for key, expr in formulas.items():
             if fmt == "latex":
-                lines.append(f"% {key}\n{sp.latex(expr)}")
+                lines.append(f"% {key}\n{to_latex(expr)}")
             else:
-                lines.append(f"{key} =\n{sp.pretty(expr, use_unicode=True, wrap_line=False)}")
+                lines.append(f"{key} =\n{to_pretty(expr)}")
         lines.append("")
     return "\n".join(lines)
