@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
 from proofs_check.report import (
     Report,
     draw_figures,
+    provenance,
     run_claims,
     to_json,
     verdict_table,
@@ -18,13 +20,17 @@ from proofs_check.report import (
 
 def run(args: argparse.Namespace) -> int:
     out_dir = Path(args.out)
+    if args.readme_table and (args.quick or args.claim):
+        raise ValueError("--readme-table needs the complete default run: drop --quick and "
+                         "--claim")
 
     def progress(claim):
         if not args.json:
             print(f"checking {claim.id} ...", file=sys.stderr, flush=True)
 
     results = run_claims(args.quick, only=args.claim, progress=progress)
-    report = Report(results)
+    report = Report(results, provenance=provenance(args.quick, results,
+                                                   complete=not args.claim))
     if args.no_figures:
         report.figure_note = "skipped (--no-figures)"
     else:
@@ -42,6 +48,12 @@ def run(args: argparse.Namespace) -> int:
         mismatched = [r.claim.id for r in results if not r.agrees]
         if mismatched:
             print(f"verdicts that differ from what is documented: {', '.join(mismatched)}")
+    if args.readme_table:
+        from proofs_check import readme_table
+
+        code = readme_table.update(Path(args.readme_table), json.loads(to_json(report)))
+        if code:
+            return code
     return 0 if report.ok else 1
 
 
@@ -59,4 +71,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="run only this claim (repeatable)")
     parser.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument("--readme-table", metavar="README",
+                        help="also write the claims table of this README (between its "
+                             "claims-table markers) from this run; needs the default run")
     parser.set_defaults(func=run)
