@@ -181,9 +181,9 @@ def _fmt(value: float) -> str:
 
 def _describe_values(label: str, values: np.ndarray) -> str:
     distinct = np.unique(values)
+    if distinct.size == 1:
+        return f"{label} = {_fmt(distinct[0])}"
     if distinct.size <= 4 and all(float(v).is_integer() for v in distinct):
-        if distinct.size == 1:
-            return f"{label} = {_fmt(distinct[0])}"
         return f"{label} ∈ {{{', '.join(_fmt(v) for v in distinct)}}}"
     return f"{label} ∈ [{_fmt(distinct.min())}, {_fmt(distinct.max())}]"
 

@@ -131,9 +131,19 @@ def _evidence(results: dict[str, CertificationResult], convention: str) -> dict[
             "seeds": "none (deterministic interval bisection)"}
 
 
+#: Appended to every summary so that its symbols are defined.
+SYMBOLS = "; here ρ = ‖w*‖/‖w‖, θ = angle(w, w*), λ = Sobolev weight"
+
+
 def decide_certificates(evidence: dict[str, Any]) -> Verdict:
     """fails: some certificate found a certified counterexample; proved: every certificate
     proved its box; inconclusive: some certificate is undecided (budget or minimum width)."""
+    verdict = _decide_certificates(evidence)
+    verdict.summary += SYMBOLS
+    return verdict
+
+
+def _decide_certificates(evidence: dict[str, Any]) -> Verdict:
     proofs = evidence["proofs"]
     failed = [(name, p) for name, p in proofs.items() if p["status"] == "counterexample"]
     if failed:
@@ -207,10 +217,11 @@ def gather_exact(quick: bool) -> dict[str, Any]:
     expected="fails", verdicts=_CERTIFIED, gather=gather_exact,
 )
 def check_exact(evidence: dict[str, Any]) -> Verdict:
-    verdict = decide_certificates(evidence)
+    verdict = _decide_certificates(evidence)
     region = evidence["worse_on_region"]
     if verdict.status == "fails" and region["status"] == "proved":
         verdict.summary += f"; moreover {region['statement']}"
+    verdict.summary += SYMBOLS
     return verdict
 
 

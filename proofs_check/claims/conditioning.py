@@ -424,7 +424,7 @@ def _gain_table(rows) -> dict[str, Any]:
            "significantly'); the threshold 1.5 is this toolkit's reading of 'significantly'",
     scope="the survey of kappa-h1-below-l2 and of the K ≠ K* claim (points where λ_min(L) > 0, "
           "teacher limits excluded), λ in {0.1, 1, 10} (quick) / {0.1, 0.3, 1, 3, 10}",
-    expected="conditional", verdicts=_VERDICTS, gather=gather_gain,
+    expected="fails", verdicts=_VERDICTS, gather=gather_gain,
 )
 def check_gain(evidence: dict[str, Any]) -> Verdict:
     """Strict gain > threshold at every (point, λ): holds; on a computed region: conditional;

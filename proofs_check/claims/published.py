@@ -110,9 +110,29 @@ def _hessian_identity(alpha: str, name: str, convention: str, base: sp.Expr,
     return (paper - derived).is_zero()
 
 
+def _bound(value: float) -> str:
+    """'< 1e-09' for 3.2e-10: the next power of ten above a rounding-level error, so that the
+    printed figure does not depend on the machine's last bits (the evidence keeps the value)."""
+    if not math.isfinite(value):
+        return str(value)
+    if value <= 0:
+        return "0"
+    return f"< 1e{math.floor(math.log10(value)) + 1:+03d}".replace("+", "")
+
+
 def _numeric(result) -> dict[str, Any]:
-    """check_formula's outcome as JSON-ready evidence (with its status and one-line summary)."""
-    return result.evidence() | {"status": result.status, "summary": result.summary()}
+    """check_formula's outcome as JSON-ready evidence, with its status and a one-line summary in
+    which errors below the tolerance are quoted as power-of-ten bounds."""
+    evidence = result.evidence()
+    if result.status == "holds":
+        errors = (f"max relative error {_bound(result.max_relative_error)} (rtol "
+                  f"{result.rtol:g})")
+    else:
+        errors = f"max relative error {result.max_relative_error:.3g} (rtol {result.rtol:g})"
+    summary = (f"{result.status}: {result.quantity} of {result.loss} ({result.convention}, λ = "
+               f"{result.sobolev_weight:g}); {errors} over {result.n_points} points; routes "
+               f"theory/derived agree to {_bound(result.route_disagreement)}")
+    return evidence | {"status": result.status, "summary": summary}
 
 
 _FORMULA_VERDICTS = ("holds", "fails", "inconclusive")
@@ -245,7 +265,7 @@ def decide_paper_h1(evidence: dict[str, Any]) -> Verdict:
             f"{results[bad]['max_relative_error']:.2g} over {results[bad]['n_points']} points",
             evidence, counterexample=results[bad],
             condition=f"convention = {good!r} (max relative error "
-                      f"{results[good]['max_relative_error']:.1e} over "
+                      f"{_bound(results[good]['max_relative_error'])} over "
                       f"{results[good]['n_points']} points; the {bad!r} convention fails), "
                       "λ = 1, θ ∈ (0, π)")
     return Verdict("inconclusive", f"conventions: {status}", evidence)
@@ -308,9 +328,10 @@ def decide_summary_alpha(evidence: dict[str, Any]) -> Verdict:
     if numeric["status"] == "fails" and explicit["max |summary − theory|"] > tolerance:
         return Verdict(
             "fails",
-            f"α must be {solved['solutions']} (r = |w|, r* = |w*|): the squared norm is off by "
+            f"α must be {' or '.join(solved['solutions'])} (r = |w|, r* = |w*|): the squared "
+            "norm is off by "
             f"the factor |w*|; at |w*| = {explicit['r_star']:g}, |w| = 1, θ = π/3 the largest "
             f"entry error is {explicit['max |summary − theory|']:.2g} (paper's α: "
-            f"{explicit['max |paper α − theory|']:.1e}); at |w*| = 1 it is "
-            f"{unit['max |summary − theory|']:.1e}", evidence, counterexample=explicit)
+            f"{_bound(explicit['max |paper α − theory|'])}); at |w*| = 1 it is "
+            f"{_bound(unit['max |summary − theory|'])}", evidence, counterexample=explicit)
     return Verdict("inconclusive", numeric["summary"], evidence)
