@@ -3,6 +3,8 @@ the checker could have said otherwise)."""
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 
 from proofs_check.claims import all_claims, get_claim
@@ -16,8 +18,12 @@ def test_decision_rule_reaches_documented_verdict(case):
     claim = get_claim(case.claim_id)
     assert claim.decide is not None, f"{case.claim_id} has no pure decide(evidence) rule"
     assert case.status in claim.verdicts, f"{case.status} is not documented for {case.claim_id}"
-    verdict = claim.decide(case.evidence())
+    evidence = case.evidence()
+    before = copy.deepcopy(evidence)
+    verdict = claim.decide(evidence)
     assert verdict.status == case.status, verdict.summary
+    assert evidence == before, "decide(evidence) must not modify its evidence"
+    assert verdict.status in claim.verdicts
     if verdict.status == "conditional":
         assert verdict.condition  # computed from the evidence (see the per-family modules)
 

@@ -58,6 +58,7 @@ def _basin_verdict(runs: list[dict[str, Any]], reached: list[bool], what: str, m
                    evidence: dict[str, Any], extra: str = "") -> Verdict:
     """holds: every start reached; conditional: the starts that did not reach are separated
     from the ones that did by a computed threshold on θ₀ or |w₀|; fails otherwise."""
+    evidence = dict(evidence)  # decide stays pure: never modify the caller's evidence
     missed = np.array([not ok for ok in reached])
     if not runs:
         return Verdict("inconclusive", "no flow was run", evidence)
@@ -128,11 +129,12 @@ def gather_exact_basin(quick: bool) -> dict[str, Any]:
 def check_exact_basin(evidence: dict[str, Any]) -> Verdict:
     """As the expected basin; the summary also says whether the measured edge brackets the
     predicted θ_c (every start below it reached the ray, every start above it did not)."""
-    runs, edge = evidence["runs"], evidence["predicted_edge_theta_c"]
-    reached = [run.get("final_angle", math.pi) <= evidence["on_ray_angle"] for run in runs]
-    for run, ok in zip(runs, reached, strict=True):
-        run["reached_teacher_ray"] = ok
-        run["predicted_to_reach"] = run["theta0"] < edge
+    edge = evidence["predicted_edge_theta_c"]
+    runs = [run | {"reached_teacher_ray": run.get("final_angle", math.pi)
+                   <= evidence["on_ray_angle"], "predicted_to_reach": run["theta0"] < edge}
+            for run in evidence["runs"]]
+    reached = [run["reached_teacher_ray"] for run in runs]
+    evidence = evidence | {"runs": runs}
     agree = sum(run["reached_teacher_ray"] == run["predicted_to_reach"] for run in runs)
     return _basin_verdict(runs, reached, "reached the teacher's ray",
                           "did not reach the teacher's ray", evidence,

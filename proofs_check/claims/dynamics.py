@@ -123,7 +123,7 @@ def _strict_verdict(runs, comparison, what: str, evidence: dict[str, Any],
     """holds / conditional (computed region) / fails; ties are not violations but leave the
     claim conditional on the region where it holds strictly."""
     counts = comparison.counts()
-    evidence["comparison"] = counts
+    evidence = evidence | {"comparison": counts}  # a new dict: decide stays pure
     ties = (f"; {counts['ties']} tie(s)" if counts["ties"] and comparison.violations.any()
             else "")
     if not comparison.violations.any() and not comparison.ties.any():
