@@ -120,14 +120,15 @@ def _theory_cross_check(rho: float, theta: float, convention: str) -> dict:
 
 
 def _evidence(results: dict[str, CertificationResult], convention: str) -> dict[str, Any]:
-    """Certificates as JSON-ready dicts, with a dense float64 cross-check of any counterexample."""
+    """Certificates as JSON-ready dicts keyed by name (``evidence["proofs"]`` lists the names),
+    with a dense float64 cross-check of any counterexample."""
     proofs = {name: result.to_dict() for name, result in results.items()}
     for proof in proofs.values():
         if proof["status"] == "counterexample":
             point = proof["counterexample"]["point"]
             proof["counterexample"]["theory_check_d3"] = _theory_cross_check(
                 point["ρ"], point["θ"], convention)
-    return {"proofs": proofs, "convention": convention,
+    return {**proofs, "proofs": list(proofs), "convention": convention,
             "seeds": "none (deterministic interval bisection)"}
 
 
@@ -144,7 +145,7 @@ def decide_certificates(evidence: dict[str, Any]) -> Verdict:
 
 
 def _decide_certificates(evidence: dict[str, Any]) -> Verdict:
-    proofs = evidence["proofs"]
+    proofs = {name: evidence[name] for name in evidence["proofs"]}
     failed = [(name, p) for name, p in proofs.items() if p["status"] == "counterexample"]
     if failed:
         name, proof = failed[0]

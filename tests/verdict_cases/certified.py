@@ -16,8 +16,8 @@ def _proof(status):
 
 
 def evidence(*statuses):
-    return {"proofs": {f"p{k}": _proof(s) for k, s in enumerate(statuses)},
-            "worse_on_region": _proof("proved")}
+    proofs = {f"p{k}": _proof(s) for k, s in enumerate(statuses)}
+    return {**proofs, "proofs": list(proofs), "worse_on_region": _proof("proved")}
 
 
 CASES = [case for claim in CLAIMS for case in (
