@@ -213,6 +213,21 @@ def _point(row: dict[str, Any]) -> dict[str, Any]:
     return row | {"W": W.tolist(), "W_star": config.W_star.tolist()}
 
 
+def _teacher_text(limits) -> str:
+    """At the teacher: along how many teachers' median / worst direction κ(h1) < κ(l2)."""
+    if not isinstance(limits, list) or not limits:
+        return ""
+    median = sum(t["kappa_h1_over_directions"]["median"] < t["kappa_l2_at_teacher"]
+                 for t in limits if t["K"] > 1)
+    worst = sum(t["kappa_h1_over_directions"]["max"] < t["kappa_l2_at_teacher"]
+                for t in limits if t["K"] > 1)
+    count = sum(t["K"] > 1 for t in limits)
+    directions = limits[0]["kappa_h1_over_directions"]["count"]
+    return (f"; at the teacher (one-sided limits over {directions} directions, K >= 2): "
+            f"κ(h1) < κ(l2) along the median direction at {median} of {count} teachers, "
+            f"along every direction at {worst} of {count}")
+
+
 def decide_kappa(evidence: dict[str, Any]) -> Verdict:
     """κ(h1) < κ(l2) strictly (relative tolerance evidence["rtol"]) at every compared row.
 
@@ -230,8 +245,9 @@ def decide_kappa(evidence: dict[str, Any]) -> Verdict:
     counts = comparison.counts()
     evidence = evidence | {"comparison": counts,
                            "kappa_ratio_h1_over_l2": spread(kappa_h1 / kappa_l2)}
-    ties = (f"; {counts['ties']} ties (|Δκ| <= rtol·κ, rtol {evidence['rtol']:g}, "
+    ties = (f"; {counts['ties']} tie(s) (|Δκ| <= rtol·κ, rtol {evidence['rtol']:g}, "
             f"{LIMIT_RTOL:g} for teacher limits)" if counts["ties"] else "")
+    ties += _teacher_text(evidence.get("teacher_limits"))
     if not comparison.violations.any():
         if not comparison.satisfied.any():
             return Verdict("inconclusive", f"all {len(rows)} compared rows are ties", evidence)
@@ -436,8 +452,9 @@ def check_gain(evidence: dict[str, Any]) -> Verdict:
     comparison = compare_strict(gains, evidence["threshold"], ">", rtol=evidence["rtol"])
     evidence = evidence | {"comparison": comparison.counts(), "gain": spread(gains),
                            "median_gain_by": _gain_table(rows)}
-    by_weight = evidence["median_gain_by"]["λ"]
-    trend = ", ".join(f"λ = {k}: {v:.3g}" for k, v in by_weight.items())
+    by = evidence["median_gain_by"]
+    trend = (", ".join(f"λ = {k}: {v:.3g}" for k, v in by["λ"].items()) + "; by K (all λ): "
+             + ", ".join(f"K = {k}: {v:.3g}" for k, v in by["K"].items()))
     if not comparison.violations.any():
         if not comparison.satisfied.any():
             return Verdict("inconclusive", "every gain ties the threshold", evidence)
