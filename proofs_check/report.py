@@ -324,6 +324,23 @@ def cell(text: Any) -> str:
     return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
 
+#: Lists longer than this are abridged in report.md (the JSON output keeps them whole).
+MARKDOWN_LIST_LIMIT = 12
+
+
+def _abridge(value: Any) -> Any:
+    """value with every list longer than MARKDOWN_LIST_LIMIT cut to its first entries plus a
+    note, for the human-readable report (survey rows run to hundreds)."""
+    if isinstance(value, dict):
+        return {k: _abridge(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        items = [_abridge(v) for v in value[:MARKDOWN_LIST_LIMIT]]
+        if len(value) > MARKDOWN_LIST_LIMIT:
+            items.append(f"… {len(value) - MARKDOWN_LIST_LIMIT} more (all in `check --json`)")
+        return items
+    return value
+
+
 def _provenance_lines(info: dict[str, Any] | None) -> list[str]:
     if not info:
         return []
@@ -362,7 +379,7 @@ def write_markdown(report: Report, out_dir: Path, quick: bool) -> Path:
             lines += ["", "**Counterexample.**", "", "```json",
                       dumps(r.verdict.counterexample, indent=1), "```"]
         lines += ["", "<details><summary>Evidence</summary>", "", "```json",
-                  dumps(r.verdict.evidence, indent=1), "```", "", "</details>", ""]
+                  dumps(_abridge(r.verdict.evidence), indent=1), "```", "", "</details>", ""]
     lines += _provenance_lines(report.provenance)
     if report.figures:
         lines += ["", "## Figures", ""]

@@ -289,7 +289,8 @@ def test_markdown_report_escapes_pipes_and_carries_provenance(tmp_path):
     from proofs_check.report import ClaimResult, Report, provenance, write_markdown
 
     claim = get_claim("kappa-h1-below-l2")
-    verdict = Verdict("holds", "|a| < |b| at every point", {"seeds": "0..2", "x": math.inf})
+    verdict = Verdict("holds", "|a| < |b| at every point",
+                      {"seeds": "0..2", "x": math.inf, "rows": list(range(40))})
     results = [ClaimResult(claim, verdict, 0.1)]
     report = Report(results, provenance=provenance(True, results, complete=False))
     text = write_markdown(report, tmp_path, True).read_text()
@@ -297,6 +298,7 @@ def test_markdown_report_escapes_pipes_and_carries_provenance(tmp_path):
     assert "\\|a\\| < \\|b\\|" in row and row.count(" | ") == 4
     assert "## Provenance" in text and "mode quick" in text and "numpy" in text
     assert "`kappa-h1-below-l2`: 0..2" in text
+    assert "28 more (all in `check --json`)" in text  # long lists abridged for readers
     info = report.provenance
     for key in ("package_version", "date_utc", "python", "numpy", "scipy", "sympy", "mpmath",
                 "mode", "seeds"):
