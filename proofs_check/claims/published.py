@@ -110,6 +110,10 @@ def _hessian_identity(alpha: str, name: str, convention: str, base: sp.Expr,
     return (paper - derived).is_zero()
 
 
+#: The symbols of the solved α, defined wherever a summary quotes it.
+SYMBOLS = "r = |w|, r_star = |w*|, θ = angle(w, w*)"
+
+
 def _bound(value: float) -> str:
     """'< 1e-09' for 3.2e-10: the next power of ten above a rounding-level error, so that the
     printed figure does not depend on the machine's last bits (the evidence keeps the value)."""
@@ -205,7 +209,7 @@ def decide_paper_l2(evidence: dict[str, Any]) -> Verdict:
     numeric = evidence["numeric"]
     if solved["unique_alpha"] and identity and numeric["status"] == "holds":
         return Verdict("holds", f"unique α = {solved['solutions'][0]} solves every coefficient "
-                       "(r = |w|, r* = |w*|); " + numeric["summary"], evidence)
+                       f"({SYMBOLS}); " + numeric["summary"], evidence)
     if numeric["status"] == "fails":
         return Verdict("fails", numeric["summary"], evidence, counterexample=numeric)
     return Verdict("inconclusive", f"α solutions {solved['solutions']}, identity {identity}; "
@@ -328,8 +332,8 @@ def decide_summary_alpha(evidence: dict[str, Any]) -> Verdict:
     if numeric["status"] == "fails" and explicit["max |summary − theory|"] > tolerance:
         return Verdict(
             "fails",
-            f"α must be {' or '.join(solved['solutions'])} (r = |w|, r* = |w*|): the squared "
-            "norm is off by "
+            f"α must be {' or '.join(solved['solutions'])} ({SYMBOLS}): the squared norm is "
+            "off by "
             f"the factor |w*|; at |w*| = {explicit['r_star']:g}, |w| = 1, θ = π/3 the largest "
             f"entry error is {explicit['max |summary − theory|']:.2g} (paper's α: "
             f"{_bound(explicit['max |paper α − theory|'])}); at |w*| = 1 it is "
