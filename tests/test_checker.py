@@ -337,3 +337,23 @@ def test_readme_table_is_written_between_markers_and_checked(tmp_path, capsys):
 def test_readme_table_refuses_a_quick_run(capsys):
     assert main(["check", "--quick", "--readme-table", "README.md", "--no-figures"]) == 2
     assert "default run" in capsys.readouterr().err
+
+
+def test_conditions_follow_the_evidence_not_a_fixed_phrase():
+    """The same rule gives different conditions for different failing sets (the old checkers
+    attached "one neuron" / "raw time" whatever the evidence showed)."""
+    from tests.verdict_cases import conditioning, dynamics
+
+    decide = get_claim("kappa-h1-below-l2").decide
+    by_width = conditioning._kappa([conditioning._row(K, 10.0, 5.0 if K < 3 else 12.0, seed=s)
+                                    for K in (1, 2, 3) for s in range(3)])
+    by_distance = conditioning._kappa(
+        [conditioning._row(2, 10.0, 5.0 if s < 4 else 12.0, seed=s, distance=0.01 * (s + 1))
+         for s in range(8)])
+    assert decide(by_width).condition.startswith("K < 3 (holds strictly at 6 of the 6")
+    assert decide(by_distance).condition.startswith("relative distance < 0.05 (holds strictly "
+                                                    "at 4 of the 4")
+    flow = get_claim("flow-h1-faster-than-l2").decide
+    verdict = flow(dynamics.times([(1, 10, 3), (2, 20, 5), (3, 20, 25)]))
+    assert verdict.condition.startswith("K < 3")
+    assert verdict.counterexample["K"] == 3
