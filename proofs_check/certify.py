@@ -279,7 +279,7 @@ def prove(f: Callable[[IvBox], Any], box: Sequence[tuple[float, float]], *,
           relation: Relation = "<", where: Callable[[IvBox], Any] | None = None,
           names: Sequence[str] | None = None, claim: str | None = None,
           condition: str | None = None, min_width: float = 1e-6,
-          max_boxes: int = 20_000) -> CertificationResult:
+          max_boxes: int = 20_000, f_label: str | None = None) -> CertificationResult:
     """Prove ``f(x) REL 0`` for all x in ``box`` (where all ``where(x) > 0``), or refute it.
 
     f: maps a list of iv intervals (one per side, in box order) to an iv interval enclosing f
@@ -290,6 +290,9 @@ def prove(f: Callable[[IvBox], Any], box: Sequence[tuple[float, float]], *,
         is restricted to the region {all g_j > 0}.
     names, claim, condition: labels of the sides, of the relation (default "f REL 0") and of the
         region, used in the statement ("proved on box ρ ∈ [..], θ ∈ [..]: CLAIM wherever ...").
+    f_label: what f is, in words or a formula (e.g. "λmax(h1)·λmin(l2) − λmax(l2)·λmin(h1)");
+        a counterexample statement quotes f's enclosure under this name, so that every symbol
+        of the statement is defined (default: "f, the function compared with 0").
     min_width: a sub-box whose sides are all below this fraction of the initial widths is not
         split further (undecided). max_boxes: budget of examined sub-boxes.
     Returns a :class:`CertificationResult`; raises ValueError for bad input and for f/where not
@@ -348,7 +351,9 @@ def prove(f: Callable[[IvBox], Any], box: Sequence[tuple[float, float]], *,
                 result.statement = (f"counterexample to {claim} at "
                                     + ", ".join(f"{n} = {x!r}" for n, x in zip(names, point,
                                                                                strict=True))
-                                    + f": f ∈ {at_point} ({result.settings['arithmetic']})")
+                                    + f": f ∈ {at_point}, where f = "
+                                    + (f_label or f"the function compared with 0 ({relation})")
+                                    + f" ({result.settings['arithmetic']})")
                 return result
         children = _split(f, current, root, min_width)
         if children is None:

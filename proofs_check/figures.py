@@ -334,7 +334,9 @@ def figure_kappa_survey(path: Path, quick: bool = True) -> Path:
 
     plt = _pyplot()
     with plt.rc_context(_RC):
-        records = survey(quick)
+        # K = K* survey points with both spectra (teacher limits and K ≠ K* rows are left out)
+        records = [r for r in survey(quick) if r.get("K*") == r["K"] and r.get("l2")
+                   and r.get("h1_expected") and r.get("h1_exact")]
         fig, axes = plt.subplots(1, 2, figsize=(9.6, 4.2), sharex=True, sharey=True)
         widths = sorted({r["K"] for r in records})
         panel_titles: dict = {}

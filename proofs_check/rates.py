@@ -126,9 +126,11 @@ def predicted_rate(W_star: ArrayLike, loss: str = "h1", *, convention: str = "ex
 
 
 def direction_range(W_star: ArrayLike, loss: str = "h1", *, sobolev_weight: float = 1.0,
-                    n_directions: int = 20, seed: int = 0,
+                    n_directions: int = 100, seed: int = 0,
                     offset: float = 1e-7) -> tuple[float, float]:
-    """(min, max) of the predicted expected-convention rate over random Gaussian directions."""
+    """(min, max) of the predicted expected-convention rate over ``n_directions`` random
+    Gaussian directions (default 100: the rate at W* depends on the direction of approach, so
+    quote its range, never one direction's value)."""
     _, W_star = as_student_teacher(W_star, W_star)
     rng = np.random.default_rng(seed)
     rates = [predicted_rate(W_star, loss, sobolev_weight=sobolev_weight, offset=offset,

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
+import platform
 import re
 import shutil
+import subprocess
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +51,7 @@ class Report:
     results: list[ClaimResult]
     figures: list[Path] = field(default_factory=list)
     figure_note: str | None = None
+    provenance: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:
@@ -91,18 +96,145 @@ def verdict_table(results: Sequence[ClaimResult]) -> str:
 
 # ------------------------------------------------------------------------------------ report
 
-def _json_default(value: Any) -> Any:
+def _git_commit() -> dict[str, Any]:
+    """The source tree's git commit and whether it has uncommitted changes (None when the
+    package does not run from a git checkout or git is missing — not an error)."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
+                                text=True, timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=root, capture_output=True, text=True, timeout=10,
+                               check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return {"git_commit": None, "git_commit_reason": "not a git checkout (or git missing)"}
+    return {"git_commit": commit, "git_dirty": bool(dirty)}
+
+
+def _source_version() -> str | None:
+    import tomllib
+
+    try:
+        text = (Path(__file__).resolve().parent.parent / "pyproject.toml").read_text()
+        return tomllib.loads(text)["project"]["version"]
+    except (OSError, KeyError, tomllib.TOMLDecodeError):
+        return None
+
+
+def provenance(quick: bool, results: Sequence[ClaimResult] = (),
+               complete: bool = True) -> dict[str, Any]:
+    """Where the numbers of a report come from: package and library versions, git commit when
+    available, UTC date, mode (quick/default), whether every registered claim ran, and each
+    claim's seeds (its evidence's "seeds" entry)."""
+    from importlib import metadata
+
+    import mpmath
+    import scipy
+    import sympy
+
+    try:
+        version, where = metadata.version("sobolev-verify"), "installed"
+    except metadata.PackageNotFoundError:
+        version, where = _source_version(), "source tree (pyproject.toml; not installed)"
+    info: dict[str, Any] = {
+        "package": "sobolev-verify", "package_version": version, "package_version_from": where,
+        **_git_commit(),
+        "date_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        "python": platform.python_version(), "numpy": np.__version__,
+        "scipy": scipy.__version__, "sympy": sympy.__version__, "mpmath": mpmath.__version__,
+        "platform": platform.platform(),
+        "mode": "quick" if quick else "default", "all_claims": complete,
+        "seeds": {r.claim.id: r.verdict.evidence.get("seeds", "none recorded")
+                  for r in results},
+    }
+    return info
+
+
+def _reason(value: float) -> str:
+    if math.isnan(value):
+        return "NaN (not a number: undefined)"
+    return "+inf (unbounded or never reached)" if value > 0 else "-inf (unbounded below)"
+
+
+def json_ready(value: Any, path: str = "$", reasons: dict[str, str] | None = None) -> Any:
+    """A copy of ``value`` that strict JSON can hold: arrays and tuples become lists, numpy
+    scalars Python numbers, unknown objects their str(), and a non-finite float ``None`` with
+    its reason recorded in ``reasons[path]`` (paths like ``$.claims[3].evidence.rows[0].time``).
+    """
+    if reasons is None:
+        reasons = {}
     if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
+        value = value.tolist()
+    elif isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, dict):
+        return {str(k): json_ready(v, f"{path}.{k}", reasons) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(v, f"{path}[{i}]", reasons) for i, v in enumerate(value)]
+    if isinstance(value, float) and not math.isfinite(value):
+        reasons[path] = _reason(value)
+        return None
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
     return str(value)
 
 
+def dumps(value: Any, indent: int | None = 2) -> str:
+    """Strict JSON (no NaN/Infinity; Unicode kept): non-finite floats become null, and the
+    reasons are added as "null_reasons" {path: reason} when ``value`` is a dict."""
+    reasons: dict[str, str] = {}
+    ready = json_ready(value, reasons=reasons)
+    if reasons and isinstance(ready, dict):
+        ready["null_reasons"] = reasons
+    return json.dumps(ready, indent=indent, ensure_ascii=False, allow_nan=False)
+
+
+def payload(report: Report) -> dict[str, Any]:
+    """The report as one JSON-ready dict (before null handling)."""
+    return {"ok": report.ok, "provenance": report.provenance,
+            "claims": [r.as_dict() for r in report.results],
+            "figures": [str(p) for p in report.figures]}
+
+
 def to_json(report: Report) -> str:
-    return json.dumps({"ok": report.ok, "claims": [r.as_dict() for r in report.results],
-                       "figures": [str(p) for p in report.figures]},
-                      indent=2, default=_json_default)
+    return dumps(payload(report))
+
+
+def cell(text: Any) -> str:
+    """Text safe inside one markdown table cell: `|` escaped, newlines as spaces."""
+    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+#: Lists longer than this are abridged in report.md (the JSON output keeps them whole).
+MARKDOWN_LIST_LIMIT = 12
+
+
+def _abridge(value: Any) -> Any:
+    """value with every list longer than MARKDOWN_LIST_LIMIT cut to its first entries plus a
+    note, for the human-readable report (survey rows run to hundreds)."""
+    if isinstance(value, dict):
+        return {k: _abridge(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        items = [_abridge(v) for v in value[:MARKDOWN_LIST_LIMIT]]
+        if len(value) > MARKDOWN_LIST_LIMIT:
+            items.append(f"… {len(value) - MARKDOWN_LIST_LIMIT} more (all in `check --json`)")
+        return items
+    return value
+
+
+def _provenance_lines(info: dict[str, Any] | None) -> list[str]:
+    if not info:
+        return []
+    commit = info.get("git_commit") or f"none ({info.get('git_commit_reason')})"
+    if info.get("git_dirty"):
+        commit += " (with uncommitted changes)"
+    return ["## Provenance", "",
+            f"sobolev-verify {info.get('package_version') or 'from source'}, commit {commit}, "
+            f"{info['date_utc']}; Python {info['python']}, numpy {info['numpy']}, scipy "
+            f"{info['scipy']}, sympy {info['sympy']}, mpmath {info['mpmath']}; "
+            f"{info['platform']}; mode {info['mode']}"
+            + ("" if info.get("all_claims", True) else " (a subset of the claims)") + ".", "",
+            "Seeds per claim:", ""]  + [f"* `{k}`: {cell(v)}" for k, v in info["seeds"].items()]
 
 
 # ------------------------------------------------------------------------------ for people
@@ -192,7 +324,7 @@ def write_markdown(report: Report, out_dir: Path, quick: bool) -> Path:
              "Numbers are rounded for reading; report.json has the exact values.", "",
              "| claim | expected | verdict | matches | summary |", "|---|---|---|---|---|"]
     for r in report.results:
-        summary = short_summary(r.verdict.summary).replace("|", "\\|")
+        summary = cell(short_summary(r.verdict.summary))
         lines.append(f"| [`{r.claim.id}`](#{anchor(r.claim.id)}) | {r.claim.expected} | "
                      f"**{r.verdict.status}** | {'yes' if r.agrees else 'NO'} | "
                      f"{summary} |")
@@ -215,18 +347,15 @@ def write_markdown(report: Report, out_dir: Path, quick: bool) -> Path:
             lines += ["", "```", r.verdict.evidence["table"], "```"]
         if r.verdict.counterexample:
             lines += ["", "**Counterexample.**", "", "```json",
-                      json.dumps(r.verdict.counterexample, indent=1, default=_json_default,
-                                 ensure_ascii=False),
-                      "```"]
+                      dumps(r.verdict.counterexample, indent=1), "```"]
         lines += ["", "<details><summary>Evidence</summary>", "", "```json",
-                  json.dumps(r.verdict.evidence, indent=1, default=_json_default,
-                             ensure_ascii=False), "```",
-                  "", "</details>", ""]
+                  dumps(_abridge(r.verdict.evidence), indent=1), "```", "", "</details>", ""]
     if placement.unplaced:
         lines += ["## Further figures", ""]
         for number, path, caption in placement.unplaced:
             lines += [f"![Figure {number}: {path.stem}]({path.name})", "",
                       f"*Figure {number}.* {caption}", ""]
+    lines += _provenance_lines(report.provenance)
     if report.figure_note:
         lines += ["", f"Figures: {report.figure_note}"]
     path = out_dir / "report.md"

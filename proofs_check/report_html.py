@@ -10,14 +10,14 @@ caption. Numbers in the text are rounded for reading (report.json keeps the exac
 from __future__ import annotations
 
 import base64
-import json
 from html import escape
 from pathlib import Path
 
 from proofs_check.report import (
     Report,
-    _json_default,
+    _abridge,
     anchor,
+    dumps,
     place_figures,
     round_for_people,
     sentences,
@@ -112,12 +112,10 @@ def render_html(report: Report, quick: bool) -> str:
         if "table" in r.verdict.evidence:
             parts.append(f"<pre>{escape(str(r.verdict.evidence['table']))}</pre>")
         if r.verdict.counterexample:
-            parts.append("<p><b>Counterexample.</b></p><pre>" + escape(json.dumps(
-                r.verdict.counterexample, indent=1, default=_json_default,
-                ensure_ascii=False)) + "</pre>")
-        parts.append("<details><summary>Evidence</summary><pre>" + escape(json.dumps(
-            r.verdict.evidence, indent=1, default=_json_default,
-            ensure_ascii=False)) + "</pre></details>")
+            parts.append("<p><b>Counterexample.</b></p><pre>" + escape(dumps(
+                r.verdict.counterexample, indent=1)) + "</pre>")
+        parts.append("<details><summary>Evidence</summary><pre>" + escape(dumps(
+            _abridge(r.verdict.evidence), indent=1)) + "</pre></details>")
         parts.append("</section>")
     if placement.unplaced:
         parts.append('<section id="further-figures"><h2>Further figures</h2>')

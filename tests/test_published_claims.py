@@ -78,3 +78,14 @@ def test_paper_h_is_the_expected_jacobian_independently():
     assert np.abs(paper - _fd_jacobian(w, w_star, "h1", "expected")).max() < 1e-7
     assert np.abs(paper - _fd_jacobian(w, w_star, "h1", "exact")).max() > 1e-2
     assert np.abs(paper - paper.T).max() > 1e-2  # non-symmetric, like the expected Jacobian
+
+
+def test_summary_alpha_agrees_exactly_when_the_teacher_has_unit_norm():
+    """The finding behind the verdict: |w*|² = |w*| only for |w*| = 1, so the summary's α is the
+    derived one there and nowhere else (finite differences of the exact L2 gradient)."""
+    verdict = _verdict("summary-alpha-squared")
+    assert verdict.evidence["unit teacher"]["max |summary − theory|"] < 1e-12
+    for r_star, agrees in ((1.0, True), (0.5, False), (3.0, False)):
+        w, w_star = _configuration(3, 1.3, r_star, 1.1, 2)
+        error = np.abs(_paper(w, w_star, 2, 1, 0.5) - _fd_jacobian(w, w_star, "l2", "exact")).max()
+        assert (error < 1e-7) == agrees, (r_star, error)

@@ -1,35 +1,38 @@
 """Registry of claims the toolkit settles, each with a checker that returns a Verdict.
 
-A claim lives in a topic module of this package (published formulas, conditioning, rates,
-autograd practice, ...) and registers itself with :func:`register`::
+A claim lives in a topic module of this package (published formulas, conditioning, dynamics,
+basins, autograd practice, certified inequalities, ...) and registers itself with
+:func:`register`. A verdict is evidence only if the checker could have said otherwise, so every
+claim is split in two: ``gather(quick) -> evidence`` measures (surveys, flows, certificates; cache
+it with functools.cache when expensive) and the decorated ``decide(evidence) -> Verdict`` is a
+PURE function of that evidence, documenting every verdict it can return in ``verdicts``::
 
-    @register(
-        id="tian2017-l2-gradient",
-        statement="The L2 population gradient of one ReLU neuron is ...",
-        source="Tian (2017), ICML",
-        scope="K = K* = 1, any d >= 2",
-        expected="holds",
-    )
-    def _check(quick: bool) -> Verdict:
-        ...
-
-``expected`` is what the toolkit's authors found and documented ("holds", "fails",
-"conditional", "proved"); the main job exits non-zero when a claim expected to hold (or to be
-proved) does not. A claim known to be false is registered with expected="fails": its checker
-must then produce the counterexample.
-
-A verdict is evidence only if the checker could have said otherwise. New claims therefore
-split the work in two: ``gather(quick) -> evidence`` measures (surveys, flows, certificates) and
-the decorated ``decide(evidence) -> Verdict`` is a pure function of that evidence, documenting
-every verdict it can return in ``verdicts``::
-
-    @register(id=..., statement=..., source=..., scope=..., expected="conditional",
+    @register(id="kappa-h1-below-l2", statement="...", source="...", scope="...",
+              expected="conditional",
               verdicts=("holds", "conditional", "fails", "inconclusive"), gather=survey)
     def decide(evidence: dict) -> Verdict:
         ...
 
+``expected`` is what the evidence gives today (a finding, not a target: "holds", "fails",
+"conditional", "proved"); the main job exits non-zero when a verdict differs from it. A claim
+known to be false is registered with expected="fails" and its checker produces the
+counterexample.
+
+Rules for ``decide`` (helpers in :mod:`proofs_check.claims._evidence`):
+
+* a conditional verdict's ``condition`` is computed from where the claim failed
+  (``_evidence.failure_condition``), never typed in;
+* strict inequalities use a stated relative tolerance and report ties separately; a tie is not a
+  violation (``_evidence.compare_strict``);
+* locations are measured quantities (``_evidence.location``: relative distance, per-row angles),
+  never phrases like "near the teacher";
+* evidence is JSON-ready and records its ``seeds`` (the report's provenance collects them).
+
 Tests feed ``claim.decide`` controlled evidence and reach each documented verdict
-(``tests/verdict_cases/``); a test fails if a registered claim lacks such a case.
+(``tests/verdict_cases/<family>.py``); ``tests/test_verdict_branches.py`` fails if a registered
+claim is not split or documents a verdict no case reaches. Registering without ``gather`` (a
+monolithic ``check(quick)``) is still accepted by :func:`register` for old callers, but that test
+rejects such a claim.
 """
 
 from __future__ import annotations

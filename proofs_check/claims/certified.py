@@ -18,7 +18,9 @@ narrow (relative width of t below about 1/7), which is what the sub-box counts r
 
 from __future__ import annotations
 
+import functools
 import math
+from typing import Any
 
 import numpy as np
 
@@ -86,6 +88,11 @@ class _OneNeuron:
         return h1_max / (1 + self.weight) - l2_max
 
 
+KAPPA_F = "λmax(h1)·λmin(l2) − λmax(l2)·λmin(h1) (< 0 ⇔ κ(h1) < κ(l2) where both are PD)"
+MIN_GAIN_F = "λmin(l2) − λmin(h1)/(1 + λ)"
+MAX_CHANGE_F = "λmax(h1)/(1 + λ) − λmax(l2)"
+
+
 def _kappa_proof(convention: str, dim: int, quick: bool) -> CertificationResult:
     problem = _OneNeuron(convention, dim)
     return prove(
@@ -94,7 +101,7 @@ def _kappa_proof(convention: str, dim: int, quick: bool) -> CertificationResult:
         claim=f"κ(h1, {convention}, λ=1) < κ(l2) (one neuron, d {'= 2' if dim == 2 else '>= 3'})",
         condition=("both Hessians are positive definite (all eigenvalues > 0; the expected "
                    "Jacobian is not symmetric)"),
-        min_width=MIN_WIDTH, max_boxes=QUICK_BUDGET if quick else FULL_BUDGET)
+        min_width=MIN_WIDTH, max_boxes=QUICK_BUDGET if quick else FULL_BUDGET, f_label=KAPPA_F)
 
 
 def _theory_cross_check(rho: float, theta: float, convention: str) -> dict:
@@ -112,27 +119,62 @@ def _theory_cross_check(rho: float, theta: float, convention: str) -> dict:
     }
 
 
-def _verdict(results: dict[str, CertificationResult], convention: str) -> Verdict:
-    evidence = {name: result.to_dict() for name, result in results.items()}
-    failed = [(name, r) for name, r in results.items() if r.status == "counterexample"]
+def _evidence(results: dict[str, CertificationResult], convention: str) -> dict[str, Any]:
+    """Certificates as JSON-ready dicts keyed by name (``evidence["proofs"]`` lists the names),
+    with a dense float64 cross-check of any counterexample."""
+    proofs = {name: result.to_dict() for name, result in results.items()}
+    for proof in proofs.values():
+        if proof["status"] == "counterexample":
+            point = proof["counterexample"]["point"]
+            proof["counterexample"]["theory_check_d3"] = _theory_cross_check(
+                point["ρ"], point["θ"], convention)
+    return {**proofs, "proofs": list(proofs), "convention": convention,
+            "seeds": "none (deterministic interval bisection)"}
+
+
+#: Appended to every summary so that its symbols are defined.
+SYMBOLS = "; here ρ = ‖w*‖/‖w‖, θ = angle(w, w*), λ = Sobolev weight"
+
+
+def decide_certificates(evidence: dict[str, Any]) -> Verdict:
+    """fails: some certificate found a certified counterexample; proved: every certificate
+    proved its box; inconclusive: some certificate is undecided (budget or minimum width)."""
+    verdict = _decide_certificates(evidence)
+    verdict.summary += SYMBOLS
+    return verdict
+
+
+def _decide_certificates(evidence: dict[str, Any]) -> Verdict:
+    proofs = {name: evidence[name] for name in evidence["proofs"]}
+    failed = [(name, p) for name, p in proofs.items() if p["status"] == "counterexample"]
     if failed:
-        name, result = failed[0]
-        point = result.counterexample["point"]
-        counterexample = {**result.counterexample, "proof": name,
-                          "theory_check_d3": _theory_cross_check(point["ρ"], point["θ"],
-                                                                 convention)}
-        return Verdict("fails", result.statement, evidence=evidence,
-                       counterexample=counterexample)
-    if all(r.status == "proved" for r in results.values()):
-        return Verdict("proved", "; ".join(r.statement for r in results.values()),
+        name, proof = failed[0]
+        return Verdict("fails", proof["statement"], evidence=evidence,
+                       counterexample={**proof["counterexample"], "proof": name})
+    if all(p["status"] == "proved" for p in proofs.values()):
+        return Verdict("proved", "; ".join(p["statement"] for p in proofs.values()),
                        evidence=evidence)
-    undecided = [r.statement for r in results.values() if r.status == "undecided"]
+    undecided = [p["statement"] for p in proofs.values() if p["status"] == "undecided"]
     return Verdict("inconclusive", "; ".join(undecided), evidence=evidence)
 
 
 _SCOPE = ("K = K* = 1, λ = 1, box ρ = ‖w*‖/‖w‖ ∈ [0.1, 10], θ ∈ [1e-3, π − 1e-3] "
           "(quick: ρ ∈ [0.5, 2], θ ∈ [0.01, π − 0.01]); the spectrum depends on d only through "
           "d = 2 versus d >= 3")
+_CERTIFIED = ("proved", "fails", "inconclusive")
+
+
+@functools.cache
+def gather_expected(quick: bool) -> dict[str, Any]:
+    results = {"d>=3": _kappa_proof("expected", 3, quick)}
+    if not quick:
+        results["d=2 (quick box)"] = _kappa_proof("expected", 2, quick=True)
+    evidence = _evidence(results, "expected")
+    evidence["note"] = (
+        "κ(l2) − κ(h1) = t/((1 − 4t)(1 − 3t)) → 0 as t = ρ sin θ/(2π) → 0: the inequality is "
+        "tight at θ = 0, π and ρ = 0, so the certificate holds on the stated box only; "
+        f"{ARITHMETIC}")
+    return evidence
 
 
 @register(
@@ -142,18 +184,28 @@ _SCOPE = ("K = K* = 1, λ = 1, box ρ = ‖w*‖/‖w‖ ∈ [0.1, 10], θ ∈ [
     source="issue 6 item 4 of sobolev-verify; Oh, Lyu, Son (2025) 'Sobolev training improves "
            "the conditioning'",
     scope=_SCOPE + "; d >= 3 (and, with quick=False, also d = 2 on the quick box)",
-    expected="proved",
+    expected="proved", verdicts=_CERTIFIED, gather=gather_expected,
 )
-def check_expected(quick: bool) -> Verdict:
-    results = {"d>=3": _kappa_proof("expected", 3, quick)}
-    if not quick:
-        results["d=2 (quick box)"] = _kappa_proof("expected", 2, quick=True)
-    verdict = _verdict(results, "expected")
-    verdict.evidence["note"] = (
-        "κ(l2) − κ(h1) = t/((1 − 4t)(1 − 3t)) → 0 as t = ρ sin θ/(2π) → 0: the inequality is "
-        "tight at θ = 0, π and ρ = 0, so the certificate holds on the stated box only; "
-        f"{ARITHMETIC}")
-    return verdict
+def check_expected(evidence: dict[str, Any]) -> Verdict:
+    return decide_certificates(evidence)
+
+
+@functools.cache
+def gather_exact(quick: bool) -> dict[str, Any]:
+    evidence = _evidence({"d>=3": _kappa_proof("exact", 3, quick)}, "exact")
+    problem = _OneNeuron("exact", 3)
+    region = prove(
+        problem.kappa_cross, QUICK_WORSE_BOX if quick else WORSE_BOX, relation=">",
+        where=problem.both_positive_definite, names=NAMES,
+        claim="κ(h1, exact, λ=1) > κ(l2) (one neuron, d >= 3)",
+        condition="both Hessians are positive definite",
+        min_width=MIN_WIDTH, max_boxes=QUICK_BUDGET if quick else FULL_BUDGET, f_label=KAPPA_F)
+    evidence["worse_on_region"] = region.to_dict()
+    evidence["note"] = (
+        "exact h1 spectrum {1, 1 − 4t, 1 − t + s}, t = ρ sin θ/(2π), s = ρ cos²θ/(2π sin θ): the "
+        "complement eigenvalue exceeds 1 for |cos θ| > sin θ, so κ(h1, exact) > κ(l2) for "
+        "θ < π/4 or θ > 3π/4 and κ(h1, exact) = κ(l2) on [π/4, 3π/4] (d >= 3)")
+    return evidence
 
 
 @register(
@@ -163,25 +215,37 @@ def check_expected(quick: bool) -> Verdict:
     source="issue 6 item 4 of sobolev-verify (the exact-convention counterpart of the paper's "
            "conditioning claim)",
     scope=_SCOPE + "; d >= 3",
-    expected="fails",
+    expected="fails", verdicts=_CERTIFIED, gather=gather_exact,
 )
-def check_exact(quick: bool) -> Verdict:
-    verdict = _verdict({"d>=3": _kappa_proof("exact", 3, quick)}, "exact")
-    problem = _OneNeuron("exact", 3)
-    region = prove(
-        problem.kappa_cross, QUICK_WORSE_BOX if quick else WORSE_BOX, relation=">",
-        where=problem.both_positive_definite, names=NAMES,
-        claim="κ(h1, exact, λ=1) > κ(l2) (one neuron, d >= 3)",
-        condition="both Hessians are positive definite",
-        min_width=MIN_WIDTH, max_boxes=QUICK_BUDGET if quick else FULL_BUDGET)
-    verdict.evidence["worse_on_region"] = region.to_dict()
-    if region.status == "proved":
-        verdict.summary += f"; moreover {region.statement}"
-    verdict.evidence["note"] = (
-        "exact h1 spectrum {1, 1 − 4t, 1 − t + s}, s = ρ cos²θ/(2π sin θ): the complement "
-        "eigenvalue exceeds 1 for |cos θ| > sin θ, so κ(h1, exact) > κ(l2) for θ < π/4 or "
-        "θ > 3π/4 and κ(h1, exact) = κ(l2) on [π/4, 3π/4] (d >= 3)")
+def check_exact(evidence: dict[str, Any]) -> Verdict:
+    verdict = _decide_certificates(evidence)
+    region = evidence["worse_on_region"]
+    if verdict.status == "fails" and region["status"] == "proved":
+        verdict.summary += f"; moreover {region['statement']}"
+    verdict.summary += SYMBOLS
     return verdict
+
+
+@functools.cache
+def gather_normalised(quick: bool) -> dict[str, Any]:
+    problem = _OneNeuron("expected", 3)
+    box = QUICK_BOX if quick else FULL_BOX
+    budget = QUICK_BUDGET if quick else FULL_BUDGET
+    common = {"names": NAMES, "min_width": MIN_WIDTH, "max_boxes": budget}
+    results = {
+        "min_raised": prove(problem.min_gain, box, relation="<", f_label=MIN_GAIN_F,
+                            claim="λmin(h1)/(1 + λ) > λmin(l2)", **common),
+        "max_not_above": prove(problem.max_change, box, relation="<=", f_label=MAX_CHANGE_F,
+                               claim="λmax(h1)/(1 + λ) <= λmax(l2)", **common),
+        "max_not_below": prove(problem.max_change, box, relation=">=", f_label=MAX_CHANGE_F,
+                               claim="λmax(h1)/(1 + λ) >= λmax(l2)", **common),
+    }
+    evidence = _evidence(results, "expected")
+    evidence["note"] = (
+        "λmax = (1 + λ)/2 in the direction v for both (normalised); λmin(l2) = 1/2 − 2t, "
+        "λmin(h1)/(1 + λ) = 1/2 − (2 + λ)t/(1 + λ), t = ρ sin θ/(2π). Without the "
+        "normalisation λmax doubles (λ = 1).")
+    return evidence
 
 
 @register(
@@ -192,24 +256,7 @@ def check_exact(quick: bool) -> Verdict:
     source="issue 6 items 3-4 of sobolev-verify ('raises the smallest eigenvalue while barely "
            "changing the largest', under the normalisation h1/(1 + λ))",
     scope=_SCOPE + "; d >= 3; no positive-definiteness needed",
-    expected="proved",
+    expected="proved", verdicts=_CERTIFIED, gather=gather_normalised,
 )
-def check_normalised(quick: bool) -> Verdict:
-    problem = _OneNeuron("expected", 3)
-    box = QUICK_BOX if quick else FULL_BOX
-    budget = QUICK_BUDGET if quick else FULL_BUDGET
-    common = {"names": NAMES, "min_width": MIN_WIDTH, "max_boxes": budget}
-    results = {
-        "min_raised": prove(problem.min_gain, box, relation="<",
-                            claim="λmin(h1)/(1 + λ) > λmin(l2)", **common),
-        "max_not_above": prove(problem.max_change, box, relation="<=",
-                               claim="λmax(h1)/(1 + λ) <= λmax(l2)", **common),
-        "max_not_below": prove(problem.max_change, box, relation=">=",
-                               claim="λmax(h1)/(1 + λ) >= λmax(l2)", **common),
-    }
-    verdict = _verdict(results, "expected")
-    verdict.evidence["note"] = (
-        "λmax = (1 + λ)/2 in the direction v for both (normalised); λmin(l2) = 1/2 − 2t, "
-        "λmin(h1)/(1 + λ) = 1/2 − (2 + λ)t/(1 + λ). Without the normalisation λmax doubles "
-        "(λ = 1).")
-    return verdict
+def check_normalised(evidence: dict[str, Any]) -> Verdict:
+    return decide_certificates(evidence)

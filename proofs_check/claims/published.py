@@ -14,6 +14,7 @@ Notation: r = |w|, r* = |w*|, θ = angle(w, w*), u = w*/|w*|, v = w/|w|, K = K* 
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -109,6 +110,54 @@ def _hessian_identity(alpha: str, name: str, convention: str, base: sp.Expr,
     return (paper - derived).is_zero()
 
 
+#: The symbols of the solved α, defined wherever a summary quotes it.
+SYMBOLS = "r = |w|, r_star = |w*|, θ = angle(w, w*)"
+
+
+def _bound(value: float) -> str:
+    """'< 1e-09' for 3.2e-10: the next power of ten above a rounding-level error, so that the
+    printed figure does not depend on the machine's last bits (the evidence keeps the value)."""
+    if not math.isfinite(value):
+        return str(value)
+    if value <= 0:
+        return "0"
+    return f"< 1e{math.floor(math.log10(value)) + 1:+03d}".replace("+", "")
+
+
+def _numeric(result) -> dict[str, Any]:
+    """check_formula's outcome as JSON-ready evidence, with its status and a one-line summary in
+    which errors below the tolerance are quoted as power-of-ten bounds."""
+    evidence = result.evidence()
+    if result.status == "holds":
+        errors = (f"max relative error {_bound(result.max_relative_error)} (rtol "
+                  f"{result.rtol:g})")
+    else:
+        errors = f"max relative error {result.max_relative_error:.3g} (rtol {result.rtol:g})"
+    summary = (f"{result.status}: {result.quantity} of {result.loss} ({result.convention}, λ = "
+               f"{result.sobolev_weight:g}); {errors} over {result.n_points} points; routes "
+               f"theory/derived agree to {_bound(result.route_disagreement)}")
+    return evidence | {"status": result.status, "summary": summary}
+
+
+_FORMULA_VERDICTS = ("holds", "fails", "inconclusive")
+
+
+@functools.cache
+def gather_tian(quick: bool) -> dict[str, Any]:
+    evidence: dict[str, Any] = {"formula": TIAN_GRADIENT}
+    for convention in ("expected", "exact"):
+        evidence[f"symbolic identity ({convention})"] = _identity_holds(
+            TIAN_GRADIENT, "l2", convention, "gradient")
+    evidence["numeric"] = _numeric(check_formula(TIAN_GRADIENT, quantity="gradient", loss="l2",
+                                                 convention="expected", **_sizes(quick)))
+    evidence["seeds"] = "check_formula's seeded random points and hypothesis search (derandomized)"
+    return evidence
+
+
+def _symbolic_ok(evidence: dict[str, Any]) -> bool:
+    return all(v for k, v in evidence.items() if k.startswith("symbolic identity"))
+
+
 @register(
     id="tian2017-l2-gradient",
     statement="For one ReLU neuron and x ~ N(0, I_d), the population gradient of "
@@ -117,23 +166,31 @@ def _hessian_identity(alpha: str, name: str, convention: str, base: sp.Expr,
     source="Y. Tian (2017), An analytical formula of population gradient for two-layered ReLU "
            "network, ICML (arXiv:1703.00560)",
     scope="K = K* = 1, any d >= 2, θ ∈ (0, π); both conventions (they coincide for L)",
-    expected="holds",
+    expected="holds", verdicts=_FORMULA_VERDICTS, gather=gather_tian,
 )
-def _tian(quick: bool) -> Verdict:
-    evidence: dict[str, Any] = {"formula": TIAN_GRADIENT}
-    for convention in ("expected", "exact"):
-        evidence[f"symbolic identity ({convention})"] = _identity_holds(
-            TIAN_GRADIENT, "l2", convention, "gradient")
-    numeric = check_formula(TIAN_GRADIENT, quantity="gradient", loss="l2",
-                            convention="expected", **_sizes(quick))
-    evidence["numeric"] = numeric.evidence()
-    symbolic_ok = all(v for k, v in evidence.items() if k.startswith("symbolic"))
-    if symbolic_ok and numeric.holds:
+def decide_tian(evidence: dict[str, Any]) -> Verdict:
+    """holds: symbolic identity in both conventions and numeric agreement; fails: a numeric
+    counterexample; inconclusive: otherwise (e.g. simplification did not reach 0)."""
+    numeric = evidence["numeric"]
+    if _symbolic_ok(evidence) and numeric["status"] == "holds":
         return Verdict("holds", f"Tian's gradient equals the derived L2 gradient (symbolic, both "
-                                f"conventions); numerically {numeric.summary()}", evidence)
-    if not numeric.holds and numeric.status == "fails":
-        return Verdict("fails", numeric.summary(), evidence, counterexample=numeric.evidence())
-    return Verdict("inconclusive", numeric.summary(), evidence)
+                                f"conventions); numerically {numeric['summary']}", evidence)
+    if numeric["status"] == "fails":
+        return Verdict("fails", numeric["summary"], evidence, counterexample=numeric)
+    return Verdict("inconclusive", f"symbolic identities {_symbolic_ok(evidence)}; "
+                   + numeric["summary"], evidence)
+
+
+@functools.cache
+def gather_paper_l2(quick: bool) -> dict[str, Any]:
+    return {"alpha solved from the derived Hessian": solve_alpha("l2", "exact",
+                                                                 sp.Rational(1, 2), 1),
+            "symbolic identity with alpha = |w*|/(2π|w| sin θ)": _hessian_identity(
+                ALPHA_PAPER, "l2", "exact", sp.Rational(1, 2), 1),
+            "numeric": _numeric(check_formula(PAPER_HESSIAN_L2.format(alpha=ALPHA_PAPER),
+                                              quantity="hessian", loss="l2", convention="exact",
+                                              **_sizes(quick))),
+            "seeds": "check_formula's seeded random points and hypothesis search"}
 
 
 @register(
@@ -142,22 +199,38 @@ def _tian(quick: bool) -> Verdict:
               "α = |w*|/(2π|w| sin θ) (α solved for, not assumed).",
     source="Oh, Lyu, Son (2025), Sobolev acceleration for neural networks, arXiv:2509.19773",
     scope="K = K* = 1, any d >= 2, θ ∈ (0, π); L2 (both conventions coincide)",
-    expected="holds",
+    expected="holds", verdicts=_FORMULA_VERDICTS, gather=gather_paper_l2,
 )
-def _paper_l2(quick: bool) -> Verdict:
-    solved = solve_alpha("l2", "exact", sp.Rational(1, 2), 1)
-    identity = _hessian_identity(ALPHA_PAPER, "l2", "exact", sp.Rational(1, 2), 1)
-    numeric = check_formula(PAPER_HESSIAN_L2.format(alpha=ALPHA_PAPER), quantity="hessian",
-                            loss="l2", convention="exact", **_sizes(quick))
-    evidence = {"alpha solved from the derived Hessian": solved,
-                "symbolic identity with alpha = |w*|/(2π|w| sin θ)": identity,
-                "numeric": numeric.evidence()}
-    if solved["unique_alpha"] and identity and numeric.holds:
-        return Verdict("holds", "unique α = r*/(2π r sin θ) solves every coefficient; "
-                                + numeric.summary(), evidence)
-    if numeric.status == "fails":
-        return Verdict("fails", numeric.summary(), evidence, counterexample=numeric.evidence())
-    return Verdict("inconclusive", numeric.summary(), evidence)
+def decide_paper_l2(evidence: dict[str, Any]) -> Verdict:
+    """holds: a unique α solves every coefficient, the identity reduces to 0 and the numeric
+    check agrees; fails: numeric counterexample; inconclusive otherwise."""
+    solved = evidence["alpha solved from the derived Hessian"]
+    identity = evidence["symbolic identity with alpha = |w*|/(2π|w| sin θ)"]
+    numeric = evidence["numeric"]
+    if solved["unique_alpha"] and identity and numeric["status"] == "holds":
+        return Verdict("holds", f"unique α = {solved['solutions'][0]} solves every coefficient "
+                       f"({SYMBOLS}); " + numeric["summary"], evidence)
+    if numeric["status"] == "fails":
+        return Verdict("fails", numeric["summary"], evidence, counterexample=numeric)
+    return Verdict("inconclusive", f"α solutions {solved['solutions']}, identity {identity}; "
+                   + numeric["summary"], evidence)
+
+
+@functools.cache
+def gather_paper_h1(quick: bool) -> dict[str, Any]:
+    formula = PAPER_HESSIAN_H.format(alpha=ALPHA_PAPER)
+    evidence: dict[str, Any] = {}
+    for convention in ("expected", "exact"):
+        solved = solve_alpha("h1", convention, sp.Integer(1), 2)
+        solved["derived"] += " at lam = 1"
+        evidence[f"alpha solved ({convention})"] = solved
+        sizes = _sizes(quick) if convention == "expected" else {"n_random": 40, "n_search": 0}
+        evidence[f"numeric ({convention})"] = _numeric(check_formula(
+            formula, quantity="hessian", loss="h1", convention=convention, **sizes))
+    evidence["symbolic identity, expected convention"] = _hessian_identity(
+        ALPHA_PAPER, "h1", "expected", sp.Integer(1), 2)
+    evidence["seeds"] = "check_formula's seeded random points and hypothesis search"
+    return evidence
 
 
 @register(
@@ -166,43 +239,46 @@ def _paper_l2(quick: bool) -> Verdict:
               "with α = |w*|/(2π|w| sin θ).",
     source="Oh, Lyu, Son (2025), Sobolev acceleration for neural networks, arXiv:2509.19773",
     scope="K = K* = 1, any d >= 2, θ ∈ (0, π), λ = 1; checked in both conventions",
-    expected="conditional",
+    expected="conditional", verdicts=("holds", "conditional", "fails", "inconclusive"),
+    gather=gather_paper_h1,
 )
-def _paper_h1(quick: bool) -> Verdict:
-    formula = PAPER_HESSIAN_H.format(alpha=ALPHA_PAPER)
-    evidence: dict[str, Any] = {}
-    results = {}
-    for convention in ("expected", "exact"):
-        solved = solve_alpha("h1", convention, sp.Integer(1), 2)
-        solved["derived"] += " at lam = 1"
-        evidence[f"alpha solved ({convention})"] = solved
-        sizes = _sizes(quick) if convention == "expected" else {"n_random": 40, "n_search": 0}
-        numeric = check_formula(formula, quantity="hessian", loss="h1", convention=convention,
-                                **sizes)
-        evidence[f"numeric ({convention})"] = numeric.evidence()
-        results[convention] = numeric
-    identity = _hessian_identity(ALPHA_PAPER, "h1", "expected", sp.Integer(1), 2)
-    evidence["symbolic identity, expected convention"] = identity
-    expected_ok = results["expected"].holds and identity
-    exact_fails = results["exact"].status == "fails"
-    if expected_ok and exact_fails:
+def decide_paper_h1(evidence: dict[str, Any]) -> Verdict:
+    """holds: the formula is both the expected Jacobian and the exact Hessian; conditional: it
+    is one of them (the condition names which convention, with the other's error); fails:
+    neither; inconclusive: a check was undecided."""
+    results = {c: evidence[f"numeric ({c})"] for c in ("expected", "exact")}
+    results["expected"] = results["expected"] | {
+        "status": results["expected"]["status"]
+        if evidence["symbolic identity, expected convention"] or
+        results["expected"]["status"] == "fails" else "inconclusive"}
+    status = {c: r["status"] for c, r in results.items()}
+    if all(s == "holds" for s in status.values()):
+        return Verdict("holds", "the formula is the expected Jacobian and the exact Hessian",
+                       evidence)
+    if all(s == "fails" for s in status.values()):
+        return Verdict("fails", f"matches neither convention: {results['expected']['summary']}",
+                       evidence, counterexample=results["expected"])
+    if sorted(status.values()) == ["fails", "holds"]:
+        good = next(c for c, s in status.items() if s == "holds")
+        bad = next(c for c, s in status.items() if s == "fails")
+        what = {"expected": "Jacobian of the EXPECTED gradient field of H_1 (non-symmetric)",
+                "exact": "exact Hessian of H_1"}
         return Verdict(
             "conditional",
-            "equals the Jacobian of the EXPECTED gradient field of H_1 (non-symmetric), not the "
-            f"exact Hessian: exact-convention max relative error "
-            f"{results['exact'].max_relative_error:.2g}",
-            evidence, condition="convention = 'expected' (E_x of the pointwise gradient, step "
-                                "derivative 0), λ = 1, θ ∈ (0, π)")
-    if not expected_ok and results["expected"].status == "fails":
-        return Verdict("fails", results["expected"].summary(), evidence,
-                       counterexample=results["expected"].evidence())
-    return Verdict("inconclusive", results["expected"].summary(), evidence)
+            f"equals the {what[good]}, not the {what[bad]}: {bad}-convention max relative error "
+            f"{results[bad]['max_relative_error']:.2g} over {results[bad]['n_points']} points",
+            evidence, counterexample=results[bad],
+            condition=f"convention = {good!r} (max relative error "
+                      f"{_bound(results[good]['max_relative_error'])} over "
+                      f"{results[good]['n_points']} points; the {bad!r} convention fails), "
+                      "λ = 1, θ ∈ (0, π)")
+    return Verdict("inconclusive", f"conventions: {status}", evidence)
 
 
-def _explicit_counterexample() -> dict[str, Any]:
-    """|w*| = 2, |w| = 1, θ = π/3, d = 3: summary α versus theory.population_hessian (l2)."""
-    w, w_star = _configuration(3, 1.0, 2.0, math.pi / 3, 0)
-    r, r_star, s = 1.0, 2.0, math.sin(math.pi / 3)
+def _explicit_counterexample(r_star: float = 2.0) -> dict[str, Any]:
+    """|w*| = r_star, |w| = 1, θ = π/3, d = 3: summary's and paper's α vs theory's Hessian."""
+    w, w_star = _configuration(3, 1.0, r_star, math.pi / 3, 0)
+    r, s = 1.0, math.sin(math.pi / 3)
     u, v = w_star / r_star, w / r
     bracket = (np.outer(u, u) - math.cos(math.pi / 3) * np.outer(v, u) + s**2 * np.eye(3)) @ (
         np.eye(3) - np.outer(v, v))
@@ -219,25 +295,47 @@ def _explicit_counterexample() -> dict[str, Any]:
     }
 
 
+#: Entry error above which the explicit comparison counts as a disagreement.
+ENTRY_TOLERANCE = 1e-6
+
+
+@functools.cache
+def gather_summary_alpha(quick: bool) -> dict[str, Any]:
+    return {"alpha solved from the derived Hessian": solve_alpha("l2", "exact",
+                                                                 sp.Rational(1, 2), 1),
+            "numeric": _numeric(check_formula(PAPER_HESSIAN_L2.format(alpha=ALPHA_SUMMARY),
+                                              quantity="hessian", loss="l2", convention="exact",
+                                              n_random=40, n_search=0)),
+            "explicit counterexample": _explicit_counterexample(2.0),
+            "unit teacher": _explicit_counterexample(1.0),
+            "entry_tolerance": ENTRY_TOLERANCE,
+            "seeds": "check_formula seeded random points; explicit points rotation seed 0"}
+
+
 @register(
     id="summary-alpha-squared",
     statement="In the paper's one-neuron Hessians, α = |w*|²/(2π|w| sin θ) (as a secondary "
               "summary of arXiv:2509.19773 quotes it).",
     source="secondary summary of Oh, Lyu, Son (2025), arXiv:2509.19773",
     scope="K = K* = 1, any d >= 2, θ ∈ (0, π); L2 Hessian",
-    expected="fails",
+    expected="fails", verdicts=_FORMULA_VERDICTS, gather=gather_summary_alpha,
 )
-def _summary_alpha(quick: bool) -> Verdict:
-    numeric = check_formula(PAPER_HESSIAN_L2.format(alpha=ALPHA_SUMMARY), quantity="hessian",
-                            loss="l2", convention="exact", n_random=40, n_search=0)
-    solved = solve_alpha("l2", "exact", sp.Rational(1, 2), 1)
-    explicit = _explicit_counterexample()
-    evidence = {"alpha solved from the derived Hessian": solved, "numeric": numeric.evidence(),
-                "explicit counterexample": explicit,
-                "note": "|w*|² = |w*| exactly when |w*| = 1, so the summary's α agrees with the "
-                        "derived one only for a unit-norm teacher"}
-    if numeric.status == "fails" and explicit["max |summary − theory|"] > 1e-6:
-        return Verdict("fails", f"α must be |w*|/(2π|w| sin θ) (solved: {solved['solutions']}); "
-                                f"the squared norm is off by the factor |w*|: "
-                                f"{numeric.summary()}", evidence, counterexample=explicit)
-    return Verdict("inconclusive", numeric.summary(), evidence)
+def decide_summary_alpha(evidence: dict[str, Any]) -> Verdict:
+    """holds: the summary's α matches the derived Hessian numerically; fails: it does not and the
+    explicit |w*| = 2 point confirms it; inconclusive otherwise."""
+    numeric, solved = evidence["numeric"], evidence["alpha solved from the derived Hessian"]
+    explicit, unit = evidence["explicit counterexample"], evidence["unit teacher"]
+    tolerance = evidence["entry_tolerance"]
+    if numeric["status"] == "holds":
+        return Verdict("holds", "the summary's α matches the derived Hessian: "
+                       + numeric["summary"], evidence)
+    if numeric["status"] == "fails" and explicit["max |summary − theory|"] > tolerance:
+        return Verdict(
+            "fails",
+            f"α must be {' or '.join(solved['solutions'])} ({SYMBOLS}): the squared norm is "
+            "off by "
+            f"the factor |w*|; at |w*| = {explicit['r_star']:g}, |w| = 1, θ = π/3 the largest "
+            f"entry error is {explicit['max |summary − theory|']:.2g} (paper's α: "
+            f"{_bound(explicit['max |paper α − theory|'])}); at |w*| = 1 it is "
+            f"{_bound(unit['max |summary − theory|'])}", evidence, counterexample=explicit)
+    return Verdict("inconclusive", numeric["summary"], evidence)

@@ -8,6 +8,7 @@ only when complete, so an interrupted run leaves the previous report as it was.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 from proofs_check.commands._options import check_output_dir
 from proofs_check.report import (
     Report,
+    provenance,
     report_folder,
     run_claims,
     to_json,
@@ -69,6 +71,9 @@ def run(args: argparse.Namespace) -> int:
     """Run every (or each --claim) claim, then write the report folder. SIGTERM and Ctrl-C end
     the run like any command (proofs_check.cli: one line, exit 2); the staging folder is removed
     and --out keeps its previous report."""
+    if args.readme_table and (args.quick or args.claim):
+        raise ValueError("--readme-table needs the complete default run: drop --quick and "
+                         "--claim")
     check_output_dir(args.out, "--out")  # before minutes of work, not after
     try:
         return _run(args)
@@ -101,7 +106,8 @@ def _run(args: argparse.Namespace) -> int:
     with report_folder(target) as staging:
         results = run_claims(args.quick, only=args.claim, progress=progress)
         progress.close()
-        report = Report(results)
+        report = Report(results, provenance=provenance(args.quick, results,
+                                                       complete=not args.claim))
         if args.no_figures:
             report.figure_note = "skipped (--no-figures)"
         else:
@@ -141,6 +147,12 @@ def _run(args: argparse.Namespace) -> int:
         mismatched = [r.claim.id for r in results if not r.agrees]
         if mismatched:
             print(f"verdicts that differ from what is documented: {', '.join(mismatched)}")
+    if args.readme_table:
+        from proofs_check import readme_table
+
+        code = readme_table.update(Path(args.readme_table), json.loads(to_json(report)))
+        if code:
+            return code
     return 0 if report.ok else 1
 
 
@@ -167,4 +179,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-progress", action="store_true",
                         help="no progress lines on stderr")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument("--readme-table", metavar="README",
+                        help="also write the claims table of this README (between its "
+                             "claims-table markers) from this run; needs the default run")
     parser.set_defaults(func=run)
