@@ -637,6 +637,11 @@ def census_resumable(width: int, n_starts: int, loss: str = "l2", *,
     _loss_weights(loss, settings.sobolev_weight)
     key = run_key(width, teacher_width, dim, seed, loss, settings)
     finished = load_finished(out, key) if out is not None else {}
+    if out is not None and Path(out).exists():
+        text = Path(out).read_bytes()
+        if text and not text.endswith(b"\n"):  # an interrupted write: end its line first
+            with Path(out).open("a", encoding="utf-8") as handle:
+                handle.write("\n")
     todo = [i for i in range(n_starts) if i not in finished]
     chunks = [todo[i:i + chunk_size] for i in range(0, len(todo), chunk_size)]
     jobs = [(chunk, width, teacher_width, dim, seed, loss, settings) for chunk in chunks]
