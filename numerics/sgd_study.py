@@ -308,3 +308,51 @@ def quick_settings() -> SGDSettings:
     """Reduced sizes for `check --quick` (still 20 evaluation seeds)."""
     return replace(SGDSettings(), n_train=2048, n_test=1024, steps=400, record_every=20,
                    lr_grid=(0.4, 0.8, 1.6), tuning_seeds=(1000,))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """python3 -m numerics.sgd_study [--activations ...] [--quick] [--json]: the full study."""
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(description="SGD on the empirical risk, l2 vs h1")
+    parser.add_argument("--activations", nargs="+", choices=ACTIVATION_NAMES,
+                        default=list(ACTIVATION_NAMES))
+    parser.add_argument("--quick", action="store_true", help="reduced sizes (quick_settings)")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    settings = quick_settings() if args.quick else SGDSettings()
+    report = {"settings": settings.as_dict(), "activations": []}
+    for activation in args.activations:
+        study = study_activation(activation, settings).as_dict()
+        study["epoch_cost"] = epoch_cost(activation, settings).as_dict()
+        report["activations"].append(study)
+        if not args.json:
+            print(f"\n[{activation}] best steps: l2 {study['variants']['l2']['lr']}, h1 "
+                  f"{study['variants']['h1']['lr']}; epoch cost h1/l2 = "
+                  f"{study['epoch_cost']['ratio']:.2f}")
+            for variant, row in study["variants"].items():
+                ci = row["median_steps_ci95"]
+                ci_text = "—" if ci is None else f"[{ci[0]}, {ci[1]}]"
+                print(f"  {variant:14s} lr {row['lr']:<5g} reached ε {row['reached']}/"
+                      f"{row['n_seeds']}  median steps {row['median_steps_to_eps']} {ci_text}"
+                      f"  median final test L2 {row['median_final_test_l2']:.3g}  classes "
+                      f"{row['endpoint_classes']}")
+            for name in ("h1_vs_l2", "h1_normalised_vs_l2"):
+                pair = study[name]
+                print(f"  {name}: fewer steps {pair['fewer_steps']}, more {pair['more_steps']}, "
+                      f"ties {pair['ties']}, sign test p = {pair['sign_test_p']:.3g}")
+    if args.json:
+        print(json.dumps(report, indent=1, allow_nan=False))
+    else:
+        print(f"\n(ε = {settings.eps_rel:g} × initial test L2 loss; K = K* = {settings.width}, "
+              f"d = {settings.dim}, batch {settings.batch_size}, {settings.steps} steps, "
+              f"{len(settings.seeds)} seeds; step grid {list(settings.lr_grid)} tuned on seeds "
+              f"{list(settings.tuning_seeds)})")
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())

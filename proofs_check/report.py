@@ -26,6 +26,7 @@ import numpy as np
 
 import theory
 from proofs_check.claims import Claim, Verdict, all_claims
+from proofs_check.figures_landscape import figure_landscape
 from theory.configurations import make_configuration
 
 
@@ -206,6 +207,7 @@ def draw_figures(out_dir: Path, quick: bool) -> list[Path]:
         figure_spectra(out_dir / "spectra.png"),
         figure_montecarlo_error(out_dir / "montecarlo_error.png", quick),
         figure_flow(out_dir / "flow.png"),
+        figure_landscape(out_dir / "landscape.png", quick),
     ]
 
 
