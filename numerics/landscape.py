@@ -12,8 +12,9 @@ is η = step_scale / ((K + 2)(1 + λ_eff)), λ_eff = λ for h1 and 0 for l2: the
 eigenvalue near the teacher grows like 0.27 K + 0.4 for l2 and about twice that for h1, so the
 default step_scale = 4 stays below 2/λ_max. A start whose field blows up (‖F‖ > 1e3 and growing)
 restarts with half its step (as Safran & Shamir's code does). A start stops when ‖F‖_F <=
-``descent_tol`` or, for K = K*, when the permutation-matched distance to W* is <= 1e-6·‖W*‖_F
-(checked every ``check_every`` steps), or after ``max_steps``.
+``descent_tol``; or, checked every ``check_every`` steps, when the permutation-matched distance
+to W* is <= 1e-6·‖W*‖_F (K = K*) or the minimised loss is <= 1e-3·loss_tol (K ≠ K*); or after
+``max_steps``.
 
 Refinement and classification of each endpoint (classes: global, spurious_minimum, saddle,
 not_converged):
@@ -260,6 +261,7 @@ def descend(starts: NDArray[np.float64], W_star: NDArray[np.float64], loss: str,
     active = np.ones(S, dtype=bool)
     matched = K == W_star.shape[0]
     target = 1e-6 * float(np.linalg.norm(W_star))
+    lam = 0.0 if loss == "l2" else settings.sobolev_weight
     for iteration in range(1, settings.max_steps + 1):
         index = np.flatnonzero(active)
         if index.size == 0:
@@ -277,9 +279,13 @@ def descend(starts: NDArray[np.float64], W_star: NDArray[np.float64], loss: str,
         moving = ~done & ~blown
         W[index[moving]] -= step[index[moving], None, None] * F[moving]
         steps[index[moving]] += 1
-        if matched and iteration % settings.check_every == 0:
-            close = np.array([matched_distance(W[i], W_star) <= target for i in index])
-            done |= close
+        if iteration % settings.check_every == 0:
+            if matched:
+                close = [matched_distance(W[i], W_star) <= target for i in index]
+            else:  # zero-loss minima are not isolated: stop on the loss
+                close = [theory.population_loss(W[i], W_star, "h1", sobolev_weight=lam)
+                         <= 1e-3 * settings.loss_tol for i in index]
+            done |= np.array(close)
         active[index[done]] = False
     return W, steps, norms
 
