@@ -118,6 +118,15 @@ def run(args: argparse.Namespace) -> int:
               f"{len(levels)} loss level(s):")
         for level in levels:
             print(f"  loss {level['loss_value']:.8g}  reached from {level['count']} start(s)")
+        exact = [(e.exact_h1_gradient_norm, e.exact_h1_min_eig)
+                 for e in result.of_class("spurious_minimum")
+                 if e.exact_h1_gradient_norm is not None]
+        if exact:
+            norms, eigs = zip(*exact, strict=True)
+            print(f"  stable equilibria of the expected field; of the h1 LOSS itself (exact "
+                  f"convention) they are {'not ' if min(norms) > 1e-8 else ''}critical points: "
+                  f"‖∇(L + λJ)‖ there {min(norms):.3g} to {max(norms):.3g}, exact Hessian "
+                  f"λ_min {min(eigs):.3g} to {max(eigs):.3g}")
     if under_h1:
         critical = sum(item.h1_field_norm <= settings.critical_tol for item in under_h1)
         classes: dict[str, int] = {}
