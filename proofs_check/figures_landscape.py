@@ -64,9 +64,9 @@ def figure_landscape(path: Path, quick: bool = False,
     ax.set_xlabel("teacher width k (orthonormal teacher, d = k)")
     ax.set_ylabel("fraction of starts reaching W*")
     ax.set_ylim(-0.02, 1.02)
-    n = sorted({row["n"] for row in rows})
-    ax.set_title(f"Gradient descent on the exact population field, {n} N(0, 1/d) starts per k;"
-                 " Wilson 95 % intervals", fontsize=8)
+    n = "/".join(str(value) for value in sorted({row["n"] for row in rows}))
+    ax.set_title(f"Gradient descent on the exact population field (h1: expected convention, "
+                 f"λ = 1), {n} N(0, 1/d) starts per k; Wilson 95 % intervals", fontsize=7)
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
