@@ -211,3 +211,20 @@ def test_cli_bad_input_exits_2_with_one_line(argv, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert err and "Traceback" not in "\n".join(err)
     assert len([line for line in err if "error" in line]) == 1
+
+
+def test_figure_from_cli_reports(tmp_path, capsys):
+    from proofs_check.cli import main
+    from proofs_check.figures_landscape import figure_landscape, rows_from_reports
+
+    paths = []
+    for width in (2, 3):
+        assert main(["landscape", "--width", str(width), "--starts", "2", "--json"]) == 0
+        path = tmp_path / f"k{width}.json"
+        path.write_text(capsys.readouterr().out)
+        paths.append(path)
+    rows = rows_from_reports(paths)
+    assert [(r["k"], r["n"]) for r in rows] == [(2, 2), (3, 2)]
+    assert all(0 <= r["l2_global"] <= 2 and 0 <= r["h1_global"] <= 2 for r in rows)
+    out = figure_landscape(tmp_path / "landscape.png", rows=rows)
+    assert out.exists() and out.stat().st_size > 1000
