@@ -10,8 +10,7 @@ using SGD for empirical risk minimization", at negligible extra cost. Settled he
 * SGD on sampled data, l2 vs h1 at each loss's own best step — numerics.sgd_study.
 
 Each claim is split into gather (measure; cached, shared) and a pure decide(evidence).
-``check --quick`` runs the census at k = 8 only (30 starts), shorter SGD runs and the cost for
-relu only.
+``check --quick`` runs the census at k = 8 only (30 starts) and shorter SGD runs.
 """
 
 from __future__ import annotations
@@ -256,7 +255,7 @@ def decide_sgd_steps(evidence: dict[str, Any]) -> Verdict:
 def cost_plan(quick: bool) -> dict[str, Any]:
     small = sgd_study.SGDSettings()
     large = replace(small, width=16, dim=64, batch_size=128)
-    return {"activations": ("relu",) if quick else ("relu", "sine"),
+    return {"activations": ("relu", "sine"),
             "sizes": {"K=4, d=8, batch 32": small, "K=16, d=64, batch 128": large}}
 
 
@@ -277,7 +276,7 @@ def cost_evidence(quick: bool) -> dict[str, Any]:
     statement="One epoch of H1 SGD costs at most 1.3 times one epoch of L2 SGD ('negligible "
               "extra cost').",
     source="Oh, Lyu, Son (2025)",
-    scope="numpy SGD (numerics.training), relu and sine (relu in quick), two sizes: K = 4, "
+    scope="numpy SGD (numerics.training), relu and sine, two sizes: K = 4, "
           "d = 8, batch 32 and K = 16, d = 64, batch 128; CPU time, best of 15 repeats",
     expected="conditional",
     verdicts=("holds", "conditional", "fails", "inconclusive"),
