@@ -228,3 +228,14 @@ def test_figure_from_cli_reports(tmp_path, capsys):
     assert all(0 <= r["l2_global"] <= 2 and 0 <= r["h1_global"] <= 2 for r in rows)
     out = figure_landscape(tmp_path / "landscape.png", rows=rows)
     assert out.exists() and out.stat().st_size > 1000
+
+
+@pytest.mark.parametrize("loss", ["l2", "h1"])
+def test_a_split_teacher_neuron_is_a_global_minimum_of_the_wider_student(loss):
+    # relu(a·x/2) + relu(a·x/2) = relu(a·x): the K = 3 student computes the K* = 2 teacher
+    W_star = orthonormal_teacher(2, 3)
+    W = np.array([0.5 * W_star[0], 0.5 * W_star[0], W_star[1]])
+    assert theory.population_loss(W, W_star, "h1") < 1e-15
+    assert classify(0, W, W_star, loss, 0, CensusSettings()).cls == "global"
+    assert classify(0, W + [[0, 0.1, 0], [0] * 3, [0] * 3], W_star, loss, 0,
+                    CensusSettings()).cls != "global"
