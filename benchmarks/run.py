@@ -236,7 +236,15 @@ def bench_landscape(quick: bool) -> list[Row]:
         under = l2_minima_under_h1(results["l2"].of_class("spurious_minimum"), W_star)
         return results, under
 
+    import resource
+
+    def cpu() -> float:
+        return sum(resource.getrusage(who).ru_utime + resource.getrusage(who).ru_stime
+                   for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+
+    cpu_before = cpu()
     t_ours, (results, under) = timed(run)
+    cpu_ours = cpu() - cpu_before
     steps = sum(e.steps for r in results.values() for e in r.endpoints) + sum(
         u.after.steps for u in under)
     W = initial_weights([0], k, k, 0)[0]
@@ -246,6 +254,7 @@ def bench_landscape(quick: bool) -> list[Row]:
     return [Row(f"landscape census K=K*=d={k}, {n} starts, l2 + h1, 2 workers", seconds(t_ours),
                 f"{seconds(baseline)} (est.)", f"{baseline / t_ours:.3g}x", "< 180 s",
                 _met(t_ours < 180),
+                f"{cpu_ours:.3g} s of CPU (this process and its workers); "
                 f"{steps} descent steps in all; one theory.population_gradient call "
                 f"{seconds(per_call)}; spurious minima: l2 {counts['l2']['spurious_minimum']}, "
                 f"h1 {counts['h1']['spurious_minimum']} of {n}; {len(under)} l2 minima "
