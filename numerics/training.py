@@ -84,6 +84,9 @@ class TrainResult:
     seed: int
     activation: str
     sobolev_weight: float
+    #: test L2 loss mean ½(g − y)² on the same fresh samples (equal to test_loss for "l2"): a
+    #: common yardstick for runs of different losses.
+    test_l2_loss: NDArray[np.float64] | None = None
 
 
 def _per_sample_loss(W, X, y, dy, loss, weight, activation):
@@ -120,7 +123,7 @@ def train(W0: ArrayLike, W_star: ArrayLike, loss: str = "h1", *, optimizer: str 
     rng = np.random.default_rng(seed)
     X, y, dy = sample_teacher_data(W_star, n_train, rng, activation)
     Xt, yt, dyt = sample_teacher_data(W_star, n_test, rng, activation)
-    record, train_curve, test_curve, test_err = [], [], [], []
+    record, train_curve, test_curve, test_err, test_l2 = [], [], [], [], []
 
     def log(step):
         record.append(step)
@@ -128,6 +131,8 @@ def train(W0: ArrayLike, W_star: ArrayLike, loss: str = "h1", *, optimizer: str 
         per = _per_sample_loss(W, Xt, yt, dyt, loss, weight, activation)
         test_curve.append(float(per.mean()))
         test_err.append(float(per.std(ddof=1) / math.sqrt(n_test)) if n_test > 1 else math.nan)
+        test_l2.append(test_curve[-1] if loss == "l2" else float(
+            _per_sample_loss(W, Xt, yt, dyt, "l2", weight, activation).mean()))
 
     order = rng.permutation(n_train)
     cursor = 0
@@ -155,4 +160,5 @@ def train(W0: ArrayLike, W_star: ArrayLike, loss: str = "h1", *, optimizer: str 
                                  f"lr={lr:g} is too large for {optimizer} on the {loss} loss")
     return TrainResult(np.array(record), np.array(train_curve), np.array(test_curve),
                        np.array(test_err), W, loss, optimizer, float(lr), int(batch_size),
-                       int(n_train), int(n_test), int(seed), activation.name, weight)
+                       int(n_train), int(n_test), int(seed), activation.name, weight,
+                       np.array(test_l2))

@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "cond": "condition numbers of the population Hessian (l2 and h1, both conventions)",
     "derive": "print the SymPy-derived one-neuron formulas",
     "flow": "integrate the L2 and H1 gradient flows and compare rates",
+    "landscape": "census of spurious minima: l2 vs h1 descent from many random starts",
     "sweep": "κ and spectra over a grid of configurations (resumable CSV; local or Dask)",
     "validate": "closed form vs quadrature vs Monte-Carlo for loss, gradient, Hessian",
 }

@@ -511,6 +511,25 @@ FIGURES: tuple[FigureSpec, ...] = (
 )
 
 
+def _figure_landscape(path: Path, quick: bool) -> Path:
+    from proofs_check.figures_landscape import figure_landscape
+
+    return figure_landscape(path, quick)
+
+
+FIGURES += (
+    FigureSpec("landscape", _figure_landscape,
+               "Landscape census on the exact population field (relu, orthonormal teacher "
+               "W* = I_k, K = K* = d = k, N(0, 1/d) starts, λ = 1, h1 in the expected "
+               "convention): fraction of gradient-descent runs from the same starts that reach "
+               "the global minimum, with Wilson 95 % intervals. Look at where l2 first drops "
+               "below 1 (spurious minima) and whether h1 stays above it.",
+               ("landscape-h1-global-at-least-as-often",
+                "landscape-spurious-l2-minima-not-h1-minima",
+                "landscape-h1-descent-escapes-spurious-l2-minima")),
+)
+
+
 def spec_for(path: Path | str) -> FigureSpec | None:
     """The spec of a figure file (by stem), or None for figures drawn elsewhere."""
     stem = Path(path).stem

@@ -1,0 +1,674 @@
+r"""Landscape census: where gradient descent on the exact population field ends, from many starts.
+
+Setting (Safran & Shamir, ICML 2018): relu student g(x; W) = Σ_i relu(w_i·x), W ∈ R^{K×d}, teacher
+W* with orthonormal rows (default W* = I_k, K = K* = d = k), x ~ N(0, I_d).
+
+Descent. From each start W₀ the census iterates W ← W − η F(W), where F is the population field
+of the loss in the **expected** convention (E_x of the pointwise gradient; for "l2" it is the
+exact gradient, for "h1" = L + λJ it is what SGD follows and is not the gradient of anything).
+The field is evaluated for all starts at once from theory.kernels' pair functions (the same pair
+fields theory.population_gradient sums; a test checks they agree to rounding). The constant step
+is η = step_scale / ((K + 2)(1 + λ_eff)), λ_eff = λ for h1 and 0 for l2: the largest Hessian
+eigenvalue near the teacher grows like 0.27 K + 0.4 for l2 and about twice that for h1, so the
+default step_scale = 4 stays below 2/λ_max. A start whose field blows up (‖F‖ > 1e3 and growing)
+restarts with half its step (as Safran & Shamir's code does). A start stops when ‖F‖_F <=
+``descent_tol``; or, checked every ``check_every`` steps, when the permutation-matched distance
+to W* is <= 1e-6·‖W*‖_F (K = K*) or the L2 part of the loss is <= loss_tol (K ≠ K*: then
+global); or after ``max_steps``.
+
+Refinement and classification of each endpoint (classes: global, spurious_minimum, saddle,
+not_converged):
+
+* global: K = K*: min over row permutations of ‖W − W*_π‖_F <= global_tol·‖W*‖_F; K ≠ K*: the
+  student computes the teacher's function, E ½(g − g*)² <= loss_tol (zero-loss minima are not
+  isolated there; the L2 part is the criterion for both losses because h1's Sobolev part
+  vanishes only linearly in the distance at its cone, ~1e-5 when the L2 part is ~1e-11).
+* otherwise, when ‖F‖_F <= refine_below, Newton's method on F (theory.population_hessian, the
+  Jacobian of the same field) refines the point to ‖F‖_F <= critical_tol. Then the spectrum
+  certifies the type:
+  - l2: the Hessian is symmetric; spurious_minimum when λ_min > eig_tol·max|λ| (strict local
+    minimum), saddle otherwise (λ_min <= eig_tol·max|λ|: negative or degenerate curvature, not
+    certified a minimum).
+  - h1 (expected field, not a gradient field): spurious_minimum means a linearly **stable
+    equilibrium of the flow** dW/dt = −F(W): every eigenvalue of the Jacobian has real part
+    > eig_tol·max|λ|; otherwise saddle. The exact-convention h1 Hessian (the Hessian of the loss
+    L + λJ, symmetric) and the exact gradient norm are reported at the same point where they
+    exist: the expected field's equilibria need not be critical points of the loss itself.
+* not_converged: the field stayed above refine_below after max_steps, Newton failed to reach
+  critical_tol, or the Jacobian does not exist at the critical point (a row (anti)parallel to a
+  teacher row or to another row; the note says which).
+
+Fractions come with Wilson 95 % intervals (scipy.stats.binomtest(...).proportion_ci). Distinct
+spurious minima are clusters of endpoints within cluster_tol·‖W*‖_F of each other up to a
+permutation of the student rows (scipy.optimize.linear_sum_assignment); their "levels" are the
+distinct loss values (relative tolerance 1e-7), which for W* = I also merge the copies related by
+permuting coordinates and teacher rows together.
+
+Initialisation. "gaussian" (default): i.i.d. N(0, 1/d) entries, exactly what Safran & Shamir's
+published code draws (``W = randn(d,k)/sqrt(d); % Xavier initialization`` in
+github.com/ItaySafran/OneLayerGDconvergence, GD_code/findBadMinima.m). "xavier_uniform":
+U(−√(6/(d+1)), √(6/(d+1))) entries (Glorot & Bengio's uniform rule for fan-in d, fan-out 1).
+Start i of seed s is drawn from numpy's default_rng([s, i]), so any subset of starts is
+reproducible on its own (chunks, resumed runs, other processes).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy.optimize import linear_sum_assignment
+from scipy.stats import binomtest
+
+import theory
+from theory import kernels
+from theory.validation import check_sobolev_weight
+
+CLASSES = ("global", "spurious_minimum", "saddle", "not_converged")
+INITIALISATIONS = ("gaussian", "xavier_uniform")
+CENSUS_LOSSES = ("l2", "h1")
+
+
+# ------------------------------------------------------------------------------ inputs
+
+def orthonormal_teacher(teacher_width: int, dim: int) -> NDArray[np.float64]:
+    """W* = the first K* rows of I_d (orthonormal rows), shape (K*, d); needs 1 <= K* <= d."""
+    for name, value in (("teacher_width", teacher_width), ("dim", dim)):
+        if not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be a positive integer; got {value!r}")
+    if teacher_width > dim:
+        raise ValueError(f"an orthonormal teacher needs teacher_width K* <= dim d; got K* = "
+                         f"{teacher_width}, d = {dim}: raise --dim to at least {teacher_width}")
+    return np.eye(dim)[:teacher_width].copy()
+
+
+def initial_weights(indices: ArrayLike, width: int, dim: int, seed: int,
+                    init: str = "gaussian") -> NDArray[np.float64]:
+    """Starts number ``indices`` of ``seed``: array (len(indices), K, d) (module docstring)."""
+    if init not in INITIALISATIONS:
+        raise ValueError(f"init must be one of {INITIALISATIONS}; got {init!r}")
+    if not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer; got {seed!r}")
+    starts = []
+    for index in np.atleast_1d(np.asarray(indices, dtype=np.int64)):
+        rng = np.random.default_rng([int(seed), int(index)])
+        if init == "gaussian":
+            starts.append(rng.standard_normal((width, dim)) / math.sqrt(dim))
+        else:
+            bound = math.sqrt(6.0 / (dim + 1))
+            starts.append(rng.uniform(-bound, bound, size=(width, dim)))
+    return np.array(starts).reshape(-1, width, dim)
+
+
+def _loss_weights(loss: str, sobolev_weight: float) -> tuple[float, float]:
+    if loss not in CENSUS_LOSSES:
+        raise ValueError(f"loss must be one of {CENSUS_LOSSES}; got {loss!r}")
+    weight = check_sobolev_weight(sobolev_weight)
+    return (1.0, 0.0) if loss == "l2" else (1.0, weight)
+
+
+def _field_geometry(a: NDArray[np.float64], b: NDArray[np.float64]) -> kernels.PairGeometry:
+    """The part of theory.kernels.pair_geometry that the "relu" and "step_expected" pair fields
+    use: norms, unit vectors and θ = kernels.stable_angle(â, b̂) (accurate in float64 for every
+    θ). The in-plane direction e, which only the Jacobian blocks and the exact Sobolev field
+    need, is not formed (e = None), nor its extended-precision pass: three times faster."""
+    a, b = np.broadcast_arrays(a, b)
+    norm_a = np.sqrt(np.einsum("...i,...i->...", a, a))
+    norm_b = np.sqrt(np.einsum("...i,...i->...", b, b))
+    a_hat = a / norm_a[..., None]
+    theta = kernels.stable_angle(a_hat, b / norm_b[..., None])
+    sin = np.sin(theta)
+    return kernels.PairGeometry(norm_a, norm_b, theta, sin, np.cos(theta), a_hat, None,
+                                sin <= kernels.PARALLEL_SIN_TOL)
+
+
+def expected_field(Ws: NDArray[np.float64], W_star: NDArray[np.float64], loss: str = "l2",
+                   sobolev_weight: float = 1.0) -> NDArray[np.float64]:
+    """The expected-convention population field F for a stack of students, shape (S, K, d).
+
+    F_i = (w_i/2)(1 + λ_eff) + Σ_{j≠i} g(w_i, w_j) − Σ_j g(w_i, w*_j) summed over the pair fields
+    "relu" (weight 1) and "step_expected" (weight λ for h1) of theory.kernels; equal to
+    theory.population_gradient(W, W*, loss, convention="expected") for each W of the stack.
+    """
+    Ws = np.asarray(Ws, dtype=float)
+    S, K, d = Ws.shape
+    w_l2, w_sobolev = _loss_weights(loss, sobolev_weight)
+    students = _field_geometry(Ws[:, :, None, :], Ws[:, None, :, :])
+    teacher = _field_geometry(Ws[:, :, None, :], W_star[None, None, :, :])
+    off_diagonal = ~np.eye(K, dtype=bool)[None, :, :, None]
+    teacher_b = np.broadcast_to(W_star[None, None, :, :], (S, K) + W_star.shape)
+    total = np.zeros_like(Ws)
+    for weight, kind in ((w_l2, "relu"), (w_sobolev, "step_expected")):
+        if weight == 0:
+            continue
+        pairs = np.where(off_diagonal, kernels.pair_gradient(kind, Ws[:, None, :, :], students),
+                         0.0)
+        toward = kernels.pair_gradient(kind, teacher_b, teacher)
+        total += weight * (0.5 * Ws + pairs.sum(axis=2) - toward.sum(axis=2))
+    return total
+
+
+def matched_distance(W: NDArray[np.float64], W_star: NDArray[np.float64]) -> float:
+    """min over permutations π of the student rows of ‖W_π − W*‖_F (K = K*)."""
+    cost = ((W[:, None, :] - W_star[None, :, :]) ** 2).sum(axis=-1)
+    rows, cols = linear_sum_assignment(cost)
+    return float(math.sqrt(cost[rows, cols].sum()))
+
+
+def wilson_interval(successes: int, trials: int) -> tuple[float, float] | None:
+    """Wilson score 95 % interval for a binomial proportion (None when trials = 0)."""
+    if trials == 0:
+        return None
+    ci = binomtest(int(successes), int(trials)).proportion_ci(0.95, method="wilson")
+    return float(ci.low), float(ci.high)
+
+
+# ------------------------------------------------------------------------------ settings
+
+@dataclass(frozen=True)
+class CensusSettings:
+    """Tolerances and budgets of the census (see the module docstring for their roles)."""
+
+    sobolev_weight: float = 1.0
+    init: str = "gaussian"
+    step_scale: float = 4.0
+    max_steps: int = 30_000
+    check_every: int = 50
+    descent_tol: float = 1e-7
+    refine_below: float = 1e-4
+    critical_tol: float = 1e-10
+    newton_steps: int = 30
+    global_tol: float = 1e-4
+    loss_tol: float = 1e-9
+    eig_tol: float = 1e-6
+    cluster_tol: float = 1e-5
+
+    def __post_init__(self) -> None:
+        check_sobolev_weight(self.sobolev_weight)
+        if self.init not in INITIALISATIONS:
+            raise ValueError(f"init must be one of {INITIALISATIONS}; got {self.init!r}")
+        for name in ("step_scale", "descent_tol", "refine_below", "critical_tol", "global_tol",
+                     "loss_tol", "eig_tol", "cluster_tol"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be a finite number > 0; got {value!r}")
+        for name in ("max_steps", "check_every", "newton_steps"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name} must be a positive integer; got {value!r}")
+
+    def step(self, loss: str, width: int) -> float:
+        """η = step_scale / ((K + 2)(1 + λ_eff))."""
+        lam = 0.0 if loss == "l2" else self.sobolev_weight
+        return self.step_scale / ((width + 2) * (1.0 + lam))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+# ------------------------------------------------------------------------------ endpoints
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where one start ended and what it is.
+
+    start: index of the start; loss: "l2" or "h1"; cls: one of CLASSES; objective: the minimised
+    population loss there; l2_loss: its L2 part; field_norm: ‖F‖_F (expected convention);
+    distance: permutation-matched ‖W − W*‖_F (K = K*, else None); min_re_eig / max_abs_eig: of
+    the field's Jacobian at a refined critical point (None elsewhere); exact_h1_min_eig and
+    exact_h1_gradient_norm: the exact-convention h1 Hessian's λ_min and ‖∇(L + λJ)‖ at an h1
+    critical point (None where they do not exist, the note says why); steps: gradient steps;
+    newton_steps: Newton iterations; note: how the class was decided; W: the endpoint (K, d).
+    """
+
+    start: int
+    loss: str
+    cls: str
+    objective: float
+    l2_loss: float
+    field_norm: float
+    distance: float | None
+    min_re_eig: float | None
+    max_abs_eig: float | None
+    exact_h1_min_eig: float | None
+    exact_h1_gradient_norm: float | None
+    steps: int
+    newton_steps: int
+    note: str
+    W: NDArray[np.float64] = field(repr=False)
+
+    def to_json(self) -> dict[str, Any]:
+        record = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        record["W"] = self.W.tolist()
+        return record
+
+    @classmethod
+    def from_json(cls, record: dict[str, Any]) -> Endpoint:
+        values = {name: record[name] for name in cls.__dataclass_fields__}
+        values["W"] = np.asarray(values["W"], dtype=float)
+        return cls(**values)
+
+
+def descend(starts: NDArray[np.float64], W_star: NDArray[np.float64], loss: str,
+            settings: CensusSettings) -> tuple[NDArray, NDArray, NDArray]:
+    """Gradient descent for all starts at once: (final W (S, K, d), steps (S,), ‖F‖ (S,))."""
+    W = np.array(starts, dtype=float)
+    S, K, _ = W.shape
+    step = np.full(S, settings.step(loss, K))
+    steps = np.zeros(S, dtype=np.int64)
+    norms = np.full(S, np.inf)
+    active = np.ones(S, dtype=bool)
+    matched = K == W_star.shape[0]
+    target = 1e-6 * float(np.linalg.norm(W_star))
+    for iteration in range(1, settings.max_steps + 1):
+        index = np.flatnonzero(active)
+        if index.size == 0:
+            break
+        F = expected_field(W[index], W_star, loss, settings.sobolev_weight)
+        norm = np.sqrt(np.einsum("skd,skd->s", F, F))
+        norms[index] = norm
+        blown = ~np.isfinite(norm) | (norm > 1e3)
+        if blown.any():  # restart with half the step (Safran & Shamir's rule)
+            bad = index[blown]
+            W[bad] = starts[bad]
+            step[bad] /= 2
+            steps[bad] = 0
+        done = norm <= settings.descent_tol
+        moving = ~done & ~blown
+        W[index[moving]] -= step[index[moving], None, None] * F[moving]
+        steps[index[moving]] += 1
+        if iteration % settings.check_every == 0:
+            if matched:
+                close = [matched_distance(W[i], W_star) <= target for i in index]
+            else:  # zero-loss minima are not isolated: stop on the loss
+                close = [theory.population_loss(W[i], W_star, "l2") <= settings.loss_tol
+                         for i in index]
+            done |= np.array(close)
+        active[index[done]] = False
+    return W, steps, norms
+
+
+def _spectrum(W, W_star, loss, weight) -> tuple[float, float]:
+    J = theory.population_hessian(W, W_star, loss, convention="expected", sobolev_weight=weight)
+    values = np.linalg.eigvalsh(J) if loss == "l2" else np.linalg.eigvals(J)
+    return float(np.min(values.real)), float(np.max(np.abs(values)))
+
+
+def _newton(W, W_star, loss, settings) -> tuple[NDArray, float, int, str]:
+    """Newton's method on F from W: (W, ‖F‖, iterations, note)."""
+    weight = settings.sobolev_weight
+    start = W.copy()
+    for iteration in range(settings.newton_steps + 1):
+        F = theory.population_gradient(W, W_star, loss, convention="expected",
+                                       sobolev_weight=weight)
+        norm = float(np.linalg.norm(F))
+        if norm <= settings.critical_tol:
+            return W, norm, iteration, ""
+        if iteration == settings.newton_steps:
+            break
+        try:
+            J = theory.population_hessian(W, W_star, loss, convention="expected",
+                                          sobolev_weight=weight)
+        except theory.NonDifferentiableError as exc:
+            return W, norm, iteration, f"Newton stopped: {exc}"
+        try:
+            delta = np.linalg.solve(J, F.ravel()).reshape(W.shape)
+        except np.linalg.LinAlgError:
+            return W, norm, iteration, "Newton stopped: singular Jacobian"
+        W = W - delta
+        if np.linalg.norm(W - start) > 1e-2 * max(1.0, float(np.linalg.norm(start))):
+            return start, float(np.linalg.norm(theory.population_gradient(
+                start, W_star, loss, sobolev_weight=weight))), iteration, \
+                "Newton left the neighbourhood of the descent endpoint"
+    return W, norm, settings.newton_steps, f"Newton did not reach {settings.critical_tol:g}"
+
+
+def classify(start: int, W: NDArray[np.float64], W_star: NDArray[np.float64], loss: str,
+             steps: int, settings: CensusSettings) -> Endpoint:
+    """Refine and classify one descent endpoint (module docstring)."""
+    weight = settings.sobolev_weight
+    lam = 0.0 if loss == "l2" else weight
+    K = W.shape[0]
+    matched = K == W_star.shape[0]
+    scale = float(np.linalg.norm(W_star))
+
+    def endpoint(cls, W, norm, newton=0, note="", spectrum=(None, None), exact=(None, None)):
+        l2 = theory.population_loss(W, W_star, "l2")
+        objective = theory.population_loss(W, W_star, "h1", sobolev_weight=lam) if lam else l2
+        distance = matched_distance(W, W_star) if matched else None
+        return Endpoint(int(start), loss, cls, float(objective), float(l2), float(norm), distance,
+                        spectrum[0], spectrum[1], exact[0], exact[1], int(steps), int(newton),
+                        note, np.array(W))
+
+    norm = float(np.linalg.norm(theory.population_gradient(W, W_star, loss,
+                                                           sobolev_weight=weight)))
+    if matched and matched_distance(W, W_star) <= settings.global_tol * scale:
+        return endpoint("global", W, norm, note=f"matched distance <= {settings.global_tol:g}"
+                        "·‖W*‖")
+    if not matched and theory.population_loss(W, W_star, "l2") <= settings.loss_tol:
+        return endpoint("global", W, norm, note=f"L2 part <= {settings.loss_tol:g}")
+    if norm > settings.refine_below:
+        return endpoint("not_converged", W, norm,
+                        note=f"‖F‖ = {norm:.2e} > {settings.refine_below:g} after {steps} steps")
+    W_refined, norm, newton, note = _newton(W, W_star, loss, settings)
+    if norm > settings.critical_tol:
+        return endpoint("not_converged", W_refined, norm, newton, note or "not critical")
+    if matched and matched_distance(W_refined, W_star) <= settings.global_tol * scale:
+        return endpoint("global", W_refined, norm, newton, "refined onto W*")
+    try:
+        min_re, max_abs = _spectrum(W_refined, W_star, loss, weight)
+    except theory.NonDifferentiableError as exc:
+        return endpoint("not_converged", W_refined, norm, newton,
+                        f"critical point where the Jacobian does not exist: {exc}")
+    exact = (None, None)
+    if loss == "h1":
+        exact = _exact_h1(W_refined, W_star, weight)
+    cls = "spurious_minimum" if min_re > settings.eig_tol * max_abs else "saddle"
+    how = ("Hessian λ_min" if loss == "l2" else "min Re λ of the expected Jacobian")
+    return endpoint(cls, W_refined, norm, newton,
+                    f"{how} = {min_re:.3e} (max |λ| = {max_abs:.3e})", (min_re, max_abs), exact)
+
+
+def _exact_h1(W, W_star, weight) -> tuple[float | None, float | None]:
+    try:
+        H = theory.population_hessian(W, W_star, "h1", convention="exact", sobolev_weight=weight)
+        gradient = theory.population_gradient(W, W_star, "h1", convention="exact",
+                                              sobolev_weight=weight)
+    except theory.NonDifferentiableError:
+        return None, None
+    return float(np.linalg.eigvalsh(H)[0]), float(np.linalg.norm(gradient))
+
+
+def run_starts(indices: ArrayLike, starts: NDArray[np.float64], W_star: NDArray[np.float64],
+               loss: str, settings: CensusSettings) -> list[Endpoint]:
+    """Descend from ``starts`` (S, K, d) and classify each endpoint; indices label the starts."""
+    indices = np.atleast_1d(np.asarray(indices, dtype=np.int64))
+    if len(indices) != len(starts):
+        raise ValueError(f"got {len(indices)} indices for {len(starts)} starts")
+    if len(starts) == 0:
+        return []
+    final, steps, _ = descend(starts, W_star, loss, settings)
+    return [classify(int(i), final[n], W_star, loss, int(steps[n]), settings)
+            for n, i in enumerate(indices)]
+
+
+# ------------------------------------------------------------------------------ results
+
+@dataclass(frozen=True)
+class MinimumFamily:
+    """Spurious endpoints that coincide up to a permutation of the student rows."""
+
+    representative: Endpoint
+    count: int
+    starts: tuple[int, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        rep = self.representative
+        return {"loss_value": rep.objective, "l2_loss": rep.l2_loss, "count": self.count,
+                "starts": list(self.starts), "min_re_eig": rep.min_re_eig,
+                "distance_to_teacher": rep.distance,
+                "exact_h1_min_eig": rep.exact_h1_min_eig,
+                "exact_h1_gradient_norm": rep.exact_h1_gradient_norm,
+                "W": rep.W.tolist()}
+
+
+def group_minima(endpoints: list[Endpoint], scale: float, tol: float) -> list[MinimumFamily]:
+    """Cluster endpoints within tol·scale of a representative up to row permutation."""
+    families: list[list[Endpoint]] = []
+    for point in sorted(endpoints, key=lambda e: (e.objective, e.start)):
+        for family in families:
+            if matched_distance(point.W, family[0].W) <= tol * scale:
+                family.append(point)
+                break
+        else:
+            families.append([point])
+    return [MinimumFamily(f[0], len(f), tuple(sorted(e.start for e in f))) for f in families]
+
+
+def loss_levels(values: list[float], rtol: float = 1e-7) -> list[tuple[float, int]]:
+    """Distinct values (relative tolerance rtol) with their multiplicities, ascending."""
+    levels: list[list[float]] = []
+    for value in sorted(values):
+        if levels and abs(value - levels[-1][0]) <= rtol * max(abs(value), 1e-300):
+            levels[-1].append(value)
+        else:
+            levels.append([value])
+    return [(level[0], len(level)) for level in levels]
+
+
+@dataclass(frozen=True)
+class CensusResult:
+    """All endpoints of one loss from one set of starts, with the census provenance."""
+
+    loss: str
+    width: int
+    teacher_width: int
+    dim: int
+    seed: int
+    settings: CensusSettings
+    endpoints: tuple[Endpoint, ...]
+
+    @property
+    def n_starts(self) -> int:
+        return len(self.endpoints)
+
+    def counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(CLASSES, 0)
+        for point in self.endpoints:
+            counts[point.cls] += 1
+        return counts
+
+    def fractions(self) -> dict[str, dict[str, Any]]:
+        n = self.n_starts
+        return {cls: {"count": c, "fraction": c / n if n else None,
+                      "wilson95": wilson_interval(c, n)} for cls, c in self.counts().items()}
+
+    def of_class(self, cls: str) -> list[Endpoint]:
+        return [point for point in self.endpoints if point.cls == cls]
+
+    def spurious_families(self) -> list[MinimumFamily]:
+        scale = float(math.sqrt(self.teacher_width))  # ‖W*‖_F of an orthonormal teacher
+        return group_minima(self.of_class("spurious_minimum"), scale, self.settings.cluster_tol)
+
+    def provenance(self) -> str:
+        s = self.settings
+        lam = "" if self.loss == "l2" else f", λ = {s.sobolev_weight:g}"
+        return (f"gradient descent on the exact population field ({self.loss}, expected "
+                f"convention{lam}), K = {self.width}, K* = {self.teacher_width}, d = {self.dim}, "
+                f"orthonormal teacher, {self.n_starts} starts ({s.init} init, seed {self.seed}), "
+                f"step {s.step(self.loss, self.width):.4g}, stop at ‖F‖ <= {s.descent_tol:g} or "
+                f"{s.max_steps} steps, Newton to ‖F‖ <= {s.critical_tol:g}, global if matched "
+                f"distance <= {s.global_tol:g}·‖W*‖ (K = K*) or L2 part <= {s.loss_tol:g}, "
+                f"minimum if min Re λ > {s.eig_tol:g}·max|λ|; Wilson 95 % intervals")
+
+    def as_dict(self) -> dict[str, Any]:
+        families = self.spurious_families()
+        return {
+            "loss": self.loss, "counts": self.counts(), "fractions": self.fractions(),
+            "n_starts": self.n_starts,
+            "spurious_minima": [family.as_dict() for family in families],
+            "spurious_loss_levels": [{"loss_value": v, "count": c} for v, c in
+                                     loss_levels([e.objective for e in
+                                                  self.of_class("spurious_minimum")])],
+            "provenance": self.provenance(),
+        }
+
+
+def census(width: int, n_starts: int, loss: str = "l2", *, teacher_width: int | None = None,
+           dim: int | None = None, seed: int = 0, settings: CensusSettings | None = None,
+           indices: ArrayLike | None = None) -> CensusResult:
+    """Run the census of one loss from starts 0..n_starts−1 (or ``indices``) of ``seed``.
+
+    Args:
+        width: student width K; teacher_width: K* (default K); dim: d (default K*).
+        n_starts: number of starts; loss: "l2" or "h1"; seed: seed of the starts.
+        settings: tolerances, step and λ (CensusSettings).
+    Returns:
+        CensusResult (counts, Wilson intervals, distinct spurious minima, provenance).
+    """
+    settings = settings or CensusSettings()
+    teacher_width = width if teacher_width is None else teacher_width
+    dim = teacher_width if dim is None else dim
+    W_star = orthonormal_teacher(teacher_width, dim)
+    if not isinstance(width, (int, np.integer)) or width < 1:
+        raise ValueError(f"width must be a positive integer; got {width!r}")
+    _loss_weights(loss, settings.sobolev_weight)
+    if indices is None:
+        if not isinstance(n_starts, (int, np.integer)) or n_starts < 1:
+            raise ValueError(f"n_starts must be a positive integer; got {n_starts!r}")
+        indices = np.arange(n_starts)
+    indices = np.asarray(indices, dtype=np.int64)
+    starts = initial_weights(indices, width, dim, seed, settings.init)
+    endpoints = run_starts(indices, starts, W_star, loss, settings)
+    return CensusResult(loss, width, teacher_width, dim, seed, settings, tuple(endpoints))
+
+
+# ------------------------------------------------------------------ l2 minima under h1
+
+@dataclass(frozen=True)
+class MinimumUnderH1:
+    """A spurious l2 minimum examined under h1 (expected convention).
+
+    h1_field_norm: ‖F_h1‖_F there (0 would make it an h1 equilibrium; compare with the l2 field
+    there, <= critical_tol); exact_h1_gradient_norm: ‖∇(L + λJ)‖_F there (None where it does
+    not exist); after: the endpoint of h1 descent started there, classified like the census;
+    moved: ‖W_after − W‖_F up to a permutation of the rows.
+    """
+
+    l2_minimum: Endpoint
+    h1_field_norm: float
+    exact_h1_gradient_norm: float | None
+    after: Endpoint
+    moved: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"start": self.l2_minimum.start, "l2_loss_value": self.l2_minimum.objective,
+                "h1_field_norm": self.h1_field_norm,
+                "exact_h1_gradient_norm": self.exact_h1_gradient_norm,
+                "h1_descent_class": self.after.cls, "h1_endpoint_loss": self.after.objective,
+                "h1_endpoint_l2_loss": self.after.l2_loss, "moved": self.moved,
+                "h1_endpoint_min_re_eig": self.after.min_re_eig}
+
+
+def l2_minima_under_h1(minima: list[Endpoint], W_star: NDArray[np.float64],
+                       settings: CensusSettings | None = None) -> list[MinimumUnderH1]:
+    """For each spurious l2 minimum: is it an h1 equilibrium, and where does h1 descent go?"""
+    settings = settings or CensusSettings()
+    if not minima:
+        return []
+    weight = settings.sobolev_weight
+    starts = np.array([m.W for m in minima])
+    after = run_starts([m.start for m in minima], starts, W_star, "h1", settings)
+    out = []
+    for minimum, end in zip(minima, after, strict=True):
+        norm = float(np.linalg.norm(theory.population_gradient(minimum.W, W_star, "h1",
+                                                               sobolev_weight=weight)))
+        try:
+            exact = float(np.linalg.norm(theory.population_gradient(
+                minimum.W, W_star, "h1", convention="exact", sobolev_weight=weight)))
+        except theory.NonDifferentiableError:
+            exact = None
+        out.append(MinimumUnderH1(minimum, norm, exact, end, matched_distance(end.W, minimum.W)))
+    return out
+
+
+
+# ------------------------------------------------------------ resumable, parallel runs
+
+def run_key(width: int, teacher_width: int, dim: int, seed: int, loss: str,
+            settings: CensusSettings) -> dict[str, Any]:
+    """What identifies a census run in a results file (a start is redone if any of it differs)."""
+    return {"width": int(width), "teacher_width": int(teacher_width), "dim": int(dim),
+            "seed": int(seed), "loss": loss, "settings": settings.as_dict()}
+
+
+def load_finished(path, key: dict[str, Any]) -> dict[int, Endpoint]:
+    """Endpoints of ``key`` already stored in the JSON-lines file ``path`` (by start index).
+
+    A truncated last line (an interrupted write) is ignored; lines of other runs are kept in
+    the file and skipped here.
+    """
+    import json
+    from pathlib import Path
+
+    finished: dict[int, Endpoint] = {}
+    path = Path(path)
+    if not path.exists():
+        return finished
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if record.get("key") == key:
+            endpoint = Endpoint.from_json(record["endpoint"])
+            finished[endpoint.start] = endpoint
+    return finished
+
+
+def _run_chunk(job: tuple) -> list[Endpoint]:
+    indices, width, teacher_width, dim, seed, loss, settings = job
+    W_star = orthonormal_teacher(teacher_width, dim)
+    starts = initial_weights(indices, width, dim, seed, settings.init)
+    return run_starts(indices, starts, W_star, loss, settings)
+
+
+def census_resumable(width: int, n_starts: int, loss: str = "l2", *,
+                     teacher_width: int | None = None, dim: int | None = None, seed: int = 0,
+                     settings: CensusSettings | None = None, out=None, workers: int = 1,
+                     chunk_size: int = 20, on_chunk=None) -> CensusResult:
+    """census() in chunks of starts, on a process pool of ``workers``, appending every finished
+    endpoint to the JSON-lines file ``out`` (one object per line: {"key": run_key, "endpoint":
+    ...}); a re-run with the same ``out`` and settings skips the starts already there, so an
+    interrupted census resumes where it stopped. The result equals census()'s (each start is
+    descended on its own; chunking does not change any number). ``on_chunk(done, total)`` is
+    called after each chunk."""
+    import json
+    from concurrent.futures import ProcessPoolExecutor
+    from pathlib import Path
+
+    settings = settings or CensusSettings()
+    teacher_width = width if teacher_width is None else teacher_width
+    dim = teacher_width if dim is None else dim
+    orthonormal_teacher(teacher_width, dim)  # validates
+    if not isinstance(width, (int, np.integer)) or width < 1:
+        raise ValueError(f"width must be a positive integer; got {width!r}")
+    if not isinstance(n_starts, (int, np.integer)) or n_starts < 1:
+        raise ValueError(f"n_starts must be a positive integer; got {n_starts!r}")
+    if not isinstance(workers, (int, np.integer)) or workers < 1:
+        raise ValueError(f"workers must be a positive integer; got {workers!r}")
+    _loss_weights(loss, settings.sobolev_weight)
+    key = run_key(width, teacher_width, dim, seed, loss, settings)
+    finished = load_finished(out, key) if out is not None else {}
+    if out is not None and Path(out).exists():
+        text = Path(out).read_bytes()
+        if text and not text.endswith(b"\n"):  # an interrupted write: end its line first
+            with Path(out).open("a", encoding="utf-8") as handle:
+                handle.write("\n")
+    todo = [i for i in range(n_starts) if i not in finished]
+    chunks = [todo[i:i + chunk_size] for i in range(0, len(todo), chunk_size)]
+    jobs = [(chunk, width, teacher_width, dim, seed, loss, settings) for chunk in chunks]
+
+    def store(endpoints: list[Endpoint]) -> None:
+        for endpoint in endpoints:
+            finished[endpoint.start] = endpoint
+        if out is not None:
+            with Path(out).open("a", encoding="utf-8") as handle:
+                for endpoint in endpoints:
+                    handle.write(json.dumps({"key": key, "endpoint": endpoint.to_json()},
+                                            allow_nan=False) + "\n")
+        if on_chunk is not None:
+            on_chunk(sum(i in finished for i in range(n_starts)), n_starts)
+
+    if workers > 1 and len(jobs) > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for endpoints in pool.map(_run_chunk, jobs):
+                store(endpoints)
+    else:
+        for job in jobs:
+            store(_run_chunk(job))
+    endpoints = tuple(finished[i] for i in range(n_starts))
+    return CensusResult(loss, width, teacher_width, dim, seed, settings, endpoints)

@@ -1,0 +1,298 @@
+"""Claims about the global landscape and about practical training (issue 13).
+
+The paper says Sobolev training "accelerates convergence and leads to better local minima when
+using SGD for empirical risk minimization", at negligible extra cost. Settled here on
+
+* the exact population landscape of the relu student-teacher model with an orthonormal teacher
+  (Safran & Shamir 2018's hard case, K = K* = d = k): a census of gradient-descent endpoints
+  from the same random starts for l2 and h1 (expected convention, λ = 1) —
+  numerics.landscape;
+* SGD on sampled data, l2 vs h1 at each loss's own best step — numerics.sgd_study.
+
+Each claim is split into gather (measure; cached, shared) and a pure decide(evidence).
+``check --quick`` runs the census at k = 8 only (30 starts) and shorter SGD runs.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import replace
+from typing import Any
+
+from scipy.stats import binomtest
+
+from numerics import sgd_study
+from numerics.landscape import census, l2_minima_under_h1, orthonormal_teacher
+from proofs_check.claims import Verdict, register
+
+ALPHA = 0.05
+COST_THRESHOLD = 1.3
+
+
+# ------------------------------------------------------------------------ the census
+
+def census_plan(quick: bool) -> dict[str, Any]:
+    return {"ks": (8,) if quick else (6, 8), "starts": 30 if quick else 60, "seed": 0}
+
+
+@functools.cache
+def landscape_evidence(quick: bool) -> dict[str, Any]:
+    """Census of l2 and h1 from the same starts per k, and every spurious l2 minimum under h1."""
+    plan = census_plan(quick)
+    per_k, minima = [], []
+    provenance = None
+    for k in plan["ks"]:
+        l2 = census(k, plan["starts"], "l2", seed=plan["seed"])
+        h1 = census(k, plan["starts"], "h1", seed=plan["seed"])
+        provenance = l2.provenance() + "; h1 the same with λ = 1"
+        l2_global = {e.start for e in l2.of_class("global")}
+        h1_global = {e.start for e in h1.of_class("global")}
+        per_k.append({"k": k, "n": l2.n_starts, "l2_counts": l2.counts(),
+                      "h1_counts": h1.counts(), "l2_global": len(l2_global),
+                      "h1_global": len(h1_global), "only_l2": len(l2_global - h1_global),
+                      "only_h1": len(h1_global - l2_global),
+                      "l2_global_wilson95": l2.fractions()["global"]["wilson95"],
+                      "h1_global_wilson95": h1.fractions()["global"]["wilson95"]})
+        spurious = l2.of_class("spurious_minimum")
+        for item in l2_minima_under_h1(spurious, orthonormal_teacher(k, k), l2.settings):
+            minima.append({"k": k, **item.as_dict(),
+                           "critical_tol": l2.settings.critical_tol})
+    return {"method": provenance, "per_k": per_k, "l2_minima_under_h1": minima,
+            "alpha": ALPHA}
+
+
+def _paired_p(only_l2: int, only_h1: int) -> float:
+    """Exact McNemar test: two-sided binomial test on the discordant starts."""
+    n = only_l2 + only_h1
+    return 1.0 if n == 0 else float(binomtest(only_h1, n, 0.5).pvalue)
+
+
+@register(
+    id="landscape-h1-global-at-least-as-often",
+    statement="Gradient descent on the H1 population field reaches the global minimum at least "
+              "as often as on L2 from the same random starts (per width k).",
+    source="Oh, Lyu, Son (2025): Sobolev training 'leads to better local minima'; landscape of "
+           "Safran & Shamir (2018)",
+    scope="relu, orthonormal teacher W* = I_k, K = K* = d = k in {6, 8} (k = 8 in quick), "
+          "60 (30) N(0, 1/d) starts, expected convention, λ = 1; a k counts against the claim "
+          "when H1 is global less often with exact McNemar p < 0.05",
+    expected="holds",
+    verdicts=("holds", "conditional", "fails", "inconclusive"),
+    gather=landscape_evidence,
+)
+def decide_global_fraction(evidence: dict[str, Any]) -> Verdict:
+    rows = []
+    for row in evidence["per_k"]:
+        p = _paired_p(row["only_l2"], row["only_h1"])
+        worse = row["only_l2"] > row["only_h1"] and p < evidence["alpha"]
+        rows.append({**row, "mcnemar_p": p, "h1_significantly_worse": worse})
+    table = "\n".join(f"k={r['k']}: global l2 {r['l2_global']}/{r['n']}, h1 {r['h1_global']}/"
+                      f"{r['n']} (only l2 {r['only_l2']}, only h1 {r['only_h1']}, p = "
+                      f"{r['mcnemar_p']:.3g})" for r in rows)
+    evidence = {**evidence, "per_k": rows, "table": table}
+    if all(r["only_l2"] + r["only_h1"] == 0 and r["l2_global"] == r["n"] for r in rows):
+        return Verdict("inconclusive", "every start reached the global minimum under both "
+                       "losses: nothing distinguishes them at these k", evidence)
+    worse = [r for r in rows if r["h1_significantly_worse"]]
+    if not worse:
+        return Verdict("holds", "; ".join(f"k={r['k']}: h1 {r['h1_global']}/{r['n']} vs l2 "
+                                          f"{r['l2_global']}/{r['n']} global" for r in rows),
+                       evidence)
+    if len(worse) == len(rows):
+        return Verdict("fails", "h1 reaches the global minimum significantly less often at "
+                       "every k tested", evidence, counterexample=worse[0])
+    held = [r["k"] for r in rows if not r["h1_significantly_worse"]]
+    return Verdict("conditional", f"h1 significantly less often global at k = "
+                   f"{[r['k'] for r in worse]}", evidence, counterexample=worse[0],
+                   condition=f"holds at k = {held}; fails at k = {[r['k'] for r in worse]}")
+
+
+def _is_h1_equilibrium(item: dict[str, Any]) -> bool:
+    return item["h1_field_norm"] <= item["critical_tol"]
+
+
+@register(
+    id="landscape-spurious-l2-minima-not-h1-minima",
+    statement="The spurious local minima of the L2 population loss are not minima (not even "
+              "equilibria) of the H1 field.",
+    source="Oh, Lyu, Son (2025), 'better local minima', read on the exact landscape",
+    scope="every spurious l2 minimum found by the census (k in {6, 8}; k = 8 in quick), h1 in "
+          "the expected convention with λ = 1; equilibrium means ‖F_h1‖_F <= 1e-10",
+    expected="holds",
+    verdicts=("holds", "conditional", "fails", "inconclusive"),
+    gather=landscape_evidence,
+)
+def decide_not_h1_minima(evidence: dict[str, Any]) -> Verdict:
+    minima = evidence["l2_minima_under_h1"]
+    if not minima:
+        return Verdict("inconclusive", "the census found no spurious l2 minimum to test",
+                       evidence)
+    equilibria = [m for m in minima if _is_h1_equilibrium(m)]
+    stable = [m for m in equilibria if m["h1_descent_class"] == "spurious_minimum"
+              and m["moved"] <= 1e-6]
+    norms = [m["h1_field_norm"] for m in minima]
+    if not equilibria:
+        return Verdict("holds", f"none of the {len(minima)} spurious l2 minima is an h1 "
+                       f"equilibrium: ‖F_h1‖ there is {min(norms):.3g} to {max(norms):.3g}",
+                       evidence)
+    if len(stable) == len(minima):
+        return Verdict("fails", f"all {len(minima)} spurious l2 minima are stable h1 "
+                       "equilibria", evidence, counterexample=stable[0])
+    losses = sorted({round(m["l2_loss_value"], 8) for m in equilibria})
+    return Verdict("conditional", f"{len(equilibria)}/{len(minima)} spurious l2 minima are h1 "
+                   "equilibria", evidence, counterexample=equilibria[0],
+                   condition=f"fails for the l2 minima at loss {losses}")
+
+
+@register(
+    id="landscape-h1-descent-escapes-spurious-l2-minima",
+    statement="Started at a spurious L2 minimum, gradient descent on the H1 field reaches the "
+              "global minimum (the Sobolev term removes the trap).",
+    source="Oh, Lyu, Son (2025), 'better local minima', read on the exact landscape",
+    scope="every spurious l2 minimum found by the census (k in {6, 8}; k = 8 in quick), h1 "
+          "expected convention, λ = 1, classified like the census",
+    expected="fails",
+    verdicts=("holds", "conditional", "fails", "inconclusive"),
+    gather=landscape_evidence,
+)
+def decide_escape(evidence: dict[str, Any]) -> Verdict:
+    minima = evidence["l2_minima_under_h1"]
+    if not minima:
+        return Verdict("inconclusive", "the census found no spurious l2 minimum to start from",
+                       evidence)
+    escaped = [m for m in minima if m["h1_descent_class"] == "global"]
+    trapped = [m for m in minima if m["h1_descent_class"] != "global"]
+    if not trapped:
+        return Verdict("holds", f"h1 descent reaches W* from all {len(minima)} spurious l2 "
+                       "minima", evidence)
+    moved = [m["moved"] for m in trapped]
+    classes = sorted({m["h1_descent_class"] for m in trapped})
+    summary = (f"h1 descent from {len(trapped)}/{len(minima)} spurious l2 minima ends at "
+               f"{', '.join(classes)} (moved {min(moved):.3g} to {max(moved):.3g}, h1 loss "
+               f"{min(m['h1_endpoint_loss'] for m in trapped):.4g} to "
+               f"{max(m['h1_endpoint_loss'] for m in trapped):.4g})")
+    if not escaped:
+        return Verdict("fails", summary, evidence, counterexample=trapped[0])
+    k_trapped = sorted({m["k"] for m in trapped})
+    return Verdict("conditional", summary, evidence, counterexample=trapped[0],
+                   condition=f"escapes from {len(escaped)}/{len(minima)} minima; trapped at "
+                             f"k = {k_trapped}")
+
+
+# ------------------------------------------------------------------------ SGD
+
+def sgd_plan(quick: bool) -> dict[str, Any]:
+    if quick:
+        return {"activations": ("relu", "sine"), "settings": sgd_study.quick_settings()}
+    return {"activations": ("relu", "sine"),
+            "settings": replace(sgd_study.quick_settings(), steps=600,
+                                lr_grid=(0.2, 0.4, 0.8, 1.6))}
+
+
+@functools.cache
+def sgd_evidence(quick: bool) -> dict[str, Any]:
+    plan = sgd_plan(quick)
+    settings = plan["settings"]
+    rows = []
+    for activation in plan["activations"]:
+        study = sgd_study.study_activation(activation, settings)
+        summary = study.as_dict()
+        rows.append({"activation": activation, **study.paired("h1"),
+                     "normalised": study.paired("h1_normalised"),
+                     "reached_l2": summary["variants"]["l2"]["reached"],
+                     "reached_h1": summary["variants"]["h1"]["reached"],
+                     "variants": summary["variants"], "tuning": summary["tuning"]})
+    return {"method": f"numerics.sgd_study: SGD on sampled data (numerics.train), orthonormal "
+                      f"teacher K = K* = {settings.width}, d = {settings.dim}, "
+                      f"{len(settings.seeds)} seeds, each loss at its own best step from "
+                      f"{list(settings.lr_grid)}, ε = {settings.eps_rel:g} × initial test L2 "
+                      "loss; sign test over seeds",
+            "settings": settings.as_dict(), "per_activation": rows, "alpha": ALPHA}
+
+
+@register(
+    id="sgd-h1-reaches-epsilon-in-fewer-steps",
+    statement="SGD on the empirical H1 risk reaches a test loss ε in fewer steps than SGD on "
+              "the empirical L2 risk (each at its own best constant step).",
+    source="Oh, Lyu, Son (2025): Sobolev training accelerates SGD across activations",
+    scope="K = K* = 4, d = 8, orthonormal teacher, batch 32, 20 seeds, relu and sine, 600 "
+          "steps (400 in quick); per activation a sign test over seeds at level 0.05; the full "
+          "five-activation study is `python3 -m numerics.sgd_study`",
+    expected="conditional",
+    verdicts=("holds", "conditional", "fails", "inconclusive"),
+    gather=sgd_evidence,
+)
+def decide_sgd_steps(evidence: dict[str, Any]) -> Verdict:
+    outcome = {}
+    for row in evidence["per_activation"]:
+        p = row["sign_test_p"]
+        if row["reached_l2"] + row["reached_h1"] == 0:
+            outcome[row["activation"]] = "undecided"
+        elif p < evidence["alpha"]:
+            outcome[row["activation"]] = ("faster" if row["fewer_steps"] > row["more_steps"]
+                                          else "slower")
+        else:
+            outcome[row["activation"]] = "no_difference"
+    evidence = {**evidence, "outcome": outcome}
+    detail = "; ".join(f"{r['activation']}: h1 fewer steps at {r['fewer_steps']}, more at "
+                       f"{r['more_steps']}, tied at {r['ties']} seeds (p = "
+                       f"{r['sign_test_p']:.3g})" for r in evidence["per_activation"])
+    faster = [a for a, o in outcome.items() if o == "faster"]
+    slower = [a for a, o in outcome.items() if o == "slower"]
+    decided = [a for a, o in outcome.items() if o != "undecided"]
+    if decided and len(faster) == len(decided):
+        return Verdict("holds", detail, evidence)
+    if faster:
+        return Verdict("conditional", detail, evidence,
+                       counterexample={"activations": [a for a in decided if a not in faster]},
+                       condition=f"significantly fewer steps only for {faster}")
+    if slower:
+        return Verdict("fails", detail, evidence, counterexample={"activations": slower})
+    return Verdict("inconclusive", detail or "no activation decided", evidence)
+
+
+def cost_plan(quick: bool) -> dict[str, Any]:
+    small = sgd_study.SGDSettings()
+    large = replace(small, width=16, dim=64, batch_size=128)
+    return {"activations": ("relu", "sine"),
+            "sizes": {"K=4, d=8, batch 32": small, "K=16, d=64, batch 128": large}}
+
+
+@functools.cache
+def cost_evidence(quick: bool) -> dict[str, Any]:
+    plan = cost_plan(quick)
+    rows = []
+    for activation in plan["activations"]:
+        for size, settings in plan["sizes"].items():
+            cost = sgd_study.epoch_cost(activation, settings)
+            rows.append({"size": size, **cost.as_dict()})
+    return {"method": "numerics.sgd_study.epoch_cost: " + rows[0]["how"].split("(K =")[0]
+            + "CPU time, best of 15 repeats", "threshold": COST_THRESHOLD, "measurements": rows}
+
+
+@register(
+    id="sgd-h1-epoch-cost-at-most-1.3x-l2",
+    statement="One epoch of H1 SGD costs at most 1.3 times one epoch of L2 SGD ('negligible "
+              "extra cost').",
+    source="Oh, Lyu, Son (2025)",
+    scope="numpy SGD (numerics.training), relu and sine, two sizes: K = 4, "
+          "d = 8, batch 32 and K = 16, d = 64, batch 128; CPU time, best of 15 repeats",
+    expected="conditional",
+    verdicts=("holds", "conditional", "fails", "inconclusive"),
+    gather=cost_evidence,
+)
+def decide_cost(evidence: dict[str, Any]) -> Verdict:
+    rows = evidence["measurements"]
+    if not rows:
+        return Verdict("inconclusive", "no timing was measured", evidence)
+    threshold = evidence["threshold"]
+    over = [r for r in rows if not r["ratio"] <= threshold or not math.isfinite(r["ratio"])]
+    detail = "; ".join(f"{r['activation']} {r['size']}: ×{r['ratio']:.2f}" for r in rows)
+    if not over:
+        return Verdict("holds", detail, evidence)
+    if len(over) == len(rows):
+        return Verdict("fails", detail, evidence, counterexample=over[0])
+    within = [f"{r['activation']} {r['size']}" for r in rows if r not in over]
+    return Verdict("conditional", detail, evidence, counterexample=over[0],
+                   condition=f"within ×{threshold:.1f} only for {within}")
