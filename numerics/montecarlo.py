@@ -184,24 +184,25 @@ def _pointwise(pre: Array, x: Array, rows: Array, gram: Array, K: int, activatio
     c2, cs, c22 = weights
     s0, s1, s2, s3 = activation.numpy
     Z = pre[:, :K]
-    sign = np.ones(pre.shape[1])
-    sign[K:] = -1.0  # student rows count +, teacher rows −
+    # Student and teacher sums are formed separately and then subtracted, so that W = W*
+    # gives exactly zero residuals (as the population quantities are).
     ell = a = y = rest = None
     coef = None  # (B, K) coefficients of x in rest
     if c2 or cs:
-        slopes = s1(pre)  # σ' of every row; s = sign·slopes
+        slopes = s1(pre)  # σ' of every row
         a = slopes[:, :K]
     if c2:
-        r = s0(pre) @ sign
+        values = s0(pre)
+        r = values[:, :K].sum(axis=1) - values[:, K:].sum(axis=1)
         ell = (0.5 * c2) * r * r
         y = (c2 * r)[:, None] * x
     if cs:
-        D = slopes @ (sign[:, None] * rows)
+        D = a @ rows[:K] - slopes[:, K:] @ rows[K:]
         squared = (0.5 * cs) * np.einsum("bp,bp->b", D, D)
         ell = squared if ell is None else ell + squared
         y = cs * D if y is None else y + cs * D
         if not activation.homogeneous:  # relu and leaky relu: regular σ'' = 0
-            coef = cs * s2(Z) * (slopes @ (sign[:, None] * gram[:, :K]))
+            coef = cs * s2(Z) * (a @ gram[:K, :K] - slopes[:, K:] @ gram[K:, :K])
     if c22:
         d2 = s2(Z)
         t = np.concatenate([d2, -s2(pre[:, K:])], axis=1)
