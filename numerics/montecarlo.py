@@ -54,10 +54,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import special
 
 from numerics.activations import Activation, get_activation
 from theory.validation import (
@@ -166,7 +166,7 @@ def input_covariance_factor(input_covariance: ArrayLike | None, d: int) -> Array
 def _z(confidence: float) -> float:
     if not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence must be in (0, 1); got {confidence!r}")
-    return float(special.ndtri(0.5 + confidence / 2.0))
+    return NormalDist().inv_cdf(0.5 + confidence / 2.0)
 
 
 def _pointwise(pre: Array, x: Array, rows: Array, gram: Array, K: int, activation: Activation,
