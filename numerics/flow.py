@@ -66,6 +66,36 @@ class FlowError(ValueError):
         self.result = result
 
 
+class _Outputs:
+    """Loss and field norms at the output states, evaluated once, on first access (integrating
+    pays for the solve only). Plain data, so a FlowResult pickles (sweep workers)."""
+
+    def __init__(self, W, W_star, loss, options, gradient_norm):
+        self.W, self.W_star, self.loss, self.options = W, W_star, loss, options
+        self.values = {}
+        self.known_norms = gradient_norm  # NaN where not yet evaluated
+
+    def get(self, name: str) -> NDArray[np.float64]:
+        if name not in self.values:
+            self.values[name] = self._loss() if name == "loss" else self._gradient_norm()
+        return self.values[name]
+
+    def _loss(self) -> NDArray[np.float64]:
+        weight = self.options["sobolev_weight"]
+        return np.array([theory.population_loss(w, self.W_star, self.loss, sobolev_weight=weight)
+                         for w in self.W])
+
+    def _gradient_norm(self) -> NDArray[np.float64]:
+        norms = self.known_norms.copy()
+        for k in np.flatnonzero(np.isnan(norms)):
+            try:
+                norms[k] = np.linalg.norm(theory.population_gradient(self.W[k], self.W_star,
+                                                                     self.loss, **self.options))
+            except theory.NonDifferentiableError:
+                pass
+        return norms
+
+
 class _Abort(Exception):
     def __init__(self, message: str):
         super().__init__(message)
@@ -90,8 +120,6 @@ class FlowResult:
 
     t: NDArray[np.float64]
     W: NDArray[np.float64]
-    loss: NDArray[np.float64]
-    gradient_norm: NDArray[np.float64]
     distance: NDArray[np.float64] | None
     rate: float | None
     rate_stderr: float | None
@@ -110,6 +138,18 @@ class FlowResult:
     njev: int
     jacobian_fallbacks: int
     W_star: NDArray[np.float64] = field(repr=False, default=None)
+    outputs: _Outputs | None = field(repr=False, compare=False, default=None)
+
+    @property
+    def loss(self) -> NDArray[np.float64]:
+        """(n,) population loss (closed form) at every output time, evaluated on first access."""
+        return self.outputs.get("loss")
+
+    @property
+    def gradient_norm(self) -> NDArray[np.float64]:
+        """(n,) ‖F(W(t))‖_F at every output time (NaN where F does not exist); known at the
+        solver's steps, evaluated at the other output times on first access."""
+        return self.outputs.get("gradient_norm")
 
     @property
     def max_loss_increase(self) -> float:
@@ -390,29 +430,19 @@ def gradient_flow(W0: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
         points[t] = (y, _norm)
     times = np.array(sorted(points))
     W = np.array([points[t][0] for t in times]).reshape(-1, K, d)
-    grad_norms = np.full(times.size, np.nan)
-    for k, t in enumerate(times):
-        norm = points[t][1]
-        if norm is None:
-            try:
-                norm = np.linalg.norm(theory.population_gradient(W[k], W_star, loss, **options))
-            except theory.NonDifferentiableError:
-                continue
-        grad_norms[k] = norm
-    losses = np.array([theory.population_loss(w, W_star, loss, sobolev_weight=weight)
-                       for w in W])
+    known = np.array([np.nan if points[t][1] is None else points[t][1] for t in times])
+    outputs = _Outputs(W, W_star, loss, options, known)
     distance = None
     if K == W_star.shape[0]:
         distance = np.array([matched_distance(w, W_star) for w in W])
         quantity, q, q_scale = "distance", distance, float(np.linalg.norm(W_star))
     else:
-        quantity, q, q_scale = "gradient_norm", grad_norms, initial_norm
+        quantity, q, q_scale = "gradient_norm", outputs.get("gradient_norm"), initial_norm
     finite = np.isfinite(q)
     rate, stderr, fit_window, note = _fit_rate(times[finite], q[finite], q_scale, window)
-    result = FlowResult(times, W, losses, grad_norms, distance, rate, stderr, fit_window,
-                        quantity, note, status, message, loss, convention, weight, method,
-                        rtol, atol, counters["nfev"], counters["njev"], counters["fallbacks"],
-                        W_star)
+    result = FlowResult(times, W, distance, rate, stderr, fit_window, quantity, note, status,
+                        message, loss, convention, weight, method, rtol, atol, counters["nfev"],
+                        counters["njev"], counters["fallbacks"], W_star, outputs)
     if status == "diverged":
         raise FlowError(f"gradient_flow ({loss}, {convention}): {message}", result)
     return result
