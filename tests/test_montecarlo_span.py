@@ -233,3 +233,15 @@ def test_bad_input_raises_value_error(kwargs, match):
     options = {"n_samples": 1024, **kwargs}
     with pytest.raises(ValueError, match=match):
         monte_carlo(c.W, c.W_star, **options)
+
+
+def test_second_order_hessian_is_symmetric_for_a_smooth_activation():
+    """For gelu every derivative is regular, so the expected field of h2 is the gradient of the
+    population loss and its Jacobian is symmetric: the CRN estimate must be, within its bars."""
+    c = make_configuration(2, 2, 3, seed=5, at="random", radius=1.0)
+    est = monte_carlo_hessian(c.W, c.W_star, "h2", activation="gelu", n_samples=40_000, seed=3)
+    asym = est.hessian - est.hessian.T
+    bars = np.hypot(est.stderr, est.stderr.T)
+    off = ~np.eye(est.hessian.shape[0], dtype=bool)
+    assert np.all(np.abs(asym[off]) <= _z(asym.size) * bars[off] + 1e-9)
+    assert np.abs(est.hessian).max() > 50 * est.stderr.max()  # a real signal, not noise
