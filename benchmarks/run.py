@@ -27,6 +27,14 @@ Every figure is a ratio against a baseline measured in the same run on the same 
              its own descent done with one theory.population_gradient call per start and step
              (the per-call time times the number of steps the census took, one core);
              target: under 180 s wall on 2 cores.
+  mc-span    Monte-Carlo in the span (issue 16): samples/s at d = 1000 vs d = 10 (target >= 0.5)
+             and vs drawing (n, m) normals + one product (target >= 0.5), full-d for reference.
+  qmc        randomized QMC vs plain Monte-Carlo: error at equal time ((SE²·time) ratio).
+  kappa      condition_number at d = 10^6 vs the whole-spectrum algorithm before it
+             (target >= 20x) and at K = 64, d = 1000 (target < 3 s).
+  flow-overhead  gradient_flow vs bare solve_ivp, same method/tolerances/span (target <= 1.1x).
+  startup    `sobolev-verify --help` wall time (target < 0.3 s) and a 54-point spectra-only
+             sweep on 2 workers vs 1 (target >= 1.5x).
 
 Times are wall-clock (time.perf_counter), best of a few repeats for short operations, one run for
 long ones; on a shared machine they carry the noise of other load (printed with the machine).
@@ -78,6 +86,20 @@ def timed(function: Callable[[], object], repeat: int = 1) -> tuple[float, objec
         result = function()
         best = min(best, time.perf_counter() - start)
     return best, result
+
+
+def interleaved(first: Callable[[], object], second: Callable[[], object], repeat: int = 5
+                ) -> tuple[float, object, float, object]:
+    """Best wall times of two functions run alternately (first, second, first, ...): load that
+    comes and goes on a shared machine then hits both alike."""
+    best = [math.inf, math.inf]
+    results: list[object] = [None, None]
+    for _ in range(repeat):
+        for k, function in enumerate((first, second)):
+            start = time.perf_counter()
+            results[k] = function()
+            best[k] = min(best[k], time.perf_counter() - start)
+    return best[0], results[0], best[1], results[1]
 
 
 def seconds(value: float) -> str:
@@ -259,6 +281,198 @@ def bench_landscape(quick: bool) -> list[Row]:
                 f"{seconds(per_call)}; spurious minima: l2 {counts['l2']['spurious_minimum']}, "
                 f"h1 {counts['h1']['spurious_minimum']} of {n}; {len(under)} l2 minima "
                 "descended under h1")]
+def bench_mc_span(quick: bool) -> list[Row]:
+    """Monte-Carlo in the span: samples/s at d = 1000 vs d = 10, vs drawing (n, m) normals plus
+    one (n, m)·(m, P) product, and vs the full-d estimator (dimension="full")."""
+    K = 4
+    n = 2**18 if quick else 2**20
+    chunk = 4096
+    rates = {}
+    for d in (10, 1000):
+        config = make_configuration(K, K, d, seed=0)
+        t, _ = timed(lambda c=config: monte_carlo(c.W, c.W_star, "h1", n_samples=n, seed=0),
+                     repeat=3)
+        rates[d] = n / t
+    config = make_configuration(K, K, 1000, seed=0)
+    n_full = n // 16
+    t_full, _ = timed(lambda: monte_carlo(config.W, config.W_star, "h1", n_samples=n_full,
+                                          seed=0, dimension="full"))
+    m = 2 * K
+    mix = np.random.default_rng(0).standard_normal((m, 2 * K))
+
+    def draw_and_product():
+        rng = np.random.default_rng(1)
+        for _ in range(n // chunk):
+            rng.standard_normal((chunk, m)) @ mix
+
+    t_base, _ = timed(draw_and_product, repeat=3)
+    base = n / t_base
+    ratio_d = rates[1000] / rates[10]
+    ratio_base = rates[1000] / base
+    return [
+        Row("MC samples/s, d=1000 vs d=10 (span)", f"{rates[1000]:.3g}/s", f"{rates[10]:.3g}/s",
+            f"{ratio_d:.3g}", ">= 0.5", _met(ratio_d >= 0.5),
+            f"h1 relu, K=K*=4, m=8 coordinates drawn; full-d estimator at d=1000: "
+            f"{n_full / t_full:.3g}/s, so span is {rates[1000] / (n_full / t_full):.3g}x faster"),
+        Row("MC samples/s vs draw (n, m) normals + one product", f"{rates[1000]:.3g}/s",
+            f"{base:.3g}/s", f"{ratio_base:.3g}", ">= 0.5", _met(ratio_base >= 0.5),
+            f"h1 relu, K=K*=4, d=1000, m=8; baseline in chunks of {chunk} rows (its fastest)"),
+    ]
+
+
+def bench_qmc(quick: bool) -> list[Row]:
+    """Randomized QMC (scrambled Sobol', 16 scramblings) vs plain Monte-Carlo: error bars at
+    equal time, (stderr² · time) ratio (MC error ∝ time^(-1/2))."""
+    rows = []
+    n = 16 * (2**12 if quick else 2**15)
+    for loss in ("l2", "h1"):
+        config = make_configuration(4, 4, 100, seed=0)
+        t_mc, mc = timed(lambda c=config, loss=loss: monte_carlo(c.W, c.W_star, loss,
+                                                                 n_samples=n, seed=0), repeat=2)
+        t_q, q = timed(lambda c=config, loss=loss: monte_carlo(c.W, c.W_star, loss, n_samples=n,
+                                                               seed=0, sampler="sobol"),
+                       repeat=2)
+        value_gain = (mc.value_stderr**2 * t_mc) / (q.value_stderr**2 * t_q)
+        grad_gain = float(np.median((mc.gradient_stderr**2 * t_mc)
+                                    / (q.gradient_stderr**2 * t_q)))
+        rows.append(Row(f"QMC vs MC error at equal time ({loss})",
+                        f"SE {q.value_stderr:.2g} in {seconds(t_q)}",
+                        f"SE {mc.value_stderr:.2g} in {seconds(t_mc)}",
+                        f"{value_gain:.3g}x (gradient median {grad_gain:.3g}x)",
+                        "(reported)", "-",
+                        f"{loss} relu, K=K*=4, d=100, N={n}; ratio = MC's (SE²·time) / "
+                        "QMC's: the factor of time MC needs for QMC's error"))
+    return rows
+
+
+def _condition_number_before(W, W_star, loss, convention):
+    """The algorithm before the extreme-eigenvalue path: SVD basis of the span, the whole
+    spectrum with the complement eigenvalues repeated d − m times, sorted (same kernels)."""
+    from theory.assembly import jacobian_parts, loss_terms, make_pairs
+    from theory.spectra import _eigenvalues, _is_symmetric, span_basis
+    from theory.validation import as_student_teacher
+
+    terms = loss_terms(loss, convention, 1.0)
+    W, W_star = as_student_teacher(W, W_star)
+    K, d = W.shape
+    basis = span_basis(W, W_star)
+    m = basis.shape[1]
+    parts = jacobian_parts(make_pairs(W @ basis, W_star @ basis), terms)
+    symmetric = _is_symmetric(terms)
+    values = np.concatenate([_eigenvalues(parts.dense.reshape(K * m, K * m), symmetric),
+                             np.repeat(_eigenvalues(parts.complement, symmetric), d - m)])
+    values = values[np.argsort(values.real, kind="stable")]
+    real = np.real(values)
+    return math.inf if real.min() <= 0 else float(real.max() / real.min())
+
+
+def bench_kappa(quick: bool) -> list[Row]:
+    rows = []
+    d = 10**5 if quick else 10**6
+    config = make_configuration(4, 4, d, seed=0)
+    for convention in ("exact", "expected"):
+        args = (config.W, config.W_star, "h1")
+        t_new, new = timed(lambda a=args, c=convention: theory.condition_number(
+            *a, convention=c), repeat=3)
+        t_old, old = timed(lambda a=args, c=convention: _condition_number_before(*a, c),
+                           repeat=2)
+        ratio = t_old / t_new
+        rows.append(Row(f"κ at d={d:.0e}, K=4 (h1 {convention})", seconds(t_new),
+                        seconds(t_old), f"{ratio:.3g}x", ">= 20x", _met(ratio >= 20),
+                        f"κ = {new:.10g} vs {old:.10g} (rel. diff "
+                        f"{abs(new - old) / old:.1e}); baseline = SVD basis + all "
+                        f"{4 * d} eigenvalues sorted"))
+    K = 16 if quick else 64
+    config = make_configuration(K, K, 1000, seed=0)
+    t_big, kappa = timed(lambda: theory.condition_number(config.W, config.W_star, "h1",
+                                                         convention="exact"))
+    rows.append(Row(f"κ at K={K}, d=1000 (h1 exact)", seconds(t_big), "3 s (target)",
+                    f"{t_big / 3:.3g}x the target", "< 3 s", _met(t_big < 3),
+                    f"κ = {kappa:.6g}; reduced matrix {K * 2 * K}² (assembly + eigvalsh)"))
+    return rows
+
+
+def bench_flow_overhead(quick: bool) -> list[Row]:
+    """gradient_flow vs a bare solve_ivp with the same method, tolerances and time span."""
+    K, d = (4, 10) if quick else (10, 20)
+    config = make_configuration(K, K, d, seed=0)
+    W_star = config.W_star
+
+    def rhs(_t, y):
+        return -theory.population_gradient(y.reshape(K, d), W_star, "h1").ravel()
+
+    gradient_flow(config.W, W_star, "h1", t_max=1.0)  # warm up: imports on first use
+    flow = gradient_flow(config.W, W_star, "h1")
+    t_end = float(flow.t[-1])
+    t_ours, flow, t_bare, bare = interleaved(
+        lambda: gradient_flow(config.W, W_star, "h1"),
+        lambda: solve_ivp(rhs, (0.0, t_end), config.W.ravel(), method="DOP853", rtol=1e-10,
+                          atol=1e-13))
+    t_access, _ = timed(lambda: (flow.outputs.values.clear(), flow.loss, flow.gradient_norm))
+    t_long, _ = timed(lambda: solve_ivp(rhs, (0.0, 200.0), config.W.ravel(), method="DOP853",
+                                        rtol=1e-10, atol=1e-13))
+    flow_rk = gradient_flow(config.W, W_star, "h1", method="RK45")
+    t_rk, flow_rk, t_rk_bare, bare_rk = interleaved(
+        lambda: gradient_flow(config.W, W_star, "h1", method="RK45"),
+        lambda: solve_ivp(rhs, (0.0, float(flow_rk.t[-1])), config.W.ravel(), method="RK45",
+                          rtol=1e-10, atol=1e-13))
+    ratio = t_ours / t_bare
+    ratio_rk = t_rk / t_rk_bare
+    rk_row = Row(f"gradient_flow vs bare solve_ivp, RK45, K={K}, d={d}", seconds(t_rk),
+                 seconds(t_rk_bare), f"{ratio_rk:.3g}x", "<= 1.1x", _met(ratio_rk <= 1.1),
+                 f"RK45's dense output reuses its stages: fields {flow_rk.nfev} vs "
+                 f"{bare_rk.nfev}; stop: {flow_rk.status}")
+    return [rk_row, Row(f"gradient_flow vs bare solve_ivp, K={K}, d={d}", seconds(t_ours),
+                seconds(t_bare), f"{ratio:.3g}x", "<= 1.1x", _met(ratio <= 1.1),
+                f"h1 expected, DOP853 rtol 1e-10 atol 1e-13, span 0..{t_end:.4g} "
+                f"(stop: {flow.status}); fields {flow.nfev} vs {bare.nfev}; {len(flow.t)} output "
+                f"points; loss and ‖F‖ at all of them on first access: {seconds(t_access)} "
+                f"more; integrating to t_max = 200 (before the plateau stop): "
+                f"{seconds(t_long)} bare")]
+
+
+def _wall(command: list[str], repeat: int = 3) -> float:
+    import subprocess
+
+    best = math.inf
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def bench_startup(quick: bool) -> list[Row]:
+    import tempfile
+
+    python = sys.executable
+    t_help = _wall([python, "-m", "proofs_check.cli", "--help"])
+    t_bare = _wall([python, "-c", "pass"])
+    t_numerics = _wall([python, "-c", "import numerics, theory, proofs_check"])
+    rows = [Row("sobolev-verify --help", seconds(t_help), f"{seconds(t_bare)} (bare python)",
+                f"{t_help:.3g} s", "< 0.3 s", _met(t_help < 0.3),
+                f"python -m proofs_check.cli --help, best of 3; "
+                f"import numerics, theory, proofs_check: {seconds(t_numerics)}")]
+    seeds = "0:2" if quick else "0:6"
+    with tempfile.TemporaryDirectory() as folder:
+        times = {}
+        for workers in (1, 2):
+            out = os.path.join(folder, f"sweep{workers}.csv")
+
+            def run(out=out, workers=workers):
+                if os.path.exists(out):
+                    os.remove(out)
+                return _wall([python, "-m", "proofs_check.cli", "sweep", "--width", "2", "3",
+                              "4", "--dim", "3", "10", "20", "--seeds", seeds, "--workers",
+                              str(workers), "--out", out, "--no-progress"], repeat=1)
+
+            times[workers] = min(run() for _ in range(2))
+    points = 9 * (2 if quick else 6)
+    speedup = times[1] / times[2]
+    rows.append(Row(f"{points}-point spectra-only sweep, 2 workers vs 1", seconds(times[2]),
+                    seconds(times[1]), f"{speedup:.3g}x", ">= 1.5x", _met(speedup >= 1.5),
+                    "sobolev-verify sweep --width 2 3 4 --dim 3 10 20 (spawned workers)"))
+    return rows
 
 
 def _met(ok: bool) -> str:
@@ -268,6 +482,8 @@ def _met(ok: bool) -> str:
 BENCHMARKS = {
     "dense": bench_dense, "large": bench_large, "mc-hessian": None, "mc-rate": bench_mc_rate,
     "flow": bench_flow, "memory": bench_memory, "landscape": bench_landscape,
+    "mc-span": bench_mc_span, "qmc": bench_qmc,
+    "kappa": bench_kappa, "flow-overhead": bench_flow_overhead, "startup": bench_startup,
 }
 
 

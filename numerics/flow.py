@@ -7,11 +7,19 @@ Where that Jacobian does not exist (a student row (anti)parallel to another row:
 cone) the call falls back to forward differences of F (scipy.optimize.approx_fprime) and the
 fallback is counted in the result.
 
-Stopping (events of solve_ivp): convergence when ‖F(W)‖_F <= gradient_tol; a row norm below
+Stopping (events of solve_ivp): convergence when ‖F(W)‖_F <= max(gradient_tol,
+gradient_rtol·‖F(W0)‖_F); a plateau (status "plateau"): ‖F‖ has fallen below 1e-6·‖F(W0)‖ and
+has not halved for 5 times the median of its last halving times — the floor that the solver's
+tolerances and rounding put under ‖F‖ (about λ_max·rtol·‖W‖), so a smaller gradient_tol would
+only integrate on in place; a row norm below
 1e-8·scale (a neuron collapsed to 0, the model is undefined there); a row norm above 1e6·scale
 (divergence, raises FlowError); for the exact Sobolev convention, a pair reaching sin θ <= 1e-7:
 the exact flow reaches the cone singularity in finite time (theory.reduced_flow), beyond which
 it is a Filippov sliding motion that this integrator does not follow (status "singular").
+
+Cost: the convergence event reads the field the step has just computed (a cache keyed by the
+state), so events add no field evaluations; the field at the uniform output times and the loss
+at every output time are the only evaluations beyond the solver's.
 
 Measured rate: the slope −d log q/dt fitted by least squares (scipy.stats.linregress, with its
 standard error) over the window where q is between window[1]·scale and window[0]·scale, with q
@@ -22,13 +30,11 @@ linear_sum_assignment) when K = K*, scale = ‖W*‖_F; otherwise q = ‖F(W)‖
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.integrate import solve_ivp
-from scipy.optimize import approx_fprime, linear_sum_assignment
-from scipy.stats import linregress
 
 import theory
 from theory.kernels import pair_geometry
@@ -43,6 +49,10 @@ METHODS = ("RK45", "RK23", "DOP853", "Radau", "BDF", "LSODA")
 IMPLICIT_METHODS = ("Radau", "BDF", "LSODA")
 #: sin θ at which the exact Sobolev flow is stopped as having reached the cone.
 SINGULAR_SIN_TOL = 1e-7
+#: Plateau rule: ‖F‖ below PLATEAU_BELOW·‖F(W0)‖ that has not halved for PLATEAU_PATIENCE times
+#: the median of its last halving times.
+PLATEAU_BELOW = 1e-6
+PLATEAU_PATIENCE = 5.0
 
 
 class FlowError(ValueError):
@@ -54,6 +64,36 @@ class FlowError(ValueError):
     def __init__(self, message: str, result: FlowResult | None = None):
         super().__init__(message)
         self.result = result
+
+
+class _Outputs:
+    """Loss and field norms at the output states, evaluated once, on first access (integrating
+    pays for the solve only). Plain data, so a FlowResult pickles (sweep workers)."""
+
+    def __init__(self, W, W_star, loss, options, gradient_norm):
+        self.W, self.W_star, self.loss, self.options = W, W_star, loss, options
+        self.values = {}
+        self.known_norms = gradient_norm  # NaN where not yet evaluated
+
+    def get(self, name: str) -> NDArray[np.float64]:
+        if name not in self.values:
+            self.values[name] = self._loss() if name == "loss" else self._gradient_norm()
+        return self.values[name]
+
+    def _loss(self) -> NDArray[np.float64]:
+        weight = self.options["sobolev_weight"]
+        return np.array([theory.population_loss(w, self.W_star, self.loss, sobolev_weight=weight)
+                         for w in self.W])
+
+    def _gradient_norm(self) -> NDArray[np.float64]:
+        norms = self.known_norms.copy()
+        for k in np.flatnonzero(np.isnan(norms)):
+            try:
+                norms[k] = np.linalg.norm(theory.population_gradient(self.W[k], self.W_star,
+                                                                     self.loss, **self.options))
+            except theory.NonDifferentiableError:
+                pass
+        return norms
 
 
 class _Abort(Exception):
@@ -70,14 +110,16 @@ class FlowResult:
     loss; gradient_norm: (n,) ‖F(W(t))‖_F; distance: (n,) permutation-minimised ‖W − W*‖_F when
     K = K*, else None. rate / rate_stderr: fitted asymptotic rate of ``fit_quantity`` (None with
     ``rate_note`` saying why when the window holds too few samples); fit_window: (t_start, t_end).
-    status: "converged", "t_max", "singular" or "collapsed"; message explains it.
+    status: "converged", "plateau", "t_max", "singular" or "collapsed"; message explains it
+    (for "converged": which tolerance, absolute or relative, was met).
+    Output times are the solver's accepted steps plus the n_samples uniform times of
+    [0, t_max] reached before the flow stopped (solve_ivp's t_eval: its dense output is computed
+    only for the steps containing one), and the end point of a terminal event.
     max_loss_increase: max over consecutive samples of loss[k+1] − loss[k] (<= 0: monotone).
     """
 
     t: NDArray[np.float64]
     W: NDArray[np.float64]
-    loss: NDArray[np.float64]
-    gradient_norm: NDArray[np.float64]
     distance: NDArray[np.float64] | None
     rate: float | None
     rate_stderr: float | None
@@ -96,6 +138,18 @@ class FlowResult:
     njev: int
     jacobian_fallbacks: int
     W_star: NDArray[np.float64] = field(repr=False, default=None)
+    outputs: _Outputs | None = field(repr=False, compare=False, default=None)
+
+    @property
+    def loss(self) -> NDArray[np.float64]:
+        """(n,) population loss (closed form) at every output time, evaluated on first access."""
+        return self.outputs.get("loss")
+
+    @property
+    def gradient_norm(self) -> NDArray[np.float64]:
+        """(n,) ‖F(W(t))‖_F at every output time (NaN where F does not exist); known at the
+        solver's steps, evaluated at the other output times on first access."""
+        return self.outputs.get("gradient_norm")
 
     @property
     def max_loss_increase(self) -> float:
@@ -122,6 +176,8 @@ def matched_distance(W: ArrayLike, W_star: ArrayLike) -> float:
     """min over permutations π of ‖W − W*_π‖_F (K = K*), by linear_sum_assignment."""
     W = np.asarray(W, dtype=float)
     W_star = np.asarray(W_star, dtype=float)
+    from scipy.optimize import linear_sum_assignment  # scipy imported on use (start-up time)
+
     cost = ((W[:, None, :] - W_star[None, :, :]) ** 2).sum(axis=-1)
     rows, cols = linear_sum_assignment(cost)
     return float(math.sqrt(cost[rows, cols].sum()))
@@ -131,6 +187,8 @@ def matched_difference(W: ArrayLike, W_star: ArrayLike) -> NDArray[np.float64]:
     """W − W*_π for the permutation π minimising ‖W − W*_π‖_F (K = K*), shape (K, d)."""
     W = np.asarray(W, dtype=float)
     W_star = np.asarray(W_star, dtype=float)
+    from scipy.optimize import linear_sum_assignment
+
     cost = ((W[:, None, :] - W_star[None, :, :]) ** 2).sum(axis=-1)
     rows, cols = linear_sum_assignment(cost)
     return W[rows] - W_star[cols]
@@ -162,6 +220,8 @@ def _fit_rate(t, q, scale, window):
         return None, None, None, (
             f"too few samples ({int(inside.sum())}) with {lower:.1e} <= q <= {upper:.1e}; "
             "increase t_max or lower gradient_tol")
+    from scipy.stats import linregress
+
     fit = linregress(t[inside], np.log(q[inside]))
     window_t = (float(t[inside][0]), float(t[inside][-1]))
     return (-float(fit.slope), float(fit.stderr), window_t,
@@ -174,7 +234,8 @@ def gradient_flow(W0: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
                   t_max: float = 200.0, rtol: float = 1e-10, atol: float = 1e-13,
                   method: str = "DOP853", gradient_tol: float = 1e-10,
                   window: tuple[float, float] = (1e-3, 1e-8), n_samples: int = 200,
-                  max_evaluations: int = 200_000) -> FlowResult:
+                  max_evaluations: int = 200_000, gradient_rtol: float = 0.0,
+                  stop_on_plateau: bool = True) -> FlowResult:
     """Integrate dW/dt = −F(W), F = theory.population_gradient(convention), from W0.
 
     Args:
@@ -182,10 +243,17 @@ def gradient_flow(W0: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
         loss, convention, sobolev_weight: as in theory.population_gradient.
         t_max: final time; rtol, atol: solve_ivp tolerances (rtol >= 100·eps).
         method: a solve_ivp method; implicit ones get the analytic Jacobian.
-        gradient_tol: convergence event ‖F(W)‖_F <= gradient_tol.
+        gradient_tol, gradient_rtol: convergence event
+            ‖F(W)‖_F <= max(gradient_tol, gradient_rtol·‖F(W0)‖_F) (absolute, or relative to
+            the field's initial scale); the message says which one stopped the flow.
+        stop_on_plateau: stop (status "plateau") when ‖F‖ has fallen below
+            PLATEAU_BELOW·‖F(W0)‖ and then not halved for PLATEAU_PATIENCE times its recent
+            halving time: the floor that rtol/atol and rounding put under ‖F‖, above a
+            too-small gradient_tol (module docstring).
         window: (upper, lower) bounds of the rate-fit window, relative to the scale of q
             (see the module docstring).
-        n_samples: uniform output times added to the solver's own steps.
+        n_samples: uniform output times on [0, t_max] added to the solver's own steps (those
+            before the flow stops).
         max_evaluations: budget of field evaluations; exceeding it raises FlowError.
     Returns:
         FlowResult (see its docstring).
@@ -203,6 +271,8 @@ def gradient_flow(W0: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
     rtol = _check_positive("rtol", rtol)
     atol = _check_positive("atol", atol)
     gradient_tol = _check_positive("gradient_tol", gradient_tol)
+    if not (isinstance(gradient_rtol, (int, float)) and 0 <= gradient_rtol < 1):
+        raise ValueError(f"gradient_rtol must be a number in [0, 1); got {gradient_rtol!r}")
     if rtol < 100 * np.finfo(float).eps or rtol >= 1:
         raise ValueError(f"rtol must lie in [100·eps ≈ 2.2e-14, 1); got {rtol!r}")
     if not (isinstance(window, (tuple, list)) and len(window) == 2
@@ -223,13 +293,22 @@ def gradient_flow(W0: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
                          "from W0/c, W_star/c and scale the trajectory back") from None
 
     K, d = W0.shape
+    from scipy.integrate import solve_ivp  # scipy imported on use (start-up time)
+    from scipy.optimize import approx_fprime
+
     options = dict(convention=convention, sobolev_weight=weight)
     scale = float(np.linalg.norm(W0) + np.linalg.norm(W_star))
     singular_flow = convention == "exact" and loss != "l2" and weight > 0
     counters = {"nfev": 0, "njev": 0, "fallbacks": 0}
     initial_field = theory.population_gradient(W0, W_star, loss, **options)  # may raise
+    initial_norm = float(np.linalg.norm(initial_field))
+    threshold = max(gradient_tol, gradient_rtol * initial_norm)
+    cache: OrderedDict[bytes, NDArray[np.float64]] = OrderedDict()  # last fields, by state
 
     def field_of(y):
+        key = y.tobytes()
+        if key in cache:
+            return cache[key]
         counters["nfev"] += 1
         if counters["nfev"] > max_evaluations:
             raise _Abort(
@@ -239,11 +318,15 @@ def gradient_flow(W0: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
         if not np.all(np.isfinite(y)):
             raise _Abort("the state became non-finite (the trajectory diverged)")
         try:
-            return theory.population_gradient(y.reshape(K, d), W_star, loss, **options)
+            value = theory.population_gradient(y.reshape(K, d), W_star, loss, **options)
         except theory.NonDifferentiableError as exc:
             raise _Abort(f"the field is undefined at a trial point of the solver: {exc}") from exc
         except ValueError as exc:
             raise _Abort(f"the field could not be evaluated at a trial point: {exc}") from exc
+        cache[key] = value
+        if len(cache) > 32:
+            cache.popitem(last=False)
+        return value
 
     def rhs(_t, y):
         return -field_of(y).ravel()
@@ -256,8 +339,34 @@ def gradient_flow(W0: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
             counters["fallbacks"] += 1
             return approx_fprime(y, lambda z: rhs(0.0, z), 1e-7 * max(1.0, scale))
 
-    def converged(_t, y):
-        return math.log(max(float(np.linalg.norm(field_of(y))), 1e-300)) - math.log(gradient_tol)
+    # Plateau monitor, updated once per accepted step (the converged event is evaluated there,
+    # on the field the step has just computed: a cache hit, no extra evaluation).
+    monitor = {"t": 0.0, "best": initial_norm, "halvings": [(0.0, initial_norm)],
+               "plateau_at": math.inf}
+    steps: list[tuple[float, NDArray[np.float64], float]] = [(0.0, W0.ravel(), initial_norm)]
+
+    def _observe(t: float, y, norm: float) -> None:
+        if t <= monitor["t"]:
+            return  # root-finding calls inside the last step
+        monitor["t"] = t
+        steps.append((t, np.array(y, dtype=float), norm))
+        monitor["best"] = min(monitor["best"], norm)
+        halvings = monitor["halvings"]
+        if norm <= 0.5 * halvings[-1][1]:
+            halvings.append((t, norm))
+        elif (stop_on_plateau and len(halvings) >= 4 and math.isinf(monitor["plateau_at"])
+              and monitor["best"] <= PLATEAU_BELOW * initial_norm):
+            recent = np.diff([time for time, _ in halvings[-6:]])
+            if t - halvings[-1][0] > PLATEAU_PATIENCE * float(np.median(recent)):
+                monitor["plateau_at"] = t
+
+    def converged(t, y):
+        norm = float(np.linalg.norm(field_of(y)))
+        _observe(t, y, norm)
+        return math.log(max(norm, 1e-300)) - math.log(threshold)
+
+    def plateau(t, _y):
+        return -1.0 if t >= monitor["plateau_at"] else 1.0
 
     def collapsed(_t, y):
         return float(np.linalg.norm(y.reshape(K, d), axis=1).min()) - 1e-8 * scale
@@ -268,17 +377,18 @@ def gradient_flow(W0: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
     def singular(_t, y):
         return _min_pair_sin(y.reshape(K, d), W_star) - SINGULAR_SIN_TOL
 
-    events = [converged, collapsed, diverged] + ([singular] if singular_flow else [])
+    events = [converged, plateau, collapsed, diverged] + ([singular] if singular_flow else [])
     for event in events:
         event.terminal = True
         event.direction = -1
-    converged_at_start = bool(np.linalg.norm(initial_field) <= gradient_tol)
+    converged_at_start = bool(initial_norm <= threshold)
     if converged_at_start:
         t_max = 1e-12 * t_max  # already converged: record the initial point only
     extra = {"jac": jac} if method in IMPLICIT_METHODS else {}
     try:
         solution = solve_ivp(rhs, (0.0, t_max), W0.ravel(), method=method, rtol=rtol, atol=atol,
-                             events=events, dense_output=True, **extra)
+                             events=events, t_eval=np.linspace(0.0, t_max, int(n_samples)),
+                             **extra)
     except _Abort as abort:
         raise FlowError(f"gradient_flow ({loss}, {convention}, {method}) stopped: "
                         f"{abort.message}") from None
@@ -286,7 +396,11 @@ def gradient_flow(W0: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
         raise FlowError(f"gradient_flow ({loss}, {convention}, {method}): the solver failed at "
                         f"t = {solution.t[-1]:.6g}: {solution.message}. Try another method "
                         "(e.g. 'LSODA' or 'Radau'), looser rtol/atol, or a smaller t_max.")
-    t_end = float(solution.t[-1])
+    t_end = t_max
+    final = None
+    if solution.status == 1:
+        index = [i for i, times in enumerate(solution.t_events) if len(times)][0]
+        t_end, final = float(solution.t_events[index][0]), solution.y_events[index][0]
     status, message = "t_max", f"reached t_max = {t_max:g} before the convergence event"
     if converged_at_start:
         status, message = "converged", (
@@ -295,8 +409,16 @@ def gradient_flow(W0: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
     elif solution.status == 1:
         hit = events[[i for i, times in enumerate(solution.t_events) if len(times)][0]]
         if hit is converged:
+            which = (f"gradient_tol = {gradient_tol:g}" if threshold == gradient_tol else
+                     f"gradient_rtol·‖F(W0)‖ = {gradient_rtol:g}·{initial_norm:.3g}")
             status, message = "converged", (
-                f"converged: ‖F(W)‖_F <= gradient_tol = {gradient_tol:g} at t = {t_end:.6g}")
+                f"converged: ‖F(W)‖_F <= {threshold:.3g} ({which}) at t = {t_end:.6g}")
+        elif hit is plateau:
+            status, message = "plateau", (
+                f"plateau: ‖F(W)‖_F stopped decreasing at {monitor['best']:.3g} "
+                f"(<= {PLATEAU_BELOW:g}·‖F(W0)‖, no halving for {PLATEAU_PATIENCE:g} recent "
+                f"halving times; the floor set by rtol/atol and rounding) at t = {t_end:.6g}, "
+                f"above the convergence threshold {threshold:.3g}")
         elif hit is collapsed:
             status, message = "collapsed", (
                 f"a student neuron collapsed to |w| <= {1e-8 * scale:.1e} at t = {t_end:.6g} "
@@ -311,35 +433,31 @@ def gradient_flow(W0: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
             status, message = "diverged", (
                 f"a row norm exceeded 1e6·(‖W0‖+‖W*‖) at t = {t_end:.6g}: the flow diverged")
 
-    times = np.union1d(solution.t, np.linspace(0.0, t_end, int(n_samples)))
-    states = solution.sol(times).T
-    states[np.searchsorted(times, solution.t)] = solution.y.T  # exact solver points
-    W = states.reshape(-1, K, d)
-    losses = np.array([theory.population_loss(w, W_star, loss, sobolev_weight=weight)
-                       for w in W])
-    if singular_flow:
-        grad_norms = np.full(len(W), np.nan)
-        for k, w in enumerate(W):
-            try:
-                grad_norms[k] = np.linalg.norm(theory.population_gradient(w, W_star, loss,
-                                                                          **options))
-            except theory.NonDifferentiableError:
-                pass
-    else:
-        grad_norms = np.array([np.linalg.norm(theory.population_gradient(w, W_star, loss,
-                                                                         **options)) for w in W])
+    # Output: the solver's accepted steps (recorded by the convergence event, with their field
+    # norms), the uniform times of t_eval (solve_ivp's dense output, computed only for the steps
+    # that contain one) and the end point of a terminal event.
+    records = [(t, y, norm) for t, y, norm in steps if t <= t_end]
+    uniform = [(float(t), y, None) for t, y in zip(solution.t, solution.y.T, strict=True)]
+    points = {t: (y, norm) for t, y, norm in records + uniform}
+    if final is not None:
+        points[t_end] = (final, None)
+    for t, y, _norm in records:  # solver points take precedence over interpolated ones
+        points[t] = (y, _norm)
+    times = np.array(sorted(points))
+    W = np.array([points[t][0] for t in times]).reshape(-1, K, d)
+    known = np.array([np.nan if points[t][1] is None else points[t][1] for t in times])
+    outputs = _Outputs(W, W_star, loss, options, known)
     distance = None
     if K == W_star.shape[0]:
         distance = np.array([matched_distance(w, W_star) for w in W])
         quantity, q, q_scale = "distance", distance, float(np.linalg.norm(W_star))
     else:
-        quantity, q, q_scale = "gradient_norm", grad_norms, float(np.linalg.norm(initial_field))
+        quantity, q, q_scale = "gradient_norm", outputs.get("gradient_norm"), initial_norm
     finite = np.isfinite(q)
     rate, stderr, fit_window, note = _fit_rate(times[finite], q[finite], q_scale, window)
-    result = FlowResult(times, W, losses, grad_norms, distance, rate, stderr, fit_window,
-                        quantity, note, status, message, loss, convention, weight, method,
-                        rtol, atol, counters["nfev"], counters["njev"], counters["fallbacks"],
-                        W_star)
+    result = FlowResult(times, W, distance, rate, stderr, fit_window, quantity, note, status,
+                        message, loss, convention, weight, method, rtol, atol, counters["nfev"],
+                        counters["njev"], counters["fallbacks"], W_star, outputs)
     if status == "diverged":
         raise FlowError(f"gradient_flow ({loss}, {convention}): {message}", result)
     return result

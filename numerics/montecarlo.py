@@ -1,38 +1,63 @@
 r"""Streaming Monte-Carlo estimates of the population loss, expected gradient and Hessian.
 
-Independent of theory's closed forms by design: only samples x ~ N(0, I_d) and the pointwise
-loss of the student g(x; W) = Σ_i σ(w_i·x) against the teacher g(x; W*).
+Independent of theory's closed forms by design: only samples x ~ N(0, Σ) (Σ = ``input_covariance``,
+default I_d) and the pointwise loss of the student g(x; W) = Σ_i σ(w_i·x) against the teacher
+g(x; W*).
 
-Pointwise quantities for a chunk X (B×d), with Z = X Wᵀ, Z* = X W*ᵀ (the only O(B·K·d) work,
-written as matrix products):
+Pointwise quantities. Stack the rows R = [W; W*] (P×d, P = K + K*), let Z = R x be the
+pre-activations (student part Z_i = w_i·x), G = R Rᵀ their Euclidean Gram matrix and
+s = [σ'(Z_student), −σ'(Z_teacher)], t = [σ''(Z_student), −σ''(Z_teacher)] (length P). Then
 
-    r = Σ_i σ(Z_i) − Σ_j σ(Z*_j)                           (residual, B)
-    D = σ'(Z) W − σ'(Z*) W*                                 (input-gradient residual, B×d)
-    ℓ = c₂ ½ r² + c_s ½ |D|²                                (pointwise loss)
-    ∂ℓ/∂w_i = α_i x + β_i D,   α_i = c₂ r σ'(w_i·x) + c_s σ''(w_i·x) (w_i·D),   β_i = c_s σ'(w_i·x)
+    r   = Σ_i σ(Z_i) − Σ_j σ(Z*_j)                         (residual)
+    D   = ∇ₓg(x; W) − ∇ₓg(x; W*) = Σ_p s_p r_p             (input-gradient residual)
+    H   = ∇²ₓg(x; W) − ∇²ₓg(x; W*) = Σ_p t_p r_p r_pᵀ      (input-Hessian residual)
+    ℓ   = c₂ ½ r² + c_s ½ |D|² + c₂₂ ½ ‖H‖²_F,   |D|² = sᵀG s,  ‖H‖²_F = tᵀ(G∘G)t
+    ∂ℓ/∂w_i = α_i x + Σ_p γ_ip r_p   with
+        α_i  = c₂ r σ'(Z_i) + c_s σ''(Z_i) (w_i·D) + c₂₂ σ'''(Z_i) (w_iᵀ H w_i)
+        γ_ip = c_s σ'(Z_i) s_p + 2 c₂₂ σ''(Z_i) t_p G_pi
 
-with (c₂, c_s) = (1, 0) for "l2", (0, 1) for "sobolev", (1, λ) for "h1". σ'' is the regular part
-(0 for relu / leaky relu): this is the **expected** convention, E_x of the pointwise (autograd)
-gradient. Sums over samples of ∂ℓ/∂w and of its square are αᵀX + βᵀD and
-(α²)ᵀX² + 2(αβ)ᵀ(X∘D) + (β²)ᵀD², again matrix products.
+with (c₂, c_s, c₂₂) = (1, 0, 0) "l2", (0, 1, 0) "sobolev", (1, λ, 0) "h1", (0, 0, 1) "sobolev2",
+(1, λ, μ) "h2" (λ = sobolev_weight, μ = second_order_weight). σ'', σ''' are regular parts (0 for
+relu / leaky relu): this is the **expected** convention, E_x of the pointwise (autograd)
+gradient. For relu and leaky relu σ'' is a Dirac mass and J₂ = E ½‖H‖² is infinite: the
+second-order losses raise ValueError. The Sobolev terms use the EUCLIDEAN input derivatives
+(weights W, not W L) whatever the law of x.
 
-Streaming: chunks of ``batch_size`` rows are drawn from one numpy Generator (the stream of
-normals does not depend on the chunking, so results for different ``batch_size`` agree to
-rounding, and are bitwise identical for the same seed and batch_size). Per-chunk means and
-centred second moments are merged with Chan et al.'s parallel update, so memory is
-O(batch_size·(K + K* + d)) whatever n_samples is. Standard errors are sample standard deviations
-/ √N; 95 % intervals are mean ± z₀.₉₇₅·stderr (normal approximation, valid for N ≫ 1).
+Sampling in the span (``dimension="span"``, the default). Write x = L z with L the Cholesky
+factor of Σ (L = I by default) and z ~ N(0, I_d). Every pointwise quantity depends on z only
+through the pre-activations R L z, i.e. through u = Qᵀz where Q (d×m) is an orthonormal basis of
+the row space of R L (m ≤ P, from an SVD: linear algebra on W and W*, not a formula of the
+theory). u ~ N(0, I_m) is drawn directly, at a cost independent of d. The component of z outside
+span(Q) is independent of u with mean zero, so E[x | u] = L Q u and each sample contributes the
+conditional expectation E[∂ℓ/∂w_i | u] = α_i L Q u + Σ_p γ_ip r_p (Rao–Blackwell: unbiased, never
+a larger variance). These per-sample gradients lie in V = span(L Q, rows of R) (p = dim V ≤ 2P;
+p = m when Σ = I); they are accumulated in V's coordinates, means and full p×p scatter matrices
+per student row, and mapped back to (K, d) at the end, so the reported standard errors are the
+exact sample standard errors of the per-sample (K, d) gradients. ``dimension="full"`` draws
+x ∈ R^d and uses the unconditioned pointwise gradient (the estimator before the span; for
+tests). When m = d the two coincide and "span" draws x in full (same stream, same numbers).
+
+Samplers. ``sampler="random"``: i.i.d. draws from one numpy Generator; chunks of ``batch_size``
+rows, and the stream of normals does not depend on the chunking (results for different
+``batch_size`` agree to rounding; bitwise identical for the same seed and batch_size). Chunk
+means and centred second moments are merged with Chan et al.'s parallel update (memory
+O(batch_size·K·p), independent of n_samples); standard errors are sample standard deviations
+/ √N. ``sampler="sobol"``: randomized quasi-Monte-Carlo, ``n_scramblings`` independent scrambled
+Sobol' sequences (scipy.stats.qmc.Sobol, scramble=True) of n_samples / n_scramblings points each
+(a power of two), mapped to normals by the inverse cdf (scipy.stats.qmc.MultivariateNormalQMC);
+each scrambling gives an unbiased estimate, and the error bars are the standard errors of the
+mean over scramblings (their sample std / √n_scramblings). 95 % intervals are
+mean ± z₀.₉₇₅·stderr (normal approximation).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import stats
-from tqdm.auto import tqdm
 
 from numerics.activations import Activation, get_activation
 from theory.validation import (
@@ -45,10 +70,19 @@ from theory.validation import (
 Array = NDArray[np.float64]
 
 DEFAULT_BATCH_SIZE = 65_536
+DEFAULT_SCRAMBLINGS = 16
 #: Relative step constant for kinked activations: h_k = STEP_SCALE_KINKED·|w_k|·N^(−1/5).
 STEP_SCALE_KINKED = 0.3
 #: Relative step for smooth activations: h_k = STEP_SMOOTH·|w_k|.
 STEP_SMOOTH = 1e-4
+#: Loss names the estimators accept (theory's first-order ones plus the second-order family).
+LOSSES = ("l2", "sobolev", "h1", "sobolev2", "h2")
+DIMENSIONS = ("span", "full")
+SAMPLERS = ("random", "sobol")
+#: Bound on the entries of one chunk's (K, rows, p) array of per-sample gradients (small enough
+#: to stay in cache; measured fastest on 2 cores): the rows
+#: processed at once are min(batch_size, max(256, CHUNK_ENTRIES // (K·p))).
+CHUNK_ENTRIES = 2 ** 17
 
 
 def _positive_int(value, name: str) -> int:
@@ -68,46 +102,148 @@ def _check_seed(seed):
     raise ValueError(f"seed must be a non-negative integer or None; got {seed!r}")
 
 
+def check_second_order_weight(second_order_weight: float) -> float:
+    """μ, the weight of J₂ in "h2": a finite number >= 0."""
+    try:
+        value = float(second_order_weight)
+    except (TypeError, ValueError):
+        raise ValueError("second_order_weight must be a finite number >= 0; "
+                         f"got {second_order_weight!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise ValueError("second_order_weight must be a finite number >= 0; "
+                         f"got {second_order_weight!r}")
+    return value
+
+
+def loss_weights(loss: str, sobolev_weight: float = 1.0, second_order_weight: float = 1.0
+                 ) -> tuple[float, float, float]:
+    """(c₂, c_s, c₂₂): weights of L, J and J₂ in ``loss`` (module docstring)."""
+    if not isinstance(loss, str):
+        raise ValueError(f"loss must be a string, one of {LOSSES}; got {type(loss).__name__} "
+                         f"{loss!r}")
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {LOSSES}; got {loss!r}")
+    lam = check_sobolev_weight(sobolev_weight)
+    mu = check_second_order_weight(second_order_weight)
+    return {"l2": (1.0, 0.0, 0.0), "sobolev": (0.0, 1.0, 0.0), "h1": (1.0, lam, 0.0),
+            "sobolev2": (0.0, 0.0, 1.0), "h2": (1.0, lam, mu)}[loss]
+
+
 def loss_coefficients(loss: str, sobolev_weight: float) -> tuple[float, float]:
-    """(c₂, c_s): weights of the l2 and Sobolev parts of ``loss``."""
+    """(c₂, c_s): weights of the l2 and Sobolev parts of a first-order loss (l2, sobolev, h1)."""
     check_loss(loss)
     weight = check_sobolev_weight(sobolev_weight)
     return {"l2": (1.0, 0.0), "sobolev": (0.0, 1.0), "h1": (1.0, weight)}[loss]
 
 
+def input_covariance_factor(input_covariance: ArrayLike | None, d: int) -> Array | None:
+    """Lower Cholesky factor L of Σ = L Lᵀ, or None for the identity (the default).
+
+    Σ must be a finite, symmetric (to 1e-12 relative) positive definite (d, d) array;
+    otherwise ValueError naming ``input_covariance``. Σ exactly equal to I_d returns None, so
+    the identity reproduces the default estimator bit for bit.
+    """
+    if input_covariance is None:
+        return None
+    try:
+        sigma = np.asarray(input_covariance, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError("input_covariance must be a real symmetric positive definite (d, d) "
+                         f"array; got {type(input_covariance).__name__}") from None
+    if sigma.shape != (d, d):
+        raise ValueError(f"input_covariance must have shape (d, d) = ({d}, {d}) to match W; "
+                         f"got {sigma.shape}")
+    if not np.all(np.isfinite(sigma)):
+        raise ValueError("input_covariance must be finite (no NaN or inf entries)")
+    scale = float(np.abs(sigma).max())
+    if np.abs(sigma - sigma.T).max() > 1e-12 * scale:
+        raise ValueError("input_covariance must be symmetric; got max |Σ − Σᵀ| = "
+                         f"{np.abs(sigma - sigma.T).max():.3g} (symmetrise it: (Σ + Σᵀ)/2)")
+    if np.array_equal(sigma, np.eye(d)):
+        return None
+    try:
+        return np.linalg.cholesky(0.5 * (sigma + sigma.T))
+    except np.linalg.LinAlgError:
+        raise ValueError("input_covariance must be positive definite (its Cholesky "
+                         "factorisation failed: an eigenvalue is <= 0)") from None
+
+
 def _z(confidence: float) -> float:
     if not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence must be in (0, 1); got {confidence!r}")
-    return float(stats.norm.ppf(0.5 + confidence / 2.0))
+    return NormalDist().inv_cdf(0.5 + confidence / 2.0)
 
 
-def pointwise(X: Array, W: Array, W_star: Array, activation: Activation, c2: float, cs: float
-              ) -> tuple[Array, Array, Array, Array]:
-    """Pointwise loss ℓ (B,), coefficients α, β (B, K) and D (B, d) for the rows of X.
+def _pointwise(pre: Array, x: Array, rows: Array, gram: Array, K: int, activation: Activation,
+               weights: tuple[float, float, float]
+               ) -> tuple[Array, Array | None, Array | None, Array | None]:
+    """Pointwise loss and per-sample gradients in factored form (module docstring).
 
-    The pointwise expected-convention gradient of sample b is α[b, :, None]·X[b] +
-    β[b, :, None]·D[b] (module docstring).
+    pre: (B, P) pre-activations R x; x: (B, p) coordinates of x (or of E[x | u]); rows: (P, p)
+    coordinates of the rows of R in the same frame; gram: (P, P) Euclidean Gram matrix R Rᵀ.
+    Returns ℓ (B,) and (a, y, rest) with per-sample gradient of row k
+    e_k = a[:, k, None]·y + rest[k]: a = σ'(Z) (B, K), y = c₂ r x + c_s D (B, p) (the part
+    shared by all rows, which is everything for relu and leaky relu) and rest (K, B, p) the
+    terms in σ'' and σ''' of smooth activations (None when absent).
     """
-    s0, s1, s2 = activation.numpy[0], activation.numpy[1], activation.numpy[2]
-    K = W.shape[0]
-    both = X @ np.vstack([W, W_star]).T  # one product for student and teacher
-    Z, Zs = both[:, :K], both[:, K:]
-    loss = np.zeros(X.shape[0])
-    alpha = np.zeros_like(Z)
-    beta = np.zeros_like(Z)
-    D = np.zeros_like(X)
-    dZ = s1(Z)
+    c2, cs, c22 = weights
+    s0, s1, s2, s3 = activation.numpy
+    Z = pre[:, :K]
+    # Student and teacher sums are formed separately and then subtracted, so that W = W*
+    # gives exactly zero residuals (as the population quantities are).
+    ell = a = y = rest = None
+    coef = None  # (B, K) coefficients of x in rest
+    if c2 or cs:
+        slopes = s1(pre)  # σ' of every row
+        a = slopes[:, :K]
     if c2:
-        r = s0(Z).sum(axis=1) - s0(Zs).sum(axis=1)
-        loss += 0.5 * c2 * r * r
-        alpha += (c2 * r)[:, None] * dZ
+        values = s0(pre)
+        ones = np.ones(max(K, pre.shape[1] - K))  # row sums as products: 8x faster than .sum
+        r = values[:, :K] @ ones[:K] - values[:, K:] @ ones[: pre.shape[1] - K]
+        ell = (0.5 * c2) * r * r
+        y = (r if c2 == 1.0 else c2 * r)[:, None] * x
     if cs:
-        D = dZ @ W - s1(Zs) @ W_star
-        loss += 0.5 * cs * np.einsum("bi,bi->b", D, D)
-        if not activation.homogeneous:
-            alpha += cs * s2(Z) * (D @ W.T)
-        beta = cs * dZ
-    return loss, alpha, beta, D
+        D = a @ rows[:K] - slopes[:, K:] @ rows[K:]
+        squared = (0.5 * cs) * np.einsum("bp,bp->b", D, D)
+        ell = squared if ell is None else ell + squared
+        scaled = D if cs == 1.0 else cs * D
+        if y is None:
+            y = scaled
+        else:
+            y += scaled
+        if not activation.homogeneous:  # relu and leaky relu: regular σ'' = 0
+            coef = cs * s2(Z) * (a @ gram[:K, :K] - slopes[:, K:] @ gram[K:, :K])
+    if c22:
+        d2 = s2(Z)
+        t = np.concatenate([d2, -s2(pre[:, K:])], axis=1)
+        tg2 = t @ (gram * gram)
+        squared = (0.5 * c22) * np.einsum("bp,bp->b", tg2, t)
+        ell = squared if ell is None else ell + squared
+        third = c22 * s3(Z) * tg2[:, :K]
+        coef = third if coef is None else coef + third
+        rest = np.stack([(2.0 * c22 * d2[:, i:i + 1]) * ((t * gram[:, i]) @ rows)
+                         for i in range(K)])
+    if coef is not None:
+        term = coef.T[:, :, None] * x[None, :, :]
+        rest = term if rest is None else rest + term
+    return ell, a, y, rest
+
+
+def _gradients(a: Array | None, y: Array | None, rest: Array | None) -> Array:
+    """Per-sample gradients (K, B, p) from the factored form of :func:`_pointwise`."""
+    if a is None:
+        return rest
+    shared = np.ascontiguousarray(a.T)[:, :, None] * y[None, :, :]  # contiguous: 2x faster
+    return shared if rest is None else shared + rest
+
+
+def pointwise_gradients(X: Array, W: Array, W_star: Array, activation: Activation,
+                        weights: tuple[float, float, float]) -> tuple[Array, Array]:
+    """Pointwise loss ℓ (B,) and pointwise expected-convention gradients (B, K, d) at inputs X."""
+    rows = np.vstack([W, W_star])
+    ell, a, y, rest = _pointwise(X @ rows.T, X, rows, rows @ rows.T, W.shape[0], activation,
+                                 weights)
+    return ell, _gradients(a, y, rest).transpose(1, 0, 2)
 
 
 class _Moments:
@@ -136,11 +272,122 @@ class _Moments:
         return np.sqrt(self.m2 / (self.n - 1) / self.n)
 
 
+class _GradientMoments:
+    """Chan's update for per-sample gradients given in coordinates (K, B, p).
+
+    With ``scatter`` the centred second moments are full p×p matrices per student row, so the
+    variance of any linear image (the original coordinates, via an orthonormal basis) is exact;
+    otherwise they are entrywise (the coordinates are already the original ones).
+    """
+
+    def __init__(self, K: int, p: int, scatter: bool) -> None:
+        self.n = 0
+        self.scatter = scatter
+        self.mean = np.zeros((K, p))
+        self.m2 = np.zeros((K, p, p) if scatter else (K, p))
+
+    def add_chunk(self, a: Array | None, y: Array | None, rest: Array | None) -> None:
+        """Add the per-sample gradients e_k = a[:, k]·y + rest[k] of one chunk."""
+        if rest is None and self.scatter:  # e_k = a_k y: Σ_b e_k e_kᵀ = (a_k² y)ᵀ y
+            n = y.shape[0]
+            total = a.T @ y
+            squares = np.ascontiguousarray((a * a).T)  # rows contiguous: 1.3x faster
+            centred = np.stack([(column[:, None] * y).T @ y for column in squares])
+        else:
+            gradients = _gradients(a, y, rest)
+            n = gradients.shape[1]
+            total = gradients.sum(axis=1)
+            if self.scatter:  # K small GEMMs (p×B)(B×p)
+                centred = np.matmul(gradients.transpose(0, 2, 1), gradients)
+            else:
+                centred = np.einsum("kbp,kbp->kp", gradients, gradients)
+        mean = total / n
+        if self.scatter:
+            centred -= total[:, :, None] * mean[:, None, :]
+        else:
+            centred = np.maximum(centred - total * mean, 0.0)
+        self.merge(n, mean, centred)
+
+    def merge(self, n: int, mean: Array, centred: Array) -> None:
+        combined = self.n + n
+        delta = mean - self.mean
+        outer = delta[:, :, None] * delta[:, None, :] if self.scatter else delta * delta
+        self.mean = self.mean + delta * (n / combined)
+        self.m2 = self.m2 + centred + outer * (self.n * n / combined)
+        self.n = combined
+
+    def result(self, basis: Array | None) -> tuple[Array, Array]:
+        """(mean, stderr) in the original (K, d) coordinates; basis (d, p) orthonormal or None."""
+        if self.n < 2:
+            raise ValueError("n_samples must be at least 2 to estimate a standard error")
+        variance = self.m2 / ((self.n - 1) * self.n)
+        if basis is None:
+            return self.mean, np.sqrt(np.maximum(variance, 0.0))
+        mean = self.mean @ basis.T
+        entrywise = np.stack([np.einsum("ap,ap->a", basis @ v, basis) for v in variance])
+        return mean, np.sqrt(np.maximum(entrywise, 0.0))
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """How a chunk of standard normals U (B, n_draw) becomes pointwise quantities.
+
+    pre-activations = U @ mix (mix: (n_draw, P)); coordinates of x (or E[x | u]) =
+    U @ x_map (x_map None: U itself); rows: (P, p) coordinates of the rows of R; basis: (d, p)
+    orthonormal basis of the coordinates (None: the coordinates are the original ones).
+    """
+
+    n_draw: int
+    mix: Array
+    x_map: Array | None
+    rows: Array
+    gram: Array
+    basis: Array | None
+
+
+def _orthonormal_basis(columns: Array) -> Array:
+    """Orthonormal basis of the column space (SVD; numpy's matrix_rank tolerance)."""
+    left, singular, _ = np.linalg.svd(columns, full_matrices=False)
+    if singular.size == 0:
+        return left[:, :0]
+    tol = singular.max() * max(columns.shape) * np.finfo(float).eps
+    return left[:, : int((singular > tol).sum())]
+
+
+def sampling_frame(W: Array, W_star: Array, factor: Array | None, dimension: str) -> _Frame:
+    """The frame of ``dimension`` ("span" or "full") for x = L z, L = factor (None: I)."""
+    rows = np.vstack([W, W_star])
+    gram = rows @ rows.T
+    d = W.shape[1]
+    if dimension == "full":
+        if factor is None:
+            return _Frame(d, rows.T, None, rows, gram, None)
+        return _Frame(d, factor.T @ rows.T, factor.T, rows, gram, None)
+    mixed = rows if factor is None else rows @ factor  # pre-activations R L z
+    Q = _orthonormal_basis(mixed.T)  # (d, m): row space of R L
+    if Q.shape[1] == d:  # the span is all of R^d: drawing in it is drawing x in full
+        return sampling_frame(W, W_star, factor, "full")
+    mix = (mixed @ Q).T  # (m, P)
+    if factor is None:  # E[x | u] = Q u: the coordinates in basis Q are u itself
+        return _Frame(Q.shape[1], mix, None, rows @ Q, gram, Q)
+    T = factor @ Q  # E[x | u] = L Q u
+    V = _orthonormal_basis(np.hstack([T, rows.T]))
+    return _Frame(Q.shape[1], mix, T.T @ V, rows @ V, gram, V)
+
+
+def _process(frame: _Frame, U: Array, K: int, activation: Activation,
+             weights: tuple[float, float, float]
+             ) -> tuple[Array, Array | None, Array | None, Array | None]:
+    x = U if frame.x_map is None else U @ frame.x_map
+    return _pointwise(U @ frame.mix, x, frame.rows, frame.gram, K, activation, weights)
+
+
 @dataclass(frozen=True)
 class MonteCarloEstimate:
     """Monte-Carlo estimate of the population loss and its expected gradient.
 
-    value, value_stderr: E ℓ and its standard error (sample std / √N).
+    value, value_stderr: E ℓ and its standard error (sample std / √N; for sampler="sobol" the
+        std of the per-scrambling means / √n_scramblings).
     gradient, gradient_stderr: (K, d) E_x[∇_W ℓ] in the expected convention, and entrywise
         standard errors.
     Intervals are normal-approximation intervals mean ± z·stderr at ``confidence``.
@@ -158,6 +405,11 @@ class MonteCarloEstimate:
     confidence: float = 0.95
     convention: str = "expected"
     method: str = "monte-carlo, x ~ N(0, I_d), normal-approximation intervals"
+    second_order_weight: float = 1.0
+    dimension: str = "span"
+    sampler: str = "random"
+    n_scramblings: int | None = None
+    span_dimension: int | None = None
 
     def value_interval(self, confidence: float | None = None) -> tuple[float, float]:
         z = _z(self.confidence if confidence is None else confidence)
@@ -169,6 +421,8 @@ class MonteCarloEstimate:
 
 
 def _progress(total: int, progress: bool, what: str):
+    from tqdm.auto import tqdm  # imported on use: keeps `import numerics` light
+
     return tqdm(total=total, unit="sample", unit_scale=True, desc=what, disable=not progress,
                 leave=False)
 
@@ -182,63 +436,126 @@ def _chunks(n_samples: int, batch_size: int):
 
 
 def _checked_inputs(W, W_star, loss, sobolev_weight, activation, slope, n_samples, batch_size,
-                    confidence):
+                    confidence, second_order_weight=1.0):
     """Validate the arguments shared by the estimators; ValueError names the bad one."""
     W, W_star = as_student_teacher(W, W_star)
-    c2, cs = loss_coefficients(loss, sobolev_weight)
+    weights = loss_weights(loss, sobolev_weight, second_order_weight)
     act = get_activation(activation, slope=slope)
+    if weights[2] > 0 and act.jump != 0.0:
+        raise ValueError(
+            f"loss {loss!r} needs a smooth activation: for {act.name} σ'' is a Dirac mass at 0, "
+            "so J₂ = E ½‖∇²ₓg(x;W) − ∇²ₓg(x;W*)‖²_F is infinite; use activation 'gelu', 'tanh' "
+            "or 'sine', or loss 'h1'")
     n_samples = _positive_int(n_samples, "n_samples")
     if n_samples < 2:
         raise ValueError("n_samples must be at least 2 to estimate a standard error")
     batch_size = _positive_int(batch_size, "batch_size")
     _z(confidence)
-    return W, W_star, c2, cs, act, n_samples, batch_size
+    return W, W_star, weights, act, n_samples, batch_size
+
+
+def _check_choice(value, name: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {choices}; got {value!r}")
+    return value
 
 
 def monte_carlo(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *, n_samples: int,
                 seed: int | None = None, sobolev_weight: float = 1.0,
-                activation: str | Activation = "relu", slope: float | None = None,
-                batch_size: int = DEFAULT_BATCH_SIZE, confidence: float = 0.95,
-                progress: bool = False) -> MonteCarloEstimate:
+                second_order_weight: float = 1.0, activation: str | Activation = "relu",
+                slope: float | None = None, input_covariance: ArrayLike | None = None,
+                dimension: str = "span", sampler: str = "random",
+                n_scramblings: int = DEFAULT_SCRAMBLINGS, batch_size: int = DEFAULT_BATCH_SIZE,
+                confidence: float = 0.95, progress: bool = False) -> MonteCarloEstimate:
     """Streaming Monte-Carlo estimate of the loss and its expected (autograd) gradient.
 
     Args:
         W: student (K, d) or (d,). W_star: teacher (K*, d).
-        loss: "l2", "sobolev" or "h1" (= l2 + sobolev_weight·sobolev).
+        loss: "l2", "sobolev", "h1" (= l2 + λ·sobolev), "sobolev2" (J₂) or "h2"
+            (= l2 + λ·sobolev + μ·sobolev2; smooth activations only).
         n_samples: N, the number of Gaussian inputs; memory does not grow with N.
-        seed: seed of numpy's default Generator; the same seed gives the same samples whatever
-            ``batch_size`` (sums then agree to rounding).
+        seed: seed of numpy's default Generator (sampler "random": the same seed gives the same
+            samples whatever ``batch_size``) or of the scramblings (sampler "sobol").
+        sobolev_weight: λ. second_order_weight: μ (used by "h2").
         activation: "relu", "leaky_relu" (with ``slope``), "gelu", "tanh", "sine" or an
             :class:`~numerics.activations.Activation`.
+        input_covariance: Σ, symmetric positive definite (d, d); x ~ N(0, Σ) (default I_d).
+            The Sobolev terms keep the Euclidean input gradient and Hessian.
+        dimension: "span" (draw the coordinates of the m-dimensional span only; cost
+            independent of d) or "full" (draw x ∈ R^d; for tests).
+        sampler: "random" (Monte-Carlo) or "sobol" (randomized QMC: ``n_scramblings``
+            independent scrambled Sobol' sequences; n_samples / n_scramblings must be a power
+            of two).
         batch_size: rows per chunk. confidence: level of the reported intervals.
         progress: show a tqdm progress bar.
     Returns:
         :class:`MonteCarloEstimate` (expected convention; see the module docstring).
     """
-    W, W_star, c2, cs, act, n_samples, batch_size = _checked_inputs(
-        W, W_star, loss, sobolev_weight, activation, slope, n_samples, batch_size, confidence)
-    rng = np.random.default_rng(_check_seed(seed))
-    d = W.shape[1]
+    W, W_star, weights, act, n_samples, batch_size = _checked_inputs(
+        W, W_star, loss, sobolev_weight, activation, slope, n_samples, batch_size, confidence,
+        second_order_weight)
+    _check_choice(dimension, "dimension", DIMENSIONS)
+    _check_choice(sampler, "sampler", SAMPLERS)
+    seed = _check_seed(seed)
+    K, d = W.shape
+    factor = input_covariance_factor(input_covariance, d)
+    frame = sampling_frame(W, W_star, factor, dimension)
+    p = frame.rows.shape[1]
+    rows_per_chunk = min(batch_size, max(256, CHUNK_ENTRIES // (K * p)))
+    scatter = frame.basis is not None
+    grad = _GradientMoments(K, p, scatter)
     value = _Moments(())
-    grad = _Moments(W.shape)
-    with _progress(n_samples, progress, "monte-carlo") as bar:
-        for size in _chunks(n_samples, batch_size):
-            X = rng.standard_normal((size, d))
-            ell, alpha, beta, D = pointwise(X, W, W_star, act, c2, cs)
-            chunk_mean = ell.mean()
-            value.add(size, chunk_mean, np.sum((ell - chunk_mean) ** 2))
-            # (d, B) @ (B, K) products, transposed at the end (faster than (K, B) @ (B, d)).
-            total = X.T @ alpha
-            squares = (X * X).T @ (alpha * alpha)
-            if cs:
-                total += D.T @ beta
-                squares += 2.0 * (X * D).T @ (alpha * beta) + (D * D).T @ (beta * beta)
-            grad.add_sums(size, total.T, squares.T)
-            bar.update(size)
+    law = "N(0, I_d)" if factor is None else "N(0, Σ)"
+    if sampler == "random":
+        rng = np.random.default_rng(seed)
+        with _progress(n_samples, progress, "monte-carlo") as bar:
+            for size in _chunks(n_samples, rows_per_chunk):
+                ell, a, y, rest = _process(frame, rng.standard_normal((size, frame.n_draw)), K,
+                                           act, weights)
+                chunk_mean = ell.mean()
+                value.add(size, chunk_mean, np.sum((ell - chunk_mean) ** 2))
+                grad.add_chunk(a, y, rest)
+                bar.update(size)
+        scrambles = None
+        how = f"monte-carlo, x ~ {law}, normal-approximation intervals"
+    else:
+        scrambles = _positive_int(n_scramblings, "n_scramblings")
+        if scrambles < 2:
+            raise ValueError("n_scramblings must be at least 2 to estimate a standard error")
+        per = n_samples // scrambles
+        if per * scrambles != n_samples or per & (per - 1):
+            good = scrambles * 2 ** max(0, round(math.log2(max(1, n_samples / scrambles))))
+            raise ValueError(
+                f"n_samples must be n_scramblings × a power of two for sampler='sobol' "
+                f"(Sobol' balance); got n_samples={n_samples}, n_scramblings={scrambles}: "
+                f"use n_samples={good}")
+        from scipy.stats import qmc  # imported on use: scipy.stats is slow to import
+
+        chunk = 2 ** int(math.log2(rows_per_chunk))
+        children = np.random.SeedSequence(seed).spawn(scrambles)
+        with _progress(n_samples, progress, "quasi-monte-carlo") as bar:
+            for child in children:
+                engine = qmc.Sobol(frame.n_draw, scramble=True, rng=np.random.default_rng(child))
+                normals = qmc.MultivariateNormalQMC(np.zeros(frame.n_draw), engine=engine)
+                ell_sum, grad_sum = 0.0, np.zeros((K, p))
+                for size in _chunks(per, chunk):
+                    ell, a, y, rest = _process(frame, normals.random(size), K, act, weights)
+                    ell_sum += float(ell.sum())
+                    grad_sum += _gradients(a, y, rest).sum(axis=1)
+                    bar.update(size)
+                value.add(1, np.asarray(ell_sum / per), np.asarray(0.0))
+                grad.merge(1, grad_sum / per, np.zeros_like(grad.m2))
+        how = (f"randomized quasi-monte-carlo (scrambled Sobol', {scrambles} scramblings of "
+               f"{per} points), x ~ {law}, normal-approximation intervals over scramblings")
+    mean, stderr = grad.result(frame.basis)
     return MonteCarloEstimate(
-        value=float(value.mean), value_stderr=float(value.stderr()), gradient=grad.mean,
-        gradient_stderr=grad.stderr(), n_samples=n_samples, seed=seed, loss=loss,
+        value=float(value.mean), value_stderr=float(value.stderr()), gradient=mean,
+        gradient_stderr=stderr, n_samples=n_samples, seed=seed, loss=loss,
         sobolev_weight=float(sobolev_weight), activation=act.name, confidence=confidence,
+        method=f"{how}; dimension={dimension}" + (
+            f" (m = {frame.n_draw} coordinates drawn)" if dimension == "span" else ""),
+        second_order_weight=float(second_order_weight), dimension=dimension, sampler=sampler,
+        n_scramblings=scrambles, span_dimension=frame.n_draw if dimension == "span" else None,
     )
 
 
@@ -263,6 +580,8 @@ class MonteCarloHessian:
     step_rule: str
     confidence: float = 0.95
     convention: str = "expected"
+    second_order_weight: float = 1.0
+    input_covariance: str = "identity"
 
     def interval(self, confidence: float | None = None) -> tuple[Array, Array]:
         z = _z(self.confidence if confidence is None else confidence)
@@ -318,23 +637,28 @@ def hessian_steps(W: Array, W_star: Array, activation: Activation, n_samples: in
 
 def monte_carlo_hessian(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *, n_samples: int,
                         seed: int | None = None, sobolev_weight: float = 1.0,
-                        activation: str | Activation = "relu", slope: float | None = None,
+                        second_order_weight: float = 1.0, activation: str | Activation = "relu",
+                        slope: float | None = None, input_covariance: ArrayLike | None = None,
                         step: float | None = None, batch_size: int = DEFAULT_BATCH_SIZE,
                         confidence: float = 0.95, progress: bool = False) -> MonteCarloHessian:
     """Jacobian of the expected gradient field by CRN central differences, with standard errors.
 
     Column k·d + b is [Ĝ(W + h_k e_kb) − Ĝ(W − h_k e_kb)] / (2h_k), where Ĝ is the sample mean of
-    the pointwise gradient over the SAME inputs x for both points (common random numbers).
+    the pointwise gradient over the SAME inputs x ~ N(0, Σ) for both points (common random
+    numbers; x ∈ R^d is drawn in full, since moving w_kb leaves the span of the rows).
     Because the difference is taken of the averaged field (not of a pointwise Hessian), samples
     whose x crosses a moved hyperplane contribute: the estimate sees the boundary (δ) terms of
     relu's Sobolev part that the average of pointwise autograd Hessians misses. The step rule is
     described in :func:`hessian_steps`; the reported standard errors are sampling errors of the
-    per-sample difference quotients (step bias O(h²) not included).
+    per-sample difference quotients (step bias O(h²) not included). Losses and
+    ``input_covariance`` as in :func:`monte_carlo`.
     """
-    W, W_star, c2, cs, act, n_samples, batch_size = _checked_inputs(
-        W, W_star, loss, sobolev_weight, activation, slope, n_samples, batch_size, confidence)
-    steps, rule = hessian_steps(W, W_star, act, n_samples, cs > 0, step)
+    W, W_star, weights, act, n_samples, batch_size = _checked_inputs(
+        W, W_star, loss, sobolev_weight, activation, slope, n_samples, batch_size, confidence,
+        second_order_weight)
+    steps, rule = hessian_steps(W, W_star, act, n_samples, weights[1] + weights[2] > 0, step)
     K, d = W.shape
+    factor = input_covariance_factor(input_covariance, d)
     # Bound the per-chunk (B, K·d, K·d) array of difference quotients to ~2^22 entries.
     chunk = min(batch_size, max(256, 2 ** 22 // (K * d) ** 2))
     rng = np.random.default_rng(_check_seed(seed))
@@ -342,6 +666,8 @@ def monte_carlo_hessian(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *, n_
     with _progress(n_samples, progress, "monte-carlo hessian") as bar:
         for size in _chunks(n_samples, chunk):
             X = rng.standard_normal((size, d))
+            if factor is not None:
+                X = X @ factor.T
             quotients = np.empty((size, K * d, K * d))
             for k in range(K):
                 for b in range(d):
@@ -349,9 +675,7 @@ def monte_carlo_hessian(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *, n_
                     for sign in (1.0, -1.0):
                         Wm = W.copy()
                         Wm[k, b] += sign * steps[k]
-                        _, alpha, beta, D = pointwise(X, Wm, W_star, act, c2, cs)
-                        moved.append(alpha[:, :, None] * X[:, None, :]
-                                     + beta[:, :, None] * D[:, None, :])
+                        moved.append(pointwise_gradients(X, Wm, W_star, act, weights)[1])
                     column = (moved[0] - moved[1]) / (2.0 * steps[k])
                     quotients[:, :, k * d + b] = column.reshape(size, K * d)
             mean = quotients.mean(axis=0)
@@ -360,5 +684,6 @@ def monte_carlo_hessian(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *, n_
     return MonteCarloHessian(
         hessian=moments.mean, stderr=moments.stderr(), steps=steps, n_samples=n_samples,
         seed=seed, loss=loss, sobolev_weight=float(sobolev_weight), activation=act.name,
-        step_rule=rule, confidence=confidence,
+        step_rule=rule, confidence=confidence, second_order_weight=float(second_order_weight),
+        input_covariance="identity" if factor is None else "Σ (user)",
     )

@@ -72,3 +72,39 @@ def test_one_neuron_l2_hessian_spectrum_matches_hand_calculation():
     values = theory.spectrum([1.0, 0.0, 0.0], [0.0, 1.0, 0.0], "l2")
     np.testing.assert_allclose(values, sorted([0.5, 0.5 - 1 / (2 * np.pi), 0.5 - 1 / np.pi]),
                                atol=1e-15)
+
+
+@pytest.mark.parametrize("offset", [0.3, 1e-4])  # Gram-Cholesky path / SVD fallback (cond > 100)
+def test_span_coordinates_reproduce_the_gram_matrix(offset):
+    from theory.spectra import span_basis, span_coordinates
+
+    rng = np.random.default_rng(3)
+    W_star = rng.normal(size=(3, 60))
+    W = W_star + offset * rng.normal(size=(3, 60))
+    rows = np.vstack([W, W_star])
+    coordinates = span_coordinates(W, W_star)
+    assert coordinates.shape == (6, 6)
+    np.testing.assert_allclose(coordinates @ coordinates.T, rows @ rows.T, rtol=0,
+                               atol=1e-13 * np.abs(rows @ rows.T).max())
+    reference = rows @ span_basis(W, W_star)
+    for a, b in [(0, 3), (1, 4), (0, 1)]:  # small differences survive (no Gram cancellation)
+        np.testing.assert_allclose(np.linalg.norm(coordinates[a] - coordinates[b]),
+                                   np.linalg.norm(reference[a] - reference[b]), rtol=1e-10)
+
+
+@pytest.mark.parametrize("convention", ["expected", "exact"])
+@pytest.mark.parametrize("loss", ["l2", "sobolev", "h1"])
+@pytest.mark.parametrize("offset", [0.3, 1e-3])
+def test_condition_number_equals_the_extremes_of_the_full_dense_spectrum(loss, convention,
+                                                                         offset):
+    """κ computed from extreme eigenvalues only (no expanded complement, span coordinates from
+    the Gram matrix or an SVD) equals max Re λ / min Re λ of numpy's eigenvalues of the full
+    dense (K·d)² Jacobian."""
+    rng = np.random.default_rng(4)
+    W_star = rng.normal(size=(2, 40)) / np.sqrt(40)
+    W = W_star + offset * rng.normal(size=(2, 40))
+    H = theory.population_hessian(W, W_star, loss, convention=convention)
+    real = np.linalg.eigvals(H).real
+    expected = real.max() / real.min() if real.min() > 0 else math.inf
+    kappa = theory.condition_number(W, W_star, loss, convention=convention)
+    assert kappa == pytest.approx(expected, rel=1e-9)

@@ -121,3 +121,57 @@ def test_time_to_epsilon_is_consistent_with_the_loss_curve():
     t_eps = flow.time_to(1e-6)
     assert flow.loss[flow.t < t_eps].min() > 1e-6 * (1 - 1e-9)
     assert flow.loss[flow.t > t_eps + 1e-9].max() <= 1e-6
+
+
+def _two_neuron_problem():
+    rng = np.random.default_rng(5)
+    W_star = rng.normal(size=(2, 4)) / 2
+    return W_star + 0.2 * rng.normal(size=(2, 4)) / 2, W_star
+
+
+def test_events_and_output_add_no_field_evaluations_to_the_solve():
+    """RK45's dense output reuses its stages and the convergence event reads the field the step
+    computed: gradient_flow makes exactly the field evaluations of a bare solve_ivp (same
+    method, tolerances and span), and its solver points are the bare solver's points."""
+    from scipy.integrate import solve_ivp
+
+    W0, W_star = _two_neuron_problem()
+    flow = gradient_flow(W0, W_star, "h1", method="RK45", t_max=30.0, rtol=1e-9, atol=1e-12)
+    assert flow.status == "t_max"
+
+    def rhs(_t, y):
+        return -theory.population_gradient(y.reshape(W0.shape), W_star, "h1").ravel()
+
+    bare = solve_ivp(rhs, (0.0, 30.0), W0.ravel(), method="RK45", rtol=1e-9, atol=1e-12)
+    assert flow.nfev == bare.nfev
+    assert np.all(np.isin(bare.t, flow.t))
+    np.testing.assert_array_equal(flow.W[np.isin(flow.t, bare.t)].reshape(len(bare.t), -1),
+                                  bare.y.T)
+
+
+def test_plateau_stop_is_reported_where_the_field_stalls():
+    """A gradient_tol below the floor that rtol puts under ‖F‖ used to run to t_max; the flow
+    now stops on the plateau, says so, and agrees with the unstopped flow up to there."""
+    W0, W_star = _two_neuron_problem()
+    options = dict(t_max=2000.0, rtol=1e-8, atol=1e-11, gradient_tol=1e-16)
+    flow = gradient_flow(W0, W_star, "l2", **options)
+    full = gradient_flow(W0, W_star, "l2", stop_on_plateau=False, **options)
+    assert full.status == "t_max" and flow.status == "plateau"
+    assert "plateau" in flow.message and flow.t[-1] < 0.5 * full.t[-1]
+    floor = np.nanmin(full.gradient_norm)
+    # It stopped on the floor: within a factor 10 of the smallest ‖F‖ the full run ever reached.
+    assert np.nanmin(flow.gradient_norm) < 10 * floor
+    shared = np.isin(full.t, flow.t)
+    np.testing.assert_allclose(full.W[shared], flow.W[np.isin(flow.t, full.t)], rtol=0,
+                               atol=1e-12)
+
+
+def test_relative_gradient_tolerance_stops_and_is_named():
+    W0, W_star = _two_neuron_problem()
+    flow = gradient_flow(W0, W_star, "h1", gradient_rtol=1e-4, t_max=500.0)
+    initial = np.linalg.norm(theory.population_gradient(W0, W_star, "h1"))
+    assert flow.status == "converged" and "gradient_rtol" in flow.message
+    assert flow.gradient_norm[-1] == pytest.approx(1e-4 * initial, rel=1e-3)
+    assert np.all(flow.gradient_norm[:-1] > 1e-4 * initial * (1 - 1e-3))
+    with pytest.raises(ValueError, match="gradient_rtol"):
+        gradient_flow(W0, W_star, "h1", gradient_rtol=2.0)
