@@ -168,7 +168,8 @@ def _summed_blocks(gamma, C, a_hat, e) -> NDArray[np.float64]:
         (C[..., 1, 0], e, a_hat),
         (C[..., 1, 1] - gamma, e, e),
     ):
-        out += np.einsum("ij,ija,ijb->iab", coefficient, left, right, optimize=True)
+        # Σ_j c_ij l_ija r_ijb as a batched matmul (no einsum path search per call)
+        out += np.matmul((coefficient[..., None] * left).transpose(0, 2, 1), right)
     return out
 
 
