@@ -271,7 +271,8 @@ class Problem:
         kinds = {0: "relu", 1: step}
         return [(w, kinds[n]) for n, w in sorted(self.weights.items())]
 
-    def with_weights(self, W, W_star, sigma) -> Problem:
+    def reduced(self, W, W_star, sigma) -> Problem:
+        """The same problem on other rows and covariance (the structured spectrum's reduction)."""
         return Problem(W, W_star, self.activation, self.weights, self.convention, sigma)
 
 

@@ -109,6 +109,9 @@ class ClosedFormActivation:
     family: str
     slope: float | None = None
     kernel: sp.Expr | None = None
+    #: the kernel written with auxiliary symbols and their definitions (faster SymPy partials)
+    kernel_aux: sp.Expr | None = None
+    auxiliary: tuple = ()
 
     @property
     def homogeneous(self) -> bool:
@@ -123,6 +126,9 @@ class ClosedFormActivation:
         """h_n = ∂ⁿk/∂cⁿ and its partials in (s_a, s_b, c) up to ``order`` (smooth family)."""
         if self.kernel is None:
             raise ValueError(f"{self.name} has no smooth kernel; use theory.kernels")
+        if self.kernel_aux is not None:
+            return partials_function(self.name, self.kernel_aux, n, order, self.auxiliary)(
+                sa, sb, cc)
         return partials_function(self.name, self.kernel, n, order)(sa, sb, cc)
 
 
@@ -149,7 +155,10 @@ def _resolve(spec: str) -> ClosedFormActivation:
         canonical = "relu" if slope == 0.0 else f"leaky_relu({slope:g})"
         return ClosedFormActivation(canonical, "two_slope", slope)
     if name in _SMOOTH:
-        return ClosedFormActivation(name, "smooth", None, _SMOOTH[name].KERNEL)
+        module = _SMOOTH[name]
+        return ClosedFormActivation(name, "smooth", None, module.KERNEL,
+                                    getattr(module, "KERNEL_AUX", None),
+                                    getattr(module, "AUXILIARY", ()))
     raise ValueError(f"unknown activation {spec!r}; available: {_available_text()}")
 
 
