@@ -121,7 +121,8 @@ def _relu_loss(pairs: Pairs, terms: list[tuple[float, str]]) -> float:
     Absolute rounding error ~1e-16 × Σ|w|², so values far below that near the teacher carry no
     relative accuracy.
     """
-    teacher_teacher = pair_geometry(pairs.W_star[:, None, :], pairs.W_star[None, :, :])
+    teacher_teacher = pair_geometry(pairs.W_star[:, None, :], pairs.W_star[None, :, :],
+                                    frame=False)
     total = 0.0
     for weight, kind in terms:
         ss = kernels.kernel_value(kind, pairs.W[:, None], pairs.W[None, :], pairs.student)
@@ -223,13 +224,15 @@ def smallest_pair_sine(W: ArrayLike, W_star: ArrayLike) -> float:
 # Public entry points: every activation, every loss, any input covariance Σ.
 # ---------------------------------------------------------------------------------------------
 
-def pairs_of(student: NDArray[np.float64], teacher: NDArray[np.float64]) -> Pairs:
-    """Pairs of already validated weights (no checks; see make_pairs)."""
+def pairs_of(student: NDArray[np.float64], teacher: NDArray[np.float64],
+             frame: bool = True) -> Pairs:
+    """Pairs of already validated weights (no checks; see make_pairs). ``frame=False`` skips
+    the in-plane directions e (enough for losses and the relu/step_expected fields)."""
     return Pairs(
         student,
         teacher,
-        pair_geometry(student[:, None, :], student[None, :, :]),
-        pair_geometry(student[:, None, :], teacher[None, :, :]),
+        pair_geometry(student[:, None, :], student[None, :, :], frame),
+        pair_geometry(student[:, None, :], teacher[None, :, :], frame),
     )
 
 
@@ -386,7 +389,7 @@ def _relu_sigma_sobolev_jacobian(p: Problem, white: _Whitened, weight: float, de
 
 def _two_slope_loss(p: Problem) -> float:
     if p.sigma is None:
-        value = _relu_loss(pairs_of(p.W, p.W_star), p.relu_terms)
+        value = _relu_loss(pairs_of(p.W, p.W_star, frame=False), p.relu_terms)
     else:
         white = _whiten(p)
         value = 0.0
@@ -408,7 +411,8 @@ def _two_slope_loss(p: Problem) -> float:
 
 def _two_slope_gradient(p: Problem) -> NDArray[np.float64]:
     if p.sigma is None:
-        gradient = _gradient(pairs_of(p.W, p.W_star), p.relu_terms)
+        frame = any(kind in kernels.GRADIENT_FRAME_KINDS for _, kind in p.relu_terms)
+        gradient = _gradient(pairs_of(p.W, p.W_star, frame), p.relu_terms)
     else:
         white = _whiten(p)
         gradient = np.zeros_like(p.W)
