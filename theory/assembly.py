@@ -17,6 +17,13 @@ k(w, w) = q(w, w) = |w|²/2. "h1" adds the l2 and λ × sobolev terms.
 Flattening: the Hessian of W ∈ R^{K×d} is (K·d)×(K·d) with row/column index i·d + a.
 
 Everything is vectorised over pairs; there is no Python loop over neurons or coordinates.
+
+The formulas above are the relu family at Σ = I (theory.kernels' angle-based kinds, kept for
+their precision near θ = 0, π and their two conventions). The public entry points at the end
+of this module dispatch every (activation, loss, Σ): smooth activations (erf, sine, gelu) and
+the second-order losses go through the one chain-rule assembly of theory.pair_frame; leaky relu
+is α·(linear activation) + (1 − α)²·relu; relu with Σ ≠ I evaluates its L2 part on whitened
+rows Lᵀw (Σ = LLᵀ) and its Sobolev part through theory.pair_frame with the stable Σ-angle.
 """
 
 from __future__ import annotations
