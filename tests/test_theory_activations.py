@@ -398,3 +398,20 @@ def test_auxiliary_symbol_forms_equal_the_plain_kernels(activation):
                 exact = sp.diff(definition, variable).subs(point)
                 value = stated.subs(substitution).subs(point)
                 assert abs(sp.N(exact - value, 50)) < 1e-45
+
+
+@pytest.mark.parametrize("activation", ("relu", "leaky_relu(0.25)", "erf", "sine", "gelu"))
+def test_kernel_expression_evaluates_the_pair_expectation(activation):
+    """theory.activations.kernel_expression against the assembled one-pair loss:
+    L(w; w*) = ½k(w, w) − k(w, w*) + ½k(w*, w*) at Σ = I."""
+    import sympy as sp
+
+    from theory.activations import KERNEL_SYMBOLS, kernel_expression
+    w, w_star = np.array([[0.6, -0.3, 0.2]]), np.array([[0.1, 0.9, -0.4]])
+    k = sp.lambdify(KERNEL_SYMBOLS, kernel_expression(activation))
+    def pair(a, b):
+        return float(k(a @ a, b @ b, a @ b))
+    a, b = w[0], w_star[0]
+    expected = 0.5 * pair(a, a) - pair(a, b) + 0.5 * pair(b, b)
+    assert theory.population_loss(w, w_star, "l2", activation=activation) == pytest.approx(
+        expected, rel=1e-12)
