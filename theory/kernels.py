@@ -106,7 +106,7 @@ class PairGeometry:
 
 
 def _norm(x: NDArray) -> NDArray:
-    return np.sqrt(np.sum(x * x, axis=-1))
+    return np.sqrt(np.einsum("...i,...i->...", x, x))
 
 
 def stable_angle(a_hat: NDArray, b_hat: NDArray) -> NDArray:
