@@ -376,3 +376,42 @@ def test_identity_covariance_and_defaults_reproduce_the_relu_path_exactly():
         np.testing.assert_array_equal(
             theory.population_hessian(W, W_star, loss, input_covariance=np.eye(4)),
             theory.population_hessian(W, W_star, loss))
+
+
+@pytest.mark.parametrize("activation", ("erf", "gelu"))
+def test_auxiliary_symbol_forms_equal_the_plain_kernels(activation):
+    """KERNEL_AUX with its auxiliaries substituted is KERNEL, and each auxiliary's stated
+    partials are the derivatives of its definition (checked at rational points, exactly)."""
+    import sympy as sp
+
+    from theory.activations import erf, gelu
+    from theory.activations._partials import FIRST_ORDER, c, s_a, s_b
+    module = {"erf": erf, "gelu": gelu}[activation]
+    substitution = {symbol: definition for symbol, definition, _ in module.AUXILIARY}
+    for point in ({s_a: sp.Rational(7, 10), s_b: sp.Rational(13, 10), c: sp.Rational(2, 5)},
+                  {s_a: 2, s_b: sp.Rational(1, 2), c: sp.Rational(-9, 10)}):
+        plain = module.KERNEL.subs(point)
+        aux = module.KERNEL_AUX.subs(substitution).subs(point)
+        assert abs(sp.N(plain - aux, 50)) < 1e-45
+        for _symbol, definition, partials in module.AUXILIARY:
+            for variable, stated in zip(FIRST_ORDER, partials, strict=True):
+                exact = sp.diff(definition, variable).subs(point)
+                value = stated.subs(substitution).subs(point)
+                assert abs(sp.N(exact - value, 50)) < 1e-45
+
+
+@pytest.mark.parametrize("activation", ("relu", "leaky_relu(0.25)", "erf", "sine", "gelu"))
+def test_kernel_expression_evaluates_the_pair_expectation(activation):
+    """theory.activations.kernel_expression against the assembled one-pair loss:
+    L(w; w*) = ½k(w, w) − k(w, w*) + ½k(w*, w*) at Σ = I."""
+    import sympy as sp
+
+    from theory.activations import KERNEL_SYMBOLS, kernel_expression
+    w, w_star = np.array([[0.6, -0.3, 0.2]]), np.array([[0.1, 0.9, -0.4]])
+    k = sp.lambdify(KERNEL_SYMBOLS, kernel_expression(activation))
+    def pair(a, b):
+        return float(k(a @ a, b @ b, a @ b))
+    a, b = w[0], w_star[0]
+    expected = 0.5 * pair(a, a) - pair(a, b) + 0.5 * pair(b, b)
+    assert theory.population_loss(w, w_star, "l2", activation=activation) == pytest.approx(
+        expected, rel=1e-12)
