@@ -25,7 +25,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from theory.assembly import Problem, make_problem, problem_jacobian
-from theory.validation import check_method
+from theory.validation import SpikedCovariance, check_method
 
 #: Imaginary parts below this multiple of eps·|λ|_max are rounding, not a rotation: LAPACK's
 #: nonsymmetric solver splits repeated real eigenvalues into pairs with tiny imaginary parts.
@@ -121,11 +121,19 @@ SPIKED_RANK_FRACTION = 0.5
 def covariance_spikes(sigma: NDArray[np.float64] | None) -> NDArray[np.float64] | None:
     """Orthonormal basis (d×r) of range(Σ − I), or None when Σ − I is not low rank.
 
+    For a SpikedCovariance, the column span of its factor U (no d×d matrix is formed).
+
     Σ = I gives a d×0 basis. Rank by eigh with tolerance d·eps·max(1, |Σ|) (numpy's rule);
     "low rank" means r <= SPIKED_RANK_FRACTION·d.
     """
     if sigma is None:
         return None
+    if isinstance(sigma, SpikedCovariance):
+        factor = sigma.factor
+        if factor.shape[0] > GRAM_BASIS_MIN_D:
+            return gram_span_basis(np.ascontiguousarray(factor.T))
+        u, singular, _ = np.linalg.svd(factor, full_matrices=False)
+        return u[:, singular > singular.max() * max(factor.shape) * np.finfo(float).eps]
     d = sigma.shape[0]
     values, vectors = np.linalg.eigh(sigma - np.eye(d))
     tol = d * np.finfo(float).eps * max(1.0, float(np.abs(values).max()))
@@ -192,7 +200,13 @@ def _spectrum_blocks(problem: Problem, method: str) -> list[tuple[NDArray, int]]
         return [(_eigenvalues(parts.dense.reshape(K * d, K * d), symmetric), 1)]
 
     m = basis.shape[1]
-    reduced_sigma = None if sigma is None else basis.T @ sigma @ basis
+    if sigma is None:
+        reduced_sigma = None
+    elif isinstance(sigma, SpikedCovariance):
+        projected = basis.T @ sigma.factor
+        reduced_sigma = np.eye(m) + projected @ projected.T
+    else:
+        reduced_sigma = basis.T @ sigma @ basis
     parts = problem_jacobian(problem.reduced(W @ basis, W_star @ basis, reduced_sigma))
     in_span = _eigenvalues(parts.dense.reshape(K * m, K * m), symmetric)
     return [(in_span, 1), (_eigenvalues(parts.complement, symmetric), d - m)]
