@@ -118,14 +118,17 @@ def decide(evidence: dict[str, Any]) -> Verdict:
     for _, names in violations:
         for name in names:
             by_link[name] = by_link.get(name, 0) + 1
-    acts = sorted({p["activation"] for p, _ in violations})
-    places = sorted({p["at"] for p, _ in violations})
+    per_activation = []
+    for activation in ACTIVATIONS:
+        total = sum(p["activation"] == activation for p in valid)
+        bad = [p for p, _ in violations if p["activation"] == activation]
+        if total:
+            at_teacher = sum(p["at"] == "teacher" for p in bad)
+            per_activation.append(f"{activation} {len(bad)}/{total} ({at_teacher} at W = W*)")
     widths = sorted({p["K"] for p, _ in violations})
-    clean = sorted(set(ACTIVATIONS) - set(acts))
     condition = (f"fails at {len(violations)} of {len(valid)} compared points "
-                 f"({', '.join(f'{n} × {k}' for k, n in sorted(by_link.items()))}), "
-                 f"activations {acts}, K in {widths}, at {places}"
-                 + (f"; holds everywhere for {clean}" if clean else ""))
+                 f"({', '.join(f'{n} × {k}' for k, n in sorted(by_link.items()))}); by "
+                 f"activation: {', '.join(per_activation)}; violations at K in {widths}")
     return Verdict("conditional", f"κ(h2) < κ(h1) < κ(l2) at {len(valid) - len(violations)} of "
                    f"{len(valid)} compared points", summary_evidence,
                    counterexample=counterexample, condition=condition)
