@@ -198,3 +198,28 @@ def test_negative_second_order_weight_is_rejected():
     W, W_star, _ = _problem()
     with pytest.raises(ValueError, match="second_order_weight"):
         quadrature(W, W_star, "h2", activation="gelu", second_order_weight=-1.0)
+
+
+def _monte_carlo_supports_sigma_and_h2() -> bool:
+    import inspect
+
+    from numerics import montecarlo
+
+    parameters = inspect.signature(montecarlo.monte_carlo).parameters
+    return "input_covariance" in parameters and "second_order_weight" in parameters
+
+
+@pytest.mark.skipif(not _monte_carlo_supports_sigma_and_h2(),
+                    reason="numerics.monte_carlo of this build has no input_covariance/h2")
+@pytest.mark.parametrize("name", ["gelu", "sine"])
+def test_theory_h2_sigma_within_monte_carlo_error_bars(name):
+    """Loss and expected gradient: theory within 4 standard errors of Monte-Carlo (x ~ N(0, Σ))."""
+    from numerics import monte_carlo
+
+    W, W_star, sigma = _problem(seed=6)
+    kw = dict(sobolev_weight=0.8, second_order_weight=1.2, input_covariance=sigma)
+    est = monte_carlo(W, W_star, "h2", activation=name, n_samples=200_000, seed=3, **kw)
+    loss_t = theory.population_loss(W, W_star, "h2", activation=name, **kw)
+    grad_t = theory.population_gradient(W, W_star, "h2", activation=name, **kw)
+    assert abs(est.value - loss_t) <= 4 * est.value_stderr
+    assert np.all(np.abs(est.gradient - grad_t) <= 4 * est.gradient_stderr + 1e-12)
