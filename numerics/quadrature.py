@@ -63,8 +63,14 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
 from numerics.activations import Activation, get_activation
-from numerics.montecarlo import loss_coefficients
-from theory.validation import NonDifferentiableError, as_student_teacher
+from theory.validation import (
+    NonDifferentiableError,
+    as_student_teacher,
+    check_input_covariance,
+    check_population_loss,
+    check_second_order_weight,
+    check_sobolev_weight,
+)
 
 Array = NDArray[np.float64]
 
@@ -86,14 +92,23 @@ class _Geometry:
     a_hat: Array
     e: Array
     dot: Array
+    #: lower Cholesky factor L of Σ = L Lᵀ (None for Σ = I): x = L z with z ~ N(0, I).
+    chol: Array | None = None
 
     @property
     def degenerate(self) -> NDArray[np.bool_]:
         return self.sin <= PARALLEL_SIN_TOL
 
 
-def _geometry(a: Array, b: Array) -> _Geometry:
-    """Norms, angle (2·atan2(|â − b̂|, |â + b̂|), accurate near 0 and π) and the frame (â, e)."""
+def _geometry(a: Array, b: Array, chol: Array | None = None) -> _Geometry:
+    """Norms, angle (2·atan2(|â − b̂|, |â + b̂|), accurate near 0 and π) and the frame (â, e).
+
+    With x = L z (Σ = L Lᵀ) the pair sees u = a·x = (Lᵀa)·z: norms, angle and frame are those of
+    the whitened vectors Lᵀa, Lᵀb, while ``dot`` stays the Euclidean a·b of the Sobolev terms.
+    """
+    dot = np.sum(a * b, axis=-1)
+    if chol is not None:
+        a, b = a @ chol, b @ chol
     norm_a = np.linalg.norm(a, axis=-1)
     norm_b = np.linalg.norm(b, axis=-1)
     a_hat = a / norm_a[:, None]
@@ -106,7 +121,38 @@ def _geometry(a: Array, b: Array) -> _Geometry:
     perp_norm = np.linalg.norm(perp, axis=-1)
     flat = (sin <= PARALLEL_SIN_TOL) | (perp_norm == 0)
     e = np.where(flat[:, None], 0.0, perp / np.where(flat, 1.0, perp_norm)[:, None])
-    return _Geometry(norm_a, norm_b, cos, sin, theta, a_hat, e, np.sum(a * b, axis=-1))
+    return _Geometry(norm_a, norm_b, cos, sin, theta, a_hat, e, dot, chol)
+
+
+# --------------------------------------------------------------------------- σ⁽⁴⁾
+def _erf_prime(t):
+    return 2.0 / math.sqrt(math.pi) * np.exp(-t * t)
+
+
+#: Fourth derivatives (the Jacobian of the H² field needs σ⁗), numpy and mpmath, by name:
+#: gelu⁗ = φ(t)(−t⁴ + 7t² − 4), sin⁗ = sin, tanh⁗ = 8 tanh (1 − tanh²)(2 − 3 tanh²),
+#: erf⁗ = (12t − 8t³)·(2/√π)e^{−t²}. Checked against mpmath.diff in tests/test_quadrature_h2.py.
+_FOURTH = {
+    "gelu": (lambda t: np.exp(-0.5 * t * t) / math.sqrt(2 * math.pi) * (-t**4 + 7 * t**2 - 4),
+             lambda t: mpmath.npdf(t) * (-t**4 + 7 * t**2 - 4)),
+    "sine": (np.sin, mpmath.sin),
+    "tanh": (lambda t: 8 * np.tanh(t) * (1 - np.tanh(t)**2) * (2 - 3 * np.tanh(t)**2),
+             lambda t: 8 * mpmath.tanh(t) * (1 - mpmath.tanh(t)**2) * (2 - 3 * mpmath.tanh(t)**2)),
+    "erf": (lambda t: (12 * t - 8 * t**3) * _erf_prime(t),
+            lambda t: (12 * t - 8 * t**3) * 2 / mpmath.sqrt(mpmath.pi) * mpmath.exp(-t * t)),
+}
+
+
+def derivative(act: Activation, order: int, *, mp: bool = False):
+    """σ⁽ᵒʳᵈᵉʳ⁾ (regular part) for order 0..4, numpy or mpmath; order 4 for smooth σ only."""
+    if order <= 3:
+        return act.mp[order] if mp else act.numpy[order]
+    if act.homogeneous:
+        return (lambda t: mpmath.mpf(0)) if mp else (lambda t: np.zeros_like(t))
+    if order == 4 and act.name in _FOURTH:
+        return _FOURTH[act.name][1 if mp else 0]
+    raise ValueError(f"the fourth derivative of {act.name!r} is not available: the h2 Hessian by "
+                     f"quadrature supports {tuple(_FOURTH)}")
 
 
 # --------------------------------------------------------------------------- integrators
@@ -158,7 +204,7 @@ class _DoubleRule:
     def _sigma(self, which: str, order: int) -> Array:
         key = (which, order)
         if key not in self._cache:
-            self._cache[key] = self.act.numpy[order](self.u if which == "u" else self.v)
+            self._cache[key] = derivative(self.act, order)(self.u if which == "u" else self.v)
         return self._cache[key]
 
     def expect(self, i: int, j: int, k: int = 0, l: int = 0) -> Array:  # noqa: E741
@@ -216,7 +262,7 @@ class _MpRule:
         out = np.zeros_like(self.g.norm_a)
         if act.homogeneous and (i >= 2 or j >= 2):
             return out
-        fi, fj = act.mp[i], act.mp[j]
+        fi, fj = derivative(act, i, mp=True), derivative(act, j, mp=True)
         with mpmath.workdps(self.dps):
             for p in range(out.shape[0]):
                 na, nb, c, s, theta = self._pair(p)
@@ -272,7 +318,9 @@ class _MpRule:
 
 # --------------------------------------------------------------------------- pair assembly
 def _vec(g: _Geometry, c1: Array, c2: Array) -> Array:
-    return c1[:, None] * g.a_hat + c2[:, None] * g.e
+    """E[f x] = L (E[f z₁] â + E[f z₂] e) (L = I for isotropic x)."""
+    out = c1[:, None] * g.a_hat + c2[:, None] * g.e
+    return out if g.chol is None else out @ g.chol.T
 
 
 def _mat(g: _Geometry, c11: Array, c12: Array, c22: Array, c0: Array) -> Array:
@@ -282,6 +330,8 @@ def _mat(g: _Geometry, c11: Array, c12: Array, c22: Array, c0: Array) -> Array:
     out = out + (c11 - c0)[:, None, None] * np.einsum("pi,pj->pij", a, a)
     out = out + c12[:, None, None] * (np.einsum("pi,pj->pij", a, e) + np.einsum("pi,pj->pij", e, a))
     out = out + (c22 - c0)[:, None, None] * np.einsum("pi,pj->pij", e, e)
+    if g.chol is not None:  # E[f x xᵀ] = L E[f z zᵀ] Lᵀ
+        out = np.einsum("ij,pjk,lk->pil", g.chol, out, g.chol, optimize=True)
     return out
 
 
@@ -302,13 +352,43 @@ class _PairTerms:
     d_b: Array | None = None     # (P, d, d) ∂G/∂b
 
 
+def _second_order_terms(rule, g: _Geometry, b: Array, a: Array, hessian: bool):
+    """J₂ pair terms: value P₂(a·b)², field (a·b)² M₁ + 2(a·b)P₂ b and its two Jacobians.
+
+    P₂ = E[σ''(u)σ''(v)], M₁ = E[σ'''(u)σ''(v) x], M₂ = E[σ''(u)σ'''(v) x]:
+    ∂_a = 2(a·b) M₁bᵀ + (a·b)² E[σ⁗(u)σ''(v) xxᵀ] + 2P₂ bbᵀ + 2(a·b) bM₁ᵀ,
+    ∂_b = 2(a·b) M₁aᵀ + (a·b)² E[σ'''(u)σ'''(v) xxᵀ] + 2P₂ baᵀ + 2(a·b)P₂ I + 2(a·b) bM₂ᵀ.
+    """
+    E = rule.expect
+    dot = g.dot
+    p2 = E(2, 2)
+    m1 = _vec(g, E(3, 2, 1, 0), E(3, 2, 0, 1))
+    value = p2 * dot**2
+    field_ = dot[:, None] ** 2 * m1 + 2 * (dot * p2)[:, None] * b
+    if not hessian:
+        return value, field_, None, None
+    m2 = _vec(g, E(2, 3, 1, 0), E(2, 3, 0, 1))
+    dot3 = dot[:, None, None]
+    d_a = (2 * dot3 * _outer(m1, b) + dot3**2 * _mat_spec(rule, g, lambda k, l: E(4, 2, k, l))  # noqa: E741
+           + 2 * p2[:, None, None] * _outer(b, b) + 2 * dot3 * _outer(b, m1))
+    eye = np.eye(b.shape[1])
+    d_b = (2 * dot3 * _outer(m1, a) + dot3**2 * _mat_spec(rule, g, lambda k, l: E(3, 3, k, l))  # noqa: E741
+           + 2 * p2[:, None, None] * _outer(b, a) + 2 * (dot * p2)[:, None, None] * eye
+           + 2 * dot3 * _outer(b, m2))
+    return value, field_, d_a, d_b
+
+
 def _pair_terms(rule, g: _Geometry, b: Array, a: Array, c2: float, cs: float,
-                jump: float, hessian: bool) -> _PairTerms:
+                jump: float, hessian: bool, c2nd: float = 0.0) -> _PairTerms:
     E = rule.expect
     p = E(1, 1)
     value = c2 * E(0, 0) + cs * p * g.dot
     m = _vec(g, E(2, 1, 1, 0), E(2, 1, 0, 1))
     field_ = c2 * _vec(g, E(1, 0, 1, 0), E(1, 0, 0, 1)) + cs * (p[:, None] * b + g.dot[:, None] * m)
+    second = _second_order_terms(rule, g, b, a, hessian) if c2nd else None
+    if second is not None:
+        value = value + c2nd * second[0]
+        field_ = field_ + c2nd * second[1]
     if not hessian:
         return _PairTerms(value, field_)
     d_a = c2 * _mat_spec(rule, g, lambda k, l: E(2, 0, k, l))  # noqa: E741
@@ -326,6 +406,9 @@ def _pair_terms(rule, g: _Geometry, b: Array, a: Array, c2: float, cs: float,
         d = b.shape[1]
         d_b = d_b + cs * (p[:, None, None] * np.eye(d) + _outer(b, grad_b_p) + _outer(m, a)
                           + g.dot[:, None, None] * _mat_spec(rule, g, lambda k, l: E(2, 2, k, l)))  # noqa: E741
+    if second is not None:
+        d_a = d_a + c2nd * second[2]
+        d_b = d_b + c2nd * second[3]
     return _PairTerms(value, field_, d_a, d_b)
 
 
@@ -352,7 +435,8 @@ class QuadratureResult:
 
 
 def _assemble(W: Array, W_star: Array, act: Activation, c2: float, cs: float, hessian: bool,
-              make_rule) -> tuple[float, Array, Array | None]:
+              make_rule, c2nd: float = 0.0, chol: Array | None = None
+              ) -> tuple[float, Array, Array | None]:
     K, d = W.shape
     Ks = W_star.shape[0]
     ia, ib = np.meshgrid(np.arange(K), np.arange(K), indexing="ij")
@@ -361,7 +445,7 @@ def _assemble(W: Array, W_star: Array, act: Activation, c2: float, cs: float, he
     a = np.concatenate([W[ia.ravel()], W[ta.ravel()], W_star[sa.ravel()]])
     b = np.concatenate([W[ib.ravel()], W_star[tb.ravel()], W_star[sb.ravel()]])
     n_ss, n_st = K * K, K * Ks
-    geometry = _geometry(a, b)
+    geometry = _geometry(a, b, chol)
     if hessian and act.jump and cs:
         self_pair = np.zeros(a.shape[0], dtype=bool)
         self_pair[:n_ss] = (ia == ib).ravel()
@@ -374,7 +458,7 @@ def _assemble(W: Array, W_star: Array, act: Activation, c2: float, cs: float, he
                 f"the expected Sobolev Hessian does not exist here for {act.name}: {where} are "
                 "parallel or antiparallel (cone singularity of the kink); perturb W"
             )
-    terms = _pair_terms(make_rule(geometry), geometry, b, a, c2, cs, act.jump, hessian)
+    terms = _pair_terms(make_rule(geometry), geometry, b, a, c2, cs, act.jump, hessian, c2nd)
     value = terms.value
     loss = (0.5 * value[:n_ss].sum() - value[n_ss:n_ss + n_st].sum()
             + 0.5 * value[n_ss + n_st:].sum())
@@ -394,16 +478,37 @@ def _assemble(W: Array, W_star: Array, act: Activation, c2: float, cs: float, he
     return float(loss), gradient, jac.reshape(K * d, K * d)
 
 
+def loss_weights(loss: str, sobolev_weight: float = 1.0, second_order_weight: float = 1.0
+                 ) -> tuple[float, float, float]:
+    """(c₂, c_s, c₂ₙ): weights of L, J and J₂ in ``loss`` (l2, sobolev, h1, sobolev2, h2)."""
+    check_population_loss(loss)
+    lam = check_sobolev_weight(sobolev_weight)
+    mu = check_second_order_weight(second_order_weight)
+    return {"l2": (1.0, 0.0, 0.0), "sobolev": (0.0, 1.0, 0.0), "h1": (1.0, lam, 0.0),
+            "sobolev2": (0.0, 0.0, 1.0), "h2": (1.0, lam, mu)}[loss]
+
+
 def quadrature(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
                activation: str | Activation = "relu", slope: float | None = None,
-               sobolev_weight: float = 1.0, hessian: bool = True, precision: str = "double",
-               nodes: int | None = None, dps: int = 30) -> QuadratureResult:
+               sobolev_weight: float = 1.0, second_order_weight: float = 1.0,
+               input_covariance: ArrayLike | None = None, hessian: bool = True,
+               precision: str = "double", nodes: int | None = None, dps: int = 30
+               ) -> QuadratureResult:
     """Loss, expected gradient and expected Hessian by Gaussian pair quadrature.
 
     Args:
         W: student (K, d) or (d,); W_star: teacher (K*, d).
-        loss: "l2", "sobolev" or "h1" (= l2 + sobolev_weight·sobolev).
-        activation: "relu", "leaky_relu" (``slope``, default 0.01), "gelu", "tanh", "sine".
+        loss: "l2", "sobolev", "h1" (= l2 + λ·sobolev), "sobolev2" (J₂ = E ½‖∇²ₓg − ∇²ₓg*‖²_F,
+            ∇²ₓg = Σᵢ σ''(wᵢ·x) wᵢwᵢᵀ) or "h2" (= l2 + λ·sobolev + μ·sobolev2); the
+            second-order losses need a smooth σ (for relu/leaky relu σ'' is a Dirac mass and J₂
+            is infinite: ValueError).
+        activation: "relu", "leaky_relu" (``slope``, default 0.01), "gelu", "tanh", "sine" (and
+            any other name of numerics.activations).
+        sobolev_weight: λ. second_order_weight: μ (h2 only).
+        input_covariance: Σ of x ~ N(0, Σ) (symmetric positive definite d×d; None = I). Pair
+            integrals are taken in whitened coordinates x = L z (Σ = L Lᵀ): u = (Lᵀa)·z, and
+            E[f x] = L E[f z], E[f xxᵀ] = L E[f zzᵀ] Lᵀ, while the Sobolev terms keep the
+            Euclidean a·b and b (they measure the Euclidean input gradient and Hessian).
         hessian: also compute the (K·d)×(K·d) Jacobian of the expected gradient field.
         precision: "double" (vectorised scipy/numpy rules) or "mp" (mpmath.quad at ``dps``).
         nodes: Gauss–Legendre nodes per angular piece (homogeneous σ, default 24) or
@@ -414,8 +519,15 @@ def quadrature(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
         kinked activation at a parallel pair.
     """
     W, W_star = as_student_teacher(W, W_star)
-    c2, cs = loss_coefficients(loss, sobolev_weight)
+    c2, cs, c2nd = loss_weights(loss, sobolev_weight, second_order_weight)
     act = get_activation(activation, slope=slope)
+    if loss in ("sobolev2", "h2") and not act.is_smooth:
+        raise ValueError(
+            f"loss={loss!r} needs a smooth activation: for {act.name} σ'' is a Dirac mass at 0 "
+            "and the second-order Sobolev term J₂ is infinite; use gelu, sine, tanh or erf"
+        )
+    sigma = check_input_covariance(input_covariance, W.shape[1])
+    chol = None if sigma is None else np.linalg.cholesky(sigma)
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}; got {precision!r}")
     kind = "homogeneous" if act.homogeneous else "smooth"
@@ -432,15 +544,16 @@ def quadrature(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
             rules.append(_MpRule(geometry, act, dps))
             return rules[-1]
 
-        value, grad, hess = _assemble(W, W_star, act, c2, cs, hessian, make_rule)
+        value, grad, hess = _assemble(W, W_star, act, c2, cs, hessian, make_rule, c2nd, chol)
         error = max(r.max_error for r in rules)
         method = f"mpmath.quad at {dps} digits, pair integrals rounded to float64"
     else:
         coarse_nodes = max(8, (3 * int(nodes)) // 4)
         value, grad, hess = _assemble(W, W_star, act, c2, cs, hessian,
-                                      lambda g: _DoubleRule(g, act, int(nodes)))
+                                      lambda g: _DoubleRule(g, act, int(nodes)), c2nd, chol)
         value_c, grad_c, hess_c = _assemble(W, W_star, act, c2, cs, hessian,
-                                            lambda g: _DoubleRule(g, act, coarse_nodes))
+                                            lambda g: _DoubleRule(g, act, coarse_nodes), c2nd,
+                                            chol)
         diffs = [abs(value - value_c), np.abs(grad - grad_c).max()]
         if hess is not None:
             diffs.append(np.abs(hess - hess_c).max())
@@ -448,5 +561,7 @@ def quadrature(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
         rule = ("Gauss-Legendre in angle (split at kinks) x exact radial moments"
                 if act.homogeneous else "tensor Gauss-Hermite")
         method = f"{rule}, {nodes} nodes (error estimate vs {coarse_nodes})"
+    details = {"second_order_weight": float(c2nd) if loss in ("sobolev2", "h2") else None,
+               "input_covariance": "identity" if sigma is None else "given (d×d SPD)"}
     return QuadratureResult(value, grad, hess, error, act.name, loss, float(sobolev_weight),
-                            precision, method)
+                            precision, method, details=details)

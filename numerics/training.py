@@ -24,7 +24,14 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from numerics.activations import Activation, get_activation
-from theory.validation import as_student_teacher, check_loss, check_sobolev_weight
+from theory.validation import (
+    SECOND_ORDER_LOSSES,
+    as_student_teacher,
+    check_input_covariance,
+    check_population_loss,
+    check_second_order_weight,
+    check_sobolev_weight,
+)
 
 OPTIMIZERS = ("gd", "sgd")
 
@@ -37,10 +44,13 @@ def _evaluate(activation: str | Activation, t: NDArray) -> tuple[NDArray, NDArra
 
 
 def sample_teacher_data(W_star: ArrayLike, n: int, rng: np.random.Generator,
-                        activation: str = "relu"):
-    """(X (n, d), y (n,), ∇_x y (n, d)) for x ~ N(0, I_d) and the teacher W*."""
+                        activation: str = "relu", input_covariance: ArrayLike | None = None):
+    """(X (n, d), y (n,), ∇_x y (n, d)) for x ~ N(0, I_d) (or N(0, Σ): X = Z Lᵀ, Σ = L Lᵀ)."""
     _, W_star = as_student_teacher(W_star, W_star)
     X = rng.standard_normal((n, W_star.shape[1]))
+    sigma = check_input_covariance(input_covariance, W_star.shape[1])
+    if sigma is not None:
+        X = X @ np.linalg.cholesky(sigma).T
     value, slope, _ = _evaluate(activation, X @ W_star.T)
     return X, value.sum(axis=1), slope @ W_star
 
@@ -59,6 +69,30 @@ def batch_loss_and_gradient(W: NDArray, X: NDArray, y: NDArray, dy: NDArray, los
     if w_sob:
         grad = grad + w_sob * (slope.T @ R + (curvature * (R @ W.T)).T @ X) / n
     return float(total), grad
+
+
+def teacher_input_hessians(W_star: NDArray, X: NDArray, activation: str = "relu") -> NDArray:
+    """∇²_x y = Σ_j σ''(w*_j·x) w*_j w*_jᵀ for every row of X: (n, d, d) (smooth σ)."""
+    curvature = get_activation(activation).numpy[2](X @ W_star.T)
+    return np.einsum("nk,ka,kb->nab", curvature, W_star, W_star)
+
+
+def second_order_loss_and_gradient(W: NDArray, X: NDArray, d2y: NDArray,
+                                   activation: str = "relu") -> tuple[NDArray, NDArray]:
+    """Per-sample ½‖∇²_x g − ∇²_x y‖²_F (n,) and the batch-mean gradient (K, d) of J₂.
+
+    With R = Σ_i σ''(w_i·x) w_i w_iᵀ − ∇²_x y: ∂/∂w_i = mean[σ'''(w_i·x)(w_iᵀRw_i) x
+    + 2σ''(w_i·x) R w_i] (autograd's derivative of the Frobenius residual).
+    """
+    act = get_activation(activation)
+    pre = X @ W.T
+    curvature, third = act.numpy[2](pre), act.numpy[3](pre)
+    R = np.einsum("nk,ka,kb->nab", curvature, W, W) - d2y
+    RW = np.einsum("nab,kb->nka", R, W)  # R w_k for every sample
+    quad_form = np.einsum("nka,ka->nk", RW, W)
+    n = X.shape[0]
+    grad = ((third * quad_form).T @ X + 2 * np.einsum("nk,nka->ka", curvature, RW)) / n
+    return 0.5 * np.sum(R * R, axis=(1, 2)), grad
 
 
 @dataclass(frozen=True)
@@ -99,19 +133,28 @@ def _per_sample_loss(W, X, y, dy, loss, weight, activation):
 def train(W0: ArrayLike, W_star: ArrayLike, loss: str = "h1", *, optimizer: str = "gd",
           lr: float = 0.1, steps: int = 200, batch_size: int = 64, n_train: int = 4096,
           n_test: int = 4096, seed: int = 0, activation: str = "relu",
-          sobolev_weight: float = 1.0, record_every: int = 1) -> TrainResult:
+          sobolev_weight: float = 1.0, record_every: int = 1, second_order_weight: float = 1.0,
+          input_covariance: ArrayLike | None = None) -> TrainResult:
     """Train the student from W0 on sampled teacher data with GD ("gd", full batch) or SGD.
+
+    loss "sobolev2"/"h2" add μ·mean ½‖∇²_x g − ∇²_x y‖²_F (μ = second_order_weight; smooth
+    activations only); input_covariance Σ samples x ~ N(0, Σ) (default I, same random stream).
 
     SGD draws minibatches of ``batch_size`` without replacement from a fresh permutation of the
     training set each epoch. Losses are recorded every ``record_every`` steps and at the end.
     Raises ValueError for bad settings, and when the weights become non-finite (lr too large).
     """
     W, W_star = as_student_teacher(W0, W_star)
-    check_loss(loss)
+    check_population_loss(loss)
     weight = check_sobolev_weight(sobolev_weight)
+    mu = check_second_order_weight(second_order_weight) if loss in SECOND_ORDER_LOSSES else 0.0
+    first_order = {"sobolev2": None, "h2": "h1"}.get(loss, loss)
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {OPTIMIZERS}; got {optimizer!r}")
     activation = get_activation(activation)
+    if mu and not activation.is_smooth:
+        raise ValueError(f"loss={loss!r} needs a smooth activation: σ'' of {activation.name} is a "
+                         "Dirac mass and J₂ is infinite; use gelu, sine or tanh")
     if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
         raise ValueError(f"lr must be a finite number > 0; got {lr!r}")
     for name, value in (("steps", steps), ("batch_size", batch_size), ("n_train", n_train),
@@ -121,14 +164,33 @@ def train(W0: ArrayLike, W_star: ArrayLike, loss: str = "h1", *, optimizer: str 
     if optimizer == "sgd" and batch_size > n_train:
         raise ValueError(f"batch_size ({batch_size}) must not exceed n_train ({n_train})")
     rng = np.random.default_rng(seed)
-    X, y, dy = sample_teacher_data(W_star, n_train, rng, activation)
-    Xt, yt, dyt = sample_teacher_data(W_star, n_test, rng, activation)
+    X, y, dy = sample_teacher_data(W_star, n_train, rng, activation, input_covariance)
+    Xt, yt, dyt = sample_teacher_data(W_star, n_test, rng, activation, input_covariance)
+    d2y = teacher_input_hessians(W_star, X, activation) if mu else None
+    d2yt = teacher_input_hessians(W_star, Xt, activation) if mu else None
     record, train_curve, test_curve, test_err, test_l2 = [], [], [], [], []
+
+    def loss_and_gradient(W, batch):
+        total, grad = 0.0, np.zeros_like(W)
+        if first_order is not None:
+            total, grad = batch_loss_and_gradient(W, X[batch], y[batch], dy[batch], first_order,
+                                                  weight, activation)
+        if mu:
+            per2, grad2 = second_order_loss_and_gradient(W, X[batch], d2y[batch], activation)
+            total, grad = total + mu * float(per2.mean()), grad + mu * grad2
+        return total, grad
+
+    def per_sample_test_loss(W):
+        per = (np.zeros(n_test) if first_order is None else
+               _per_sample_loss(W, Xt, yt, dyt, first_order, weight, activation))
+        if mu:
+            per = per + mu * second_order_loss_and_gradient(W, Xt, d2yt, activation)[0]
+        return per
 
     def log(step):
         record.append(step)
-        train_curve.append(batch_loss_and_gradient(W, X, y, dy, loss, weight, activation)[0])
-        per = _per_sample_loss(W, Xt, yt, dyt, loss, weight, activation)
+        train_curve.append(loss_and_gradient(W, slice(None))[0])
+        per = per_sample_test_loss(W)
         test_curve.append(float(per.mean()))
         test_err.append(float(per.std(ddof=1) / math.sqrt(n_test)) if n_test > 1 else math.nan)
         test_l2.append(test_curve[-1] if loss == "l2" else float(
@@ -146,8 +208,7 @@ def train(W0: ArrayLike, W_star: ArrayLike, loss: str = "h1", *, optimizer: str 
             batch = order[cursor:cursor + batch_size]
             cursor += batch_size
         with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported below
-            _, grad = batch_loss_and_gradient(W, X[batch], y[batch], dy[batch], loss, weight,
-                                              activation)
+            _, grad = loss_and_gradient(W, batch)
             W = W - lr * grad
         if not np.all(np.isfinite(W)) or not np.all(np.isfinite(grad)):
             raise ValueError(f"training diverged at step {step} (non-finite weights): lr={lr:g} "

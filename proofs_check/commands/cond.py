@@ -11,22 +11,31 @@ import numpy as np
 import theory
 from proofs_check.commands._options import (
     add_configuration_options,
+    add_input_law_options,
     configuration_fields,
     configuration_from_args,
+    describe_input_law,
     dump_json,
+    input_covariance_from_args,
     positive_int,
 )
 from theory.validation import CONVENTIONS, SPECTRUM_METHODS, NonDifferentiableError
 
 
 def spectrum_summary(W, W_star, loss: str, convention: str, sobolev_weight: float,
-                     method: str) -> dict[str, Any]:
-    """λmin, λmax (by real part), κ and provenance; or the reason the Hessian does not exist."""
+                     method: str, **options: Any) -> dict[str, Any]:
+    """λmin, λmax (by real part), κ and provenance; or the reason the Hessian does not exist.
+
+    ``options``: further keywords of theory.spectrum (activation, second_order_weight,
+    input_covariance), passed only when given.
+    """
     row: dict[str, Any] = {"loss": loss, "convention": convention,
                            "sobolev_weight": sobolev_weight if loss != "l2" else None}
+    if loss in ("h2", "sobolev2"):
+        row["second_order_weight"] = options.get("second_order_weight", 1.0)
     try:
         values = theory.spectrum(W, W_star, loss, convention=convention,
-                                 sobolev_weight=sobolev_weight, method=method)
+                                 sobolev_weight=sobolev_weight, method=method, **options)
     except NonDifferentiableError as exc:
         row.update(exists=False, reason=str(exc))
         return row
@@ -39,7 +48,7 @@ def spectrum_summary(W, W_star, loss: str, convention: str, sobolev_weight: floa
         kappa=largest / smallest if smallest > 0 else math.inf,
         complex_eigenvalues=bool(np.iscomplexobj(values)),
         max_abs_imag=float(np.abs(np.imag(values)).max()),
-        symmetric=loss == "l2" or convention == "exact",
+        symmetric=loss == "l2" or convention == "exact" or loss in ("h2", "sobolev2"),
     )
     return row
 
@@ -86,10 +95,18 @@ def run(args: argparse.Namespace) -> int:
     if args.include_weights and not args.json:
         raise ValueError("--include-weights only changes --json output; add --json")
     config = configuration_from_args(args)
+    options: dict[str, Any] = {}
+    sigma = input_covariance_from_args(args, config.W.shape[1])
+    if sigma is not None:
+        options["input_covariance"] = sigma
+    if getattr(args, "activation", None) not in (None, "relu"):
+        options["activation"] = args.activation
+    if "h2" in args.loss:
+        options["second_order_weight"] = args.second_order_weight
     rows = [
         spectrum_summary(config.W, config.W_star, loss, convention, args.sobolev_weight,
-                         args.method)
-        for loss in ("l2", "h1") for convention in CONVENTIONS
+                         args.method, **options)
+        for loss in args.loss for convention in CONVENTIONS
     ]
     comparison = None
     if args.compare_autograd:  # issue 8: see proofs_check.autograd_gap
@@ -100,14 +117,24 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         payload = {"configuration": config.describe(), **configuration_fields(config),
                    "sobolev_weight": args.sobolev_weight, "method": args.method,
+                   "activation": options.get("activation", "relu"),
+                   "input_law": describe_input_law(args),
                    "results": [json_row(row) for row in rows]}
+        if "h2" in args.loss:
+            payload["second_order_weight"] = args.second_order_weight
         if args.include_weights:
-            payload.update(W=config.W.tolist(), W_star=config.W_star.tolist())
+            payload.update(W=config.W.tolist(), W_star=config.W_star.tolist(),
+                           input_covariance=None if sigma is None else sigma.tolist())
         if comparison is not None:
             payload["autograd_comparison"] = comparison
         print(dump_json(payload))
     else:
-        _print_table(rows, config.describe(), args.method)
+        header = config.describe()
+        if sigma is not None or "h2" in args.loss:
+            header += f"; {describe_input_law(args)}"
+        if "activation" in options:
+            header += f"; activation {options['activation']}"
+        _print_table(rows, header, args.method)
         if comparison is not None:
             print(format_comparison(comparison))
     return 0
@@ -123,6 +150,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="λ in H = L + λ·J (default 1)")
     parser.add_argument("--method", choices=SPECTRUM_METHODS, default="auto",
                         help="eigenvalue method (default auto: structured when d > K + K*)")
+    parser.add_argument("--loss", nargs="+", choices=("l2", "h1", "h2"), default=["l2", "h1"],
+                        help="losses to tabulate (default l2 h1; h2 = L + λJ + μJ₂ needs a "
+                             "smooth activation)")
+    add_input_law_options(parser)
+    if "--activation" not in parser._option_string_actions:  # issue 12 may add it too
+        parser.add_argument("--activation", default="relu",
+                            help="relu, leaky_relu(α), erf, sine or gelu (theory's closed forms)")
     parser.add_argument("--json", action="store_true",
                         help="machine-readable output: K, K*, d, seed, at, radius and one row "
                              "per loss/convention (κ null with a reason where undefined)")
