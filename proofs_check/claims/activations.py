@@ -111,8 +111,8 @@ def decide_minimum(evidence: dict[str, Any]) -> Verdict:
     if not bad:
         return Verdict("holds", f"{name}: κ(h1) < κ(l2) at {len(good)}/{len(points)} minima"
                        + (f", ties (|ratio − 1| <= {TIE_RTOL:g}) at {len(ties)}" if ties else "")
-                       + f"; median κ(h1)/κ(l2) {summary_numbers['ratio_h1_over_l2']['median']:.3g}",
-                       summary_numbers)
+                       + "; median κ(h1)/κ(l2) "
+                       + f"{summary_numbers['ratio_h1_over_l2']['median']:.3g}", summary_numbers)
     worst = max(bad, key=lambda p: p["ratio_max"])
     counterexample = {**worst, "activation": name,
                       "teacher": "proofs_check.activation_gains.scaled_teacher(K, d, seed, "
