@@ -9,7 +9,8 @@ fallback is counted in the result.
 
 Stopping (events of solve_ivp): convergence when ‖F(W)‖_F <= gradient_tol; a row norm below
 1e-8·scale (a neuron collapsed to 0, the model is undefined there); a row norm above 1e6·scale
-(divergence, raises FlowError); for the exact Sobolev convention, a pair reaching sin θ <= 1e-7:
+(divergence, raises FlowError); for the exact Sobolev convention of a kinked activation (relu,
+leaky relu), a pair reaching sin θ <= 1e-7:
 the exact flow reaches the cone singularity in finite time (theory.reduced_flow), beyond which
 it is a Filippov sliding motion that this integrator does not follow (status "singular").
 
@@ -31,6 +32,7 @@ from scipy.optimize import approx_fprime, linear_sum_assignment
 from scipy.stats import linregress
 
 import theory
+from numerics.activations import get_activation
 from theory.kernels import pair_geometry
 from theory.validation import (
     as_student_teacher,
@@ -174,7 +176,7 @@ def gradient_flow(W0: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
                   t_max: float = 200.0, rtol: float = 1e-10, atol: float = 1e-13,
                   method: str = "DOP853", gradient_tol: float = 1e-10,
                   window: tuple[float, float] = (1e-3, 1e-8), n_samples: int = 200,
-                  max_evaluations: int = 200_000) -> FlowResult:
+                  max_evaluations: int = 200_000, activation: str = "relu") -> FlowResult:
     """Integrate dW/dt = −F(W), F = theory.population_gradient(convention), from W0.
 
     Args:
@@ -187,6 +189,9 @@ def gradient_flow(W0: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
             (see the module docstring).
         n_samples: uniform output times added to the solver's own steps.
         max_evaluations: budget of field evaluations; exceeding it raises FlowError.
+        activation: σ of student and teacher, any spec theory has closed forms for ("relu",
+            "leaky_relu(0.1)", "gelu", "erf", "sine"). Smooth σ have no cone singularity, so
+            the exact convention gets no "singular" stop event.
     Returns:
         FlowResult (see its docstring).
     Raises:
@@ -213,9 +218,11 @@ def gradient_flow(W0: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
         raise ValueError(f"max_evaluations must be >= 10; got {max_evaluations!r}")
 
     K, d = W0.shape
-    options = dict(convention=convention, sobolev_weight=weight)
+    act = get_activation(activation)
+    activation, kinked = act.name, not act.is_smooth
+    options = dict(convention=convention, sobolev_weight=weight, activation=activation)
     scale = float(np.linalg.norm(W0) + np.linalg.norm(W_star))
-    singular_flow = convention == "exact" and loss != "l2" and weight > 0
+    singular_flow = convention == "exact" and loss != "l2" and weight > 0 and kinked
     counters = {"nfev": 0, "njev": 0, "fallbacks": 0}
     initial_field = theory.population_gradient(W0, W_star, loss, **options)  # may raise
 
@@ -300,8 +307,8 @@ def gradient_flow(W0: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
     states = solution.sol(times).T
     states[np.searchsorted(times, solution.t)] = solution.y.T  # exact solver points
     W = states.reshape(-1, K, d)
-    losses = np.array([theory.population_loss(w, W_star, loss, sobolev_weight=weight)
-                       for w in W])
+    losses = np.array([theory.population_loss(w, W_star, loss, sobolev_weight=weight,
+                                              activation=activation) for w in W])
     if singular_flow:
         grad_norms = np.full(len(W), np.nan)
         for k, w in enumerate(W):

@@ -2,7 +2,9 @@ r"""Sweeps over grids of configurations: one tidy CSV row per grid point, resuma
 
 A grid is the Cartesian product of the axes
 
-    width K, teacher_width K* ("same" = K), dim d, seed, sobolev_weight λ, at, radius
+    width K, teacher_width K* ("same" = K), dim d, seed, sobolev_weight λ, at, radius,
+    activation σ (any spec theory has closed forms for: "relu", "leaky_relu(0.1)", "gelu",
+    "erf", "sine"; default "relu")
 
 (see :func:`theory.configurations.make_configuration` for ``at``/``radius``), plus the spectrum
 ``method`` ("auto", "dense", "structured"). For every point the row holds, for each loss in
@@ -58,7 +60,7 @@ from theory.validation import CONVENTIONS, check_method, check_sobolev_weight
 SWEEP_LOSSES = ("l2", "h1")
 #: Flows integrated when flow_t_max is set: l2 (both conventions coincide) and h1 in both.
 FLOWS = (("l2", "expected"), ("h1", "expected"), ("h1", "exact"))
-AXES = ("width", "teacher_width", "dim", "seed", "sobolev_weight", "at", "radius")
+AXES = ("width", "teacher_width", "dim", "seed", "sobolev_weight", "at", "radius", "activation")
 KEY_COLUMNS = (*AXES, "method", "flow_t_max")
 SPECTRUM_FIELDS = ("lambda_min", "lambda_max", "kappa", "max_abs_imag", "undefined")
 SPECTRUM_COLUMNS = tuple(
@@ -79,6 +81,7 @@ TOML_AXES = {
     "seed": "seed", "seeds": "seed",
     "sobolev_weight": "sobolev_weight", "sobolev_weights": "sobolev_weight",
     "at": "at", "radius": "radius", "radii": "radius",
+    "activation": "activation", "activations": "activation",
 }
 
 
@@ -98,6 +101,7 @@ class GridPoint:
     radius: float | None
     method: str = "auto"
     flow_t_max: float | None = None
+    activation: str = "relu"
 
     def key(self) -> tuple[str, ...]:
         """The point's identity as written in the CSV key columns."""
@@ -120,9 +124,12 @@ class Grid:
     radius: tuple[float | None, ...] = (None,)
     method: str = "auto"
     flow_t_max: float | None = None
+    activation: tuple[str, ...] = ("relu",)
 
     def __post_init__(self) -> None:
         check_method(self.method)
+        object.__setattr__(self, "activation",
+                           tuple(_canonical_activation(v) for v in self.activation))
         if self.flow_t_max is not None and not (
             isinstance(self.flow_t_max, (int, float)) and not isinstance(self.flow_t_max, bool)
             and math.isfinite(self.flow_t_max) and self.flow_t_max > 0
@@ -153,9 +160,9 @@ class Grid:
     def points(self) -> list[GridPoint]:
         """All points in grid order (width slowest, radius fastest), duplicates removed."""
         seen: dict[tuple[str, ...], GridPoint] = {}
-        for K, K_star, d, seed, weight, at, radius in itertools.product(
+        for K, K_star, d, seed, weight, at, radius, activation in itertools.product(
             self.width, self.teacher_width, self.dim, self.seed, self.sobolev_weight, self.at,
-            self.radius,
+            self.radius, self.activation,
         ):
             K_star = K if K_star is None else K_star
             at = default_placement(K, K_star) if at is None else at
@@ -165,9 +172,27 @@ class Grid:
                 radius = 0.1 if at == "perturbed" else 1.0
             point = GridPoint(K, K_star, d, seed, float(weight), at,
                               None if radius is None else float(radius), self.method,
-                              None if self.flow_t_max is None else float(self.flow_t_max))
+                              None if self.flow_t_max is None else float(self.flow_t_max),
+                              activation)
             seen.setdefault(point.key(), point)
         return list(seen.values())
+
+
+def _canonical_activation(value: Any) -> str:
+    """The canonical spec of an activation theory has closed forms for, else ValueError."""
+    from theory.activations import parse_activation
+
+    from numerics.activations import get_activation
+
+    if not isinstance(value, str):
+        raise ValueError(f"activation values must be names such as 'erf' or 'leaky_relu(0.1)'; "
+                         f"got {value!r}")
+    try:
+        name = get_activation(value).name
+        parse_activation(name)  # raises for activations without closed forms (tanh)
+    except ValueError as exc:
+        raise ValueError(f"activation (grid axis, --activation): {exc}") from None
+    return name
 
 
 def _check_positive_int(value: Any, name: str) -> None:
@@ -225,7 +250,8 @@ def grid_from_lists(*, width: Sequence[Any] = (2,), teacher_width: Sequence[Any]
                     dim: Sequence[Any] = (3,), seed: Sequence[Any] = (0,),
                     sobolev_weight: Sequence[Any] = (1.0,), at: Sequence[Any] = ("default",),
                     radius: Sequence[Any] = ("default",), method: str = "auto",
-                    flow_t_max: float | None = None) -> Grid:
+                    flow_t_max: float | None = None,
+                    activation: Sequence[Any] = ("relu",)) -> Grid:
     """Build a Grid from lists of values as typed on the command line or in TOML.
 
     teacher_width accepts "same" (K* = K); at and radius accept "default"; integer axes accept
@@ -246,6 +272,7 @@ def grid_from_lists(*, width: Sequence[Any] = (2,), teacher_width: Sequence[Any]
         radius=tuple(None if v is None else _float_values([v], "radius")[0] for v in radii),
         method=method,
         flow_t_max=None if flow_t_max is None else _float_values([flow_t_max], "flow_t_max")[0],
+        activation=tuple(_as_list(activation)),
     )
 
 
@@ -308,7 +335,7 @@ def compute_point(point: GridPoint) -> dict[str, str]:
         for loss in SWEEP_LOSSES:
             for convention in CONVENTIONS:
                 summary = spectrum_summary(config.W, config.W_star, loss, convention,
-                                           point.sobolev_weight, point.method)
+                                           point.sobolev_weight, point.method, point.activation)
                 prefix = f"{loss}_{convention}_"
                 if not summary["exists"]:
                     row[prefix + "undefined"] = _format(summary["reason"])
@@ -331,7 +358,8 @@ def _flow_fields(config: Any, loss: str, convention: str, point: GridPoint) -> d
     prefix = f"flow_{loss}_{convention}_"
     try:
         result = gradient_flow(config.W, config.W_star, loss, convention=convention,
-                               sobolev_weight=point.sobolev_weight, t_max=point.flow_t_max)
+                               sobolev_weight=point.sobolev_weight, t_max=point.flow_t_max,
+                               activation=point.activation)
     except ValueError as exc:  # FlowError, NonDifferentiableError at W0, ...
         return {prefix + "status": _format(f"error: {type(exc).__name__}: {exc}")}
     fields = {prefix + "status": result.status,

@@ -36,3 +36,30 @@ def configuration_from_args(args: argparse.Namespace) -> Configuration:
     teacher_width = args.teacher_width if args.teacher_width is not None else args.width
     return make_configuration(args.width, teacher_width, args.dim, args.seed,
                               at=args.at, radius=args.radius)
+
+
+def add_activation_option(parser: argparse.ArgumentParser, *, closed_form: bool = True) -> None:
+    """--activation NAME: "relu" (default), "leaky_relu(α)", "gelu", "erf", "sine" (and "tanh"
+    where only measurements are made, closed_form=False)."""
+    names = "relu, leaky_relu(0.1) (any slope 0 <= α < 1), gelu, erf, sine"
+    parser.add_argument(
+        "--activation", default="relu", metavar="NAME",
+        help=f"activation σ: {names}" + (", tanh (measured only)" if not closed_form else
+                                         "; tanh has no closed form (use validate)")
+        + " (default relu)")
+
+
+def activation_from_args(args: argparse.Namespace, *, closed_form: bool = True) -> str:
+    """The canonical spec of --activation (e.g. "leaky_relu(0.1)"); ValueError naming the option
+    for an unknown name, or (closed_form) for one theory has no closed form for, e.g. tanh."""
+    from numerics.activations import get_activation
+
+    try:
+        name = get_activation(args.activation).name
+        if closed_form:
+            from theory.activations import parse_activation
+
+            parse_activation(name)
+    except ValueError as exc:
+        raise ValueError(f"--activation: {exc}") from None
+    return name

@@ -11,6 +11,8 @@ import numpy as np
 
 import theory
 from proofs_check.commands._options import (
+    activation_from_args,
+    add_activation_option,
     add_configuration_options,
     configuration_from_args,
     positive_int,
@@ -19,13 +21,14 @@ from theory.validation import CONVENTIONS, SPECTRUM_METHODS, NonDifferentiableEr
 
 
 def spectrum_summary(W, W_star, loss: str, convention: str, sobolev_weight: float,
-                     method: str) -> dict[str, Any]:
+                     method: str, activation: str = "relu") -> dict[str, Any]:
     """λmin, λmax (by real part), κ and provenance; or the reason the Hessian does not exist."""
     row: dict[str, Any] = {"loss": loss, "convention": convention,
                            "sobolev_weight": sobolev_weight if loss != "l2" else None}
     try:
         values = theory.spectrum(W, W_star, loss, convention=convention,
-                                 sobolev_weight=sobolev_weight, method=method)
+                                 sobolev_weight=sobolev_weight, method=method,
+                                 activation=activation)
     except NonDifferentiableError as exc:
         row.update(exists=False, reason=str(exc))
         return row
@@ -69,10 +72,13 @@ def _print_table(rows: list[dict[str, Any]], header: str, method: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    activation = activation_from_args(args)
+    if args.compare_autograd and activation != "relu":
+        raise ValueError(f"--compare-autograd supports --activation relu only; got {activation!r}")
     config = configuration_from_args(args)
     rows = [
         spectrum_summary(config.W, config.W_star, loss, convention, args.sobolev_weight,
-                         args.method)
+                         args.method, activation)
         for loss in ("l2", "h1") for convention in CONVENTIONS
     ]
     comparison = None
@@ -83,12 +89,13 @@ def run(args: argparse.Namespace) -> int:
                                       sobolev_weight=args.sobolev_weight, seed=args.seed)
     if args.json:
         payload = {"configuration": config.describe(), "at": config.at, "method": args.method,
+                   "activation": activation,
                    "W": config.W.tolist(), "W_star": config.W_star.tolist(), "results": rows}
         if comparison is not None:
             payload["autograd_comparison"] = comparison
         print(json.dumps(payload, indent=2))
     else:
-        _print_table(rows, config.describe(), args.method)
+        _print_table(rows, f"{config.describe()}; activation {activation}", args.method)
         if comparison is not None:
             print(format_comparison(comparison))
     return 0
@@ -100,6 +107,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Print λmin, λmax and κ of the population Hessian for l2 and h1 in both "
                     "conventions, at a reproducible configuration.")
     add_configuration_options(parser)
+    add_activation_option(parser)
     parser.add_argument("--sobolev-weight", type=float, default=1.0,
                         help="λ in H = L + λ·J (default 1)")
     parser.add_argument("--method", choices=SPECTRUM_METHODS, default="auto",
