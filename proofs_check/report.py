@@ -10,6 +10,8 @@ Figures (PNG, matplotlib with the Agg backend; matplotlib is the `plot` extra):
   the number of samples N, with the N^(-1/2) reference.
 * ``flow.png`` — population loss and distance to the teacher vs time along gradient flows of
   l2 and h1 (expected field) from one start.
+* ``activation_gain.png`` — κ(l2)/κ(h1) and λmin(h1)/λmin(l2) at the global minimum per
+  activation and teacher row norm (proofs_check.figures_activations).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import numpy as np
 
 import theory
 from proofs_check.claims import Claim, Verdict, all_claims
+from proofs_check.figures_activations import figure_activation_gain
 from theory.configurations import make_configuration
 
 
@@ -206,6 +209,7 @@ def draw_figures(out_dir: Path, quick: bool) -> list[Path]:
         figure_spectra(out_dir / "spectra.png"),
         figure_montecarlo_error(out_dir / "montecarlo_error.png", quick),
         figure_flow(out_dir / "flow.png"),
+        figure_activation_gain(out_dir / "activation_gain.png", quick),
     ]
 
 
