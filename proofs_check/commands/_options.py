@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from numerics.activations import get_activation
 from theory.configurations import PLACEMENTS, Configuration, make_configuration
 
 
@@ -52,8 +53,6 @@ def add_activation_option(parser: argparse.ArgumentParser, *, closed_form: bool 
 def activation_from_args(args: argparse.Namespace, *, closed_form: bool = True) -> str:
     """The canonical spec of --activation (e.g. "leaky_relu(0.1)"); ValueError naming the option
     for an unknown name, or (closed_form) for one theory has no closed form for, e.g. tanh."""
-    from numerics.activations import get_activation
-
     try:
         name = get_activation(args.activation).name
         if closed_form:
