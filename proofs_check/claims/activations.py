@@ -43,10 +43,16 @@ def _survey(quick: bool) -> tuple[dict[str, Any], ...]:
 
 
 def _point(record: dict[str, Any]) -> dict[str, Any]:
+    where = {"K": record["K"], "K*": record["K*"], "d": record["d"], "seed": record["seed"],
+             "scale": record["scale"], "directions": len(record["kappa_l2"])}
+    if not record["defined"]:  # some λmin <= 0: κ is not a finite condition number
+        return {**where, "defined": False,
+                "reason": "λmin <= 0 for l2 or h1 (κ undefined)",
+                "lambda_min_l2": min(record["lambda_min_l2"]),
+                "lambda_min_h1": min(record["lambda_min_h1"])}
     ratios = np.asarray(record["kappa_h1"], dtype=float) / np.asarray(record["kappa_l2"],
                                                                        dtype=float)
-    return {"K": record["K"], "K*": record["K*"], "d": record["d"], "seed": record["seed"],
-            "scale": record["scale"], "directions": len(ratios),
+    return {**where,
             "ratio_min": float(np.min(ratios)), "ratio_median": float(np.median(ratios)),
             "ratio_max": float(np.max(ratios)),
             "fraction_of_directions_violating": float(np.mean(ratios > 1 + TIE_RTOL)),
@@ -102,6 +108,9 @@ def decide_minimum(evidence: dict[str, Any]) -> Verdict:
         "violations_by_K": _count(bad, "K"), "violations_by_scale": _count(bad, "scale"),
         "ties_by_K": _count(ties, "K"),
         "ratio_h1_over_l2": _spread([p["ratio_median"] for p in points]),
+        "ratio_h1_over_l2_every_direction": {
+            "min": min((p["ratio_min"] for p in points), default=None),
+            "max": max((p["ratio_max"] for p in points), default=None)},
         "points": points,
     }
     name = evidence["activation"]
