@@ -181,14 +181,14 @@ class Grid:
 
 def _canonical_activation(value: Any) -> str:
     """The canonical spec of an activation theory has closed forms for, else ValueError."""
-    from theory.activations import parse_activation
+    from theory.activations import get_activation as closed_form_activation
 
     if not isinstance(value, str):
         raise ValueError(f"activation values must be names such as 'erf' or 'leaky_relu(0.1)'; "
                          f"got {value!r}")
     try:
         name = get_activation(value).name
-        parse_activation(name)  # raises for activations without closed forms (tanh)
+        closed_form_activation(name)  # raises for activations without closed forms (tanh)
     except ValueError as exc:
         raise ValueError(f"activation (grid axis, --activation): {exc}") from None
     return name

@@ -56,9 +56,9 @@ def activation_from_args(args: argparse.Namespace, *, closed_form: bool = True) 
     try:
         name = get_activation(args.activation).name
         if closed_form:
-            from theory.activations import parse_activation
+            from theory.activations import get_activation as closed_form_activation
 
-            parse_activation(name)
+            closed_form_activation(name)
     except ValueError as exc:
         raise ValueError(f"--activation: {exc}") from None
     return name
