@@ -14,12 +14,17 @@ How the Jacobian "at the minimum" is taken:
 * smooth σ (erf, sine, gelu): at W = W* exactly. There the two conventions coincide (no kink,
   so no boundary term) and the Hessian exists; it is a Gauss–Newton matrix, hence symmetric
   PSD.
-* piecewise-linear σ (relu, leaky_relu(α)): the Sobolev field is not differentiable at W*
-  (cone singularity), so the Jacobian is one-sided: taken at W* + ε·‖W*‖_F·V/‖V‖_F with
-  ε = ONE_SIDED_OFFSET along ``directions`` seeded Gaussian directions V; min / median / max
-  over directions are reported.
+* piecewise-linear σ (relu, leaky_relu(α)): the l2 Hessian exists at W* (the l2 field is C¹)
+  and is taken there; the Sobolev field is not differentiable at W* (cone singularity), so the
+  h1 Jacobian is one-sided: taken at W* + ε·‖W*‖_F·V/‖V‖_F with ε = ONE_SIDED_OFFSET along
+  ``directions`` seeded Gaussian directions V; min / median / max over directions are
+  reported. These activations are positively homogeneous, so every Jacobian is invariant under
+  W* → cW* (tested in tests/test_activation_theory_vs_numerics.py): surveys compute them at
+  row norm 1 and use them for every row norm.
 * tanh (no closed form): the same quantities from numerics.quadrature's Jacobian at W = W*
-  (tensor Gauss–Hermite, its error estimate recorded) — a measured activation.
+  (tensor Gauss–Hermite with 128, else 200 nodes) — a measured activation. Where the rule's own
+  error estimate stays above MEASURED_TOL (tanh' = sech² is not resolved at row norm 3) the
+  point is marked unresolved and left out, with the estimate recorded.
 
 Teachers: rows of theory.configurations.make_configuration(K, K, d, seed, at="teacher")
 rescaled to the row norm ``scale`` (sine's and erf's kernels are not homogeneous in |w|, so the
@@ -67,6 +72,8 @@ MEASURED = ("tanh",)
 ONE_SIDED_OFFSET = 1e-7
 #: First entry of the seed of the direction stream (kept apart from the teachers' streams).
 DIRECTION_STREAM = 122025
+#: Largest quadrature error estimate accepted for a measured activation's Jacobian.
+MEASURED_TOL = 1e-6
 #: One-neuron closed forms of the spectrum at the minimum exist for these activations.
 ONE_NEURON_CLOSED_FORM = ("erf", "sine")
 
@@ -127,12 +134,21 @@ def spectrum_at_minimum(W_star: ArrayLike, activation: str, *, directions: int =
     W_star = np.asarray(W_star, dtype=float)
     name = get_activation(activation).name
     if name in MEASURED:
-        l2 = quadrature(W_star, W_star, "l2", activation=name)
-        h1 = quadrature(W_star, W_star, "h1", activation=name, sobolev_weight=sobolev_weight)
+        for nodes in (None, 200):
+            l2 = quadrature(W_star, W_star, "l2", activation=name, nodes=nodes)
+            h1 = quadrature(W_star, W_star, "h1", activation=name, nodes=nodes,
+                            sobolev_weight=sobolev_weight)
+            error = max(l2.error_estimate, h1.error_estimate)
+            if error <= MEASURED_TOL:
+                break
+        notes: dict[str, Any] = {"quadrature_error_estimate": error}
+        if error > MEASURED_TOL:
+            notes["unresolved"] = (f"quadrature error estimate {error:.2g} > {MEASURED_TOL:g} "
+                                   f"({h1.method})")
         return MinimumSpectrum(
             name, f"numerics.quadrature Jacobian at W = W* ({h1.method})",
             [_extremes(np.linalg.eigvals(l2.hessian))], [_extremes(np.linalg.eigvals(h1.hessian))],
-            {"quadrature_error_estimate": max(l2.error_estimate, h1.error_estimate)})
+            notes)
     options = {"activation": name, "convention": "expected"}
     if not is_piecewise_linear(name):
         return MinimumSpectrum(
@@ -144,18 +160,18 @@ def spectrum_at_minimum(W_star: ArrayLike, activation: str, *, directions: int =
     # (make_configuration) and give radial directions.
     rng = np.random.default_rng((DIRECTION_STREAM, seed))
     epsilon = ONE_SIDED_OFFSET * float(np.linalg.norm(W_star))
-    l2, h1 = [], []
+    l2 = _extremes(theory.spectrum(W_star, W_star, "l2", **options))
+    h1 = []
     for _ in range(directions):
         V = rng.normal(size=W_star.shape)
         W = W_star + epsilon * V / np.linalg.norm(V)
-        l2.append(_extremes(theory.spectrum(W, W_star, "l2", **options)))
         h1.append(_extremes(theory.spectrum(W, W_star, "h1", sobolev_weight=sobolev_weight,
                                             **options)))
     return MinimumSpectrum(
-        name, f"theory.spectrum, one-sided: expected-convention Jacobian at W* + ε‖W*‖V/‖V‖, "
-              f"ε = {ONE_SIDED_OFFSET:g}, {directions} Gaussian directions V (seed "
-              f"({DIRECTION_STREAM}, {seed}))",
-        l2, h1)
+        name, "theory.spectrum: l2 Hessian at W*; h1 one-sided, the expected-convention "
+              f"Jacobian at W* + ε‖W*‖V/‖V‖, ε = {ONE_SIDED_OFFSET:g}, {directions} Gaussian "
+              f"directions V (seed ({DIRECTION_STREAM}, {seed}))",
+        [l2] * directions, h1)
 
 
 # ------------------------------------------------------------------------------- one neuron
@@ -193,7 +209,7 @@ def survey_grid(quick: bool) -> dict[str, tuple]:
     return {
         "width": (1, 2, 3) if quick else (1, 2, 3, 4),
         "dim": (2, 3, 5) if quick else (2, 3, 5, 8),
-        "seed": (0, 1) if quick else (0, 1, 2),
+        "seed": (0,) if quick else (0, 1, 2),
         "scale": (0.3, 1.0, 3.0),
     }
 
@@ -203,18 +219,30 @@ def survey(quick: bool, activations: tuple[str, ...] = CLOSED_FORM, *,
     """One record per (teacher, activation): κ and λmin of l2 and h1 at the minimum."""
     grid = survey_grid(quick)
     records = []
+    homogeneous: dict[tuple, MinimumSpectrum] = {}
     for width in grid["width"]:
         for dim in grid["dim"]:
             for seed in grid["seed"]:
                 for scale in grid["scale"]:
                     W_star = scaled_teacher(width, dim, seed, scale)
                     for activation in activations:
-                        spec = spectrum_at_minimum(W_star, activation, directions=directions,
-                                                   seed=seed)
+                        if is_piecewise_linear(activation):  # invariant under W* -> cW*
+                            key = (width, dim, seed, activation)
+                            if key not in homogeneous:
+                                homogeneous[key] = spectrum_at_minimum(
+                                    scaled_teacher(width, dim, seed, 1.0), activation,
+                                    directions=directions, seed=seed)
+                                homogeneous[key].how += (
+                                    "; positively homogeneous: computed at row norm 1, the "
+                                    "same for every row norm")
+                            spec = homogeneous[key]
+                        else:
+                            spec = spectrum_at_minimum(W_star, activation,
+                                                       directions=directions, seed=seed)
                         records.append({
                             "activation": spec.activation, "K": width, "K*": width, "d": dim,
                             "seed": seed, "scale": scale, "how": spec.how,
-                            "defined": spec.defined,
+                            "defined": spec.defined and "unresolved" not in spec.notes,
                             "kappa_l2": spec.kappas()["l2"], "kappa_h1": spec.kappas()["h1"],
                             "lambda_min_l2": [x[0] for x in spec.l2],
                             "lambda_min_h1": [x[0] for x in spec.h1],
