@@ -209,7 +209,7 @@ def survey_grid(quick: bool) -> dict[str, tuple]:
     return {
         "width": (1, 2, 3) if quick else (1, 2, 3, 4),
         "dim": (2, 3, 5) if quick else (2, 3, 5, 8),
-        "seed": (0,) if quick else (0, 1, 2),
+        "seed": (0, 1) if quick else (0, 1, 2),
         "scale": (0.3, 1.0, 3.0),
     }
 

@@ -179,7 +179,7 @@ def _register_minimum(activation: str) -> None:
                   "global minimum: κ(h1) < κ(l2) for the Jacobian of the population gradient "
                   "field at W = W*, λ = 1.",
         source=SURVEY_SOURCE,
-        scope="K = K* in {1, 2, 3(, 4)}, d in {2, 3, 5(, 8)}, seeds {0(, 1, 2)}, teacher row "
+        scope="K = K* in {1, 2, 3(, 4)}, d in {2, 3, 5(, 8)}, seeds {0, 1(, 2)}, teacher row "
               f"norms {{0.3, 1, 3}}; Jacobian {kind}; ties |κ(h1)/κ(l2) − 1| <= {TIE_RTOL:g}",
         expected=_EXPECTED_MINIMUM[activation],
         verdicts=("holds", "conditional", "fails", "inconclusive"),
