@@ -27,12 +27,28 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from theory import kernels
-from theory.kernels import PairGeometry, pair_geometry
+from theory.activations import ClosedFormActivation, get_activation
+from theory.activations import relu as relu_activation
+from theory.kernels import PI, PairGeometry, pair_geometry
+from theory.pair_frame import (
+    diagonal_sum,
+    exact_coefficients,
+    expected_coefficients,
+    grams,
+    mask_coefficients,
+    pair_blocks,
+    pair_derivatives,
+    pair_sum_gradient,
+    pair_sum_value,
+)
 from theory.validation import (
     NonDifferentiableError,
     as_student_teacher,
     check_convention,
+    check_input_covariance,
     check_loss,
+    check_population_loss,
+    check_second_order_weight,
     check_sobolev_weight,
 )
 
@@ -99,21 +115,15 @@ def require_nondegenerate(pairs: Pairs, what: str) -> None:
             )
 
 
-def population_loss(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
-                    sobolev_weight: float = 1.0) -> float:
-    """Population loss E ½(g − g*)² ("l2"), E ½|∇g − ∇g*|² ("sobolev") or L + λJ ("h1").
+def _relu_loss(pairs: Pairs, terms: list[tuple[float, str]]) -> float:
+    """½ΣP(w_i, w_j) − ΣP(w_i, w*_j) + ½ΣP(w*_i, w*_j) for the relu pair kinds (Σ = I).
 
-    Args:
-        W: student weights (K, d) or (d,) for one neuron. W_star: teacher weights (K*, d).
-        loss: "l2", "sobolev" or "h1". sobolev_weight: λ >= 0 in H_λ = L + λJ.
-    Returns:
-        The loss as a float (closed form; absolute rounding error ~1e-16 × Σ|w|², so values
-        far below that near the teacher carry no relative accuracy).
+    Absolute rounding error ~1e-16 × Σ|w|², so values far below that near the teacher carry no
+    relative accuracy.
     """
-    pairs = make_pairs(W, W_star)
     teacher_teacher = pair_geometry(pairs.W_star[:, None, :], pairs.W_star[None, :, :])
     total = 0.0
-    for weight, kind in loss_terms(loss, "expected", sobolev_weight):
+    for weight, kind in terms:
         ss = kernels.kernel_value(kind, pairs.W[:, None], pairs.W[None, :], pairs.student)
         st = kernels.kernel_value(kind, pairs.W[:, None], pairs.W_star[None, :], pairs.teacher)
         tt = kernels.kernel_value(kind, pairs.W_star[:, None], pairs.W_star[None, :],
@@ -133,21 +143,6 @@ def _gradient(pairs: Pairs, terms: list[tuple[float, str]]) -> NDArray[np.float6
         # The self pair contributes ∇_w [½ P(w, w)] = ∇_w |w|²/4 = w/2 for both kernels.
         gradient += weight * (0.5 * pairs.W + ss.sum(axis=1) - st.sum(axis=1))
     return gradient
-
-
-def population_gradient(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
-                        convention: str = "expected",
-                        sobolev_weight: float = 1.0) -> NDArray[np.float64]:
-    """Population gradient field F(W), shape (K, d) (one row per neuron).
-
-    convention="expected": E_x[∇_W ℓ(x; W)] with the step function's derivative taken as 0 (what
-    autograd and large-batch SGD follow; it drives training). Defined everywhere.
-    convention="exact": ∇_W of the population loss. For "l2" both coincide; for the Sobolev part
-    the exact one adds Σ ±|b| cos θ e/(2π) boundary terms and does not exist where a student row
-    is parallel or antiparallel to another row (NonDifferentiableError).
-    """
-    pairs = make_pairs(W, W_star)
-    return _gradient(pairs, loss_terms(loss, convention, sobolev_weight))
 
 
 @dataclass(frozen=True)
@@ -212,24 +207,6 @@ def jacobian_parts(pairs: Pairs, terms: list[tuple[float, str]], *, dense: bool 
     return JacobianParts(jacobian, complement)
 
 
-def population_hessian(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
-                       convention: str = "expected",
-                       sobolev_weight: float = 1.0) -> NDArray[np.float64]:
-    """Jacobian of the population gradient field, shape (K·d, K·d), index i·d + a.
-
-    convention="exact": the Hessian of the population loss (symmetric).
-    convention="expected": the Jacobian of the expected gradient field (the "expected Hessian";
-    not symmetric for the Sobolev part). The two coincide for "l2".
-    The l2 Hessian exists at every W with non-zero rows; Sobolev/h1 Hessians (λ > 0) raise
-    NonDifferentiableError where a student row is parallel or antiparallel to another student
-    row or to a teacher row — in particular at the teacher itself.
-    """
-    pairs = make_pairs(W, W_star)
-    parts = jacobian_parts(pairs, loss_terms(loss, convention, sobolev_weight))
-    K, d = pairs.W.shape
-    return parts.dense.reshape(K * d, K * d)
-
-
 def smallest_pair_sine(W: ArrayLike, W_star: ArrayLike) -> float:
     """min sin θ over distinct student pairs and student-teacher pairs (1.0 if there are none).
 
@@ -239,3 +216,363 @@ def smallest_pair_sine(W: ArrayLike, W_star: ArrayLike) -> float:
     pairs = make_pairs(W, W_star)
     values = [pairs.teacher.sin.ravel(), pairs.student.sin[pairs.off_diagonal]]
     return float(np.concatenate(values).min(initial=1.0))
+
+
+# ---------------------------------------------------------------------------------------------
+# Public entry points: every activation, every loss, any input covariance Σ.
+# ---------------------------------------------------------------------------------------------
+
+def pairs_of(student: NDArray[np.float64], teacher: NDArray[np.float64]) -> Pairs:
+    """Pairs of already validated weights (no checks; see make_pairs)."""
+    return Pairs(
+        student,
+        teacher,
+        pair_geometry(student[:, None, :], student[None, :, :]),
+        pair_geometry(student[:, None, :], teacher[None, :, :]),
+    )
+
+
+def loss_order_weights(loss: str, sobolev_weight: float = 1.0,
+                       second_order_weight: float = 1.0) -> dict[int, float]:
+    """{n: w_n}: the weight of the n-th order term (0: L2, 1: Sobolev J, 2: second-order J₂).
+
+    l2 -> {0: 1}; sobolev -> {1: 1}; h1 -> {0: 1, 1: λ}; sobolev2 -> {2: 1};
+    h2 -> {0: 1, 1: λ, 2: μ}. Zero weights are dropped (h1 with λ = 0 is exactly l2).
+    """
+    check_population_loss(loss)
+    lam = check_sobolev_weight(sobolev_weight)
+    mu = check_second_order_weight(second_order_weight)
+    weights = {
+        "l2": {0: 1.0},
+        "sobolev": {1: 1.0},
+        "h1": {0: 1.0, 1: lam},
+        "sobolev2": {2: 1.0},
+        "h2": {0: 1.0, 1: lam, 2: mu},
+    }[loss]
+    return {n: w for n, w in weights.items() if w != 0.0}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A validated population problem: weights, activation, loss orders, convention, Σ."""
+
+    W: NDArray[np.float64]
+    W_star: NDArray[np.float64]
+    activation: ClosedFormActivation
+    weights: dict[int, float]
+    convention: str
+    sigma: NDArray[np.float64] | None  # None: Σ = I
+
+    @property
+    def relu_terms(self) -> list[tuple[float, str]]:
+        """The relu kinds of theory.kernels for the weights (two-slope family, Σ = I)."""
+        step = "step_exact" if self.convention == "exact" else "step_expected"
+        kinds = {0: "relu", 1: step}
+        return [(w, kinds[n]) for n, w in sorted(self.weights.items())]
+
+    def with_weights(self, W, W_star, sigma) -> Problem:
+        return Problem(W, W_star, self.activation, self.weights, self.convention, sigma)
+
+
+def make_problem(W: ArrayLike, W_star: ArrayLike, loss: str, *, activation: str,
+                 convention: str, sobolev_weight: float, second_order_weight: float,
+                 input_covariance: ArrayLike | None) -> Problem:
+    """Validate every argument of the public entry points (ValueError naming the argument)."""
+    act = get_activation(activation)
+    weights = loss_order_weights(loss, sobolev_weight, second_order_weight)
+    check_convention(convention)
+    student, teacher = as_student_teacher(W, W_star)
+    sigma = check_input_covariance(input_covariance, student.shape[1])
+    if act.homogeneous and 2 in weights:
+        raise ValueError(
+            f"loss={loss!r} needs the second-order term J₂ = E ½‖∇²g − ∇²g*‖², which is infinite "
+            f"for activation={act.name!r}: its second derivative is a Dirac mass "
+            f"(φ'' = {1 - act.slope:g}·δ), so E[φ''(a·x)φ''(b·x)] diverges. Use a smooth "
+            "activation ('erf', 'sine', 'gelu') or loss 'l2', 'sobolev', 'h1'"
+        )
+    return Problem(student, teacher, act, weights, convention, sigma)
+
+
+# --- the linear part α·t of leaky relu -------------------------------------------------------
+
+def _linear_parts(p: Problem) -> tuple[float, NDArray, float, NDArray]:
+    """Loss, gradient row, Jacobian block and complement scalar of the linear activation t.
+
+    With u = Σ_i w_i − Σ_j w*_j: L = ½ uᵀΣu, J = ½|u|² (J₂ = 0); every row's gradient is
+    w_0 Σu + w_1 u and every Jacobian block (i, k) is w_0 Σ + w_1 I.
+    """
+    u = p.W.sum(axis=0) - p.W_star.sum(axis=0)
+    w0, w1 = p.weights.get(0, 0.0), p.weights.get(1, 0.0)
+    su = u if p.sigma is None else p.sigma @ u
+    loss = 0.5 * w0 * float(u @ su) + 0.5 * w1 * float(u @ u)
+    d = u.shape[0]
+    block = w0 * (np.eye(d) if p.sigma is None else p.sigma) + w1 * np.eye(d)
+    return loss, w0 * su + w1 * u, block, w0 + w1
+
+
+# --- two-slope family (relu, leaky relu) with a general Σ -----------------------------------
+
+@dataclass(frozen=True)
+class _Whitened:
+    """Rows whitened by Σ = L Lᵀ (row w ↦ Lᵀw), their pairs, and the Σ-geometry."""
+
+    L: NDArray[np.float64]
+    pairs: Pairs
+
+
+def _whiten(p: Problem) -> _Whitened:
+    L = np.linalg.cholesky(p.sigma)
+    return _Whitened(L, pairs_of(p.W @ L, p.W_star @ L))
+
+
+def _relu_sobolev_partials(geometry: PairGeometry):
+    """Partials provider for h_1 = (π − θ_Σ)/(2π) from the stable Σ-angle of each pair."""
+    theta = geometry.theta
+    d_value = geometry.norm_a * geometry.norm_b * geometry.sin
+
+    def partials(n, order, sa, sb, cc):
+        return relu_activation.sobolev_partials(sa, sb, cc, theta, d_value, order)
+    return partials
+
+
+def _relu_sigma_sobolev_gradient(p: Problem, white: _Whitened, weight: float) -> NDArray:
+    off = white.pairs.off_diagonal
+    gs, gt = grams(p.W, p.W, p.sigma), grams(p.W, p.W_star, p.sigma)
+    if p.convention == "expected":
+        # E[φ'(a·x)φ'(b·x)] b with the step's derivative dropped: (π − θ_Σ)/(2π) · b
+        hs = np.where(off, (PI - white.pairs.student.theta) / (2 * PI), 0.0)
+        ht = (PI - white.pairs.teacher.theta) / (2 * PI)
+        return weight * (0.5 * p.W + hs @ p.W - ht @ p.W_star)
+    require_nondegenerate(white.pairs, "The exact Sobolev gradient")
+    out = 0.5 * p.W.copy()
+    for g, geometry, sign, mask in ((gs, white.pairs.student, 1.0, off),
+                                    (gt, white.pairs.teacher, -1.0, None)):
+        partials = _relu_sobolev_partials(geometry)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            D = pair_derivatives(partials, {1: 1.0}, g.sa, g.sb, g.c, g.e, 1)
+        if mask is not None:
+            D.first.update({k: np.where(mask, v, 0.0) for k, v in D.first.items()})
+        out += sign * pair_sum_gradient(D, g)
+    return weight * out
+
+
+def _relu_sigma_sobolev_jacobian(p: Problem, white: _Whitened, weight: float, dense: bool
+                                 ) -> JacobianParts:
+    require_nondegenerate(white.pairs, "The Sobolev Hessian")
+    K, d = p.W.shape
+    off = white.pairs.off_diagonal
+    gs, gt = grams(p.W, p.W, p.sigma), grams(p.W, p.W_star, p.sigma)
+    sums, scalars = [], []
+    blocks = complement_b = None
+    for g, geometry, mask in ((gs, white.pairs.student, off), (gt, white.pairs.teacher, None)):
+        D = pair_derivatives(_relu_sobolev_partials(geometry), {1: 1.0}, g.sa, g.sb, g.c, g.e, 2)
+        coef = exact_coefficients(D) if p.convention == "exact" else expected_coefficients(D)
+        if mask is not None:
+            coef = mask_coefficients(coef, mask)
+        block_sum, scalar = diagonal_sum(coef, g, p.sigma, dense)
+        sums.append(block_sum)
+        scalars.append(scalar)
+        if mask is not None:
+            blocks, complement_b = pair_blocks(coef, g, p.sigma, dense)
+    complement = complement_b + np.diag(0.5 + scalars[0] - scalars[1])
+    if not dense:
+        return JacobianParts(None, weight * complement)
+    idx = np.arange(K)
+    blocks[idx, :, idx, :] += 0.5 * np.eye(d) + sums[0] - sums[1]
+    return JacobianParts(weight * blocks, weight * complement)
+
+
+def _two_slope_loss(p: Problem) -> float:
+    if p.sigma is None:
+        value = _relu_loss(pairs_of(p.W, p.W_star), p.relu_terms)
+    else:
+        white = _whiten(p)
+        value = 0.0
+        if 0 in p.weights:
+            value += p.weights[0] * _relu_loss(white.pairs, [(1.0, "relu")])
+        if 1 in p.weights:
+            tt = pair_geometry(white.pairs.W_star[:, None], white.pairs.W_star[None, :])
+            total = 0.0
+            for X, Y, geometry, factor in ((p.W, p.W, white.pairs.student, 0.5),
+                                           (p.W, p.W_star, white.pairs.teacher, -1.0),
+                                           (p.W_star, p.W_star, tt, 0.5)):
+                total += factor * float(((X @ Y.T) * (PI - geometry.theta)).sum()) / (2 * PI)
+            value += p.weights[1] * total
+    alpha = p.activation.slope
+    if alpha == 0.0:
+        return value
+    return (1 - alpha) ** 2 * value + alpha * _linear_parts(p)[0]
+
+
+def _two_slope_gradient(p: Problem) -> NDArray[np.float64]:
+    if p.sigma is None:
+        gradient = _gradient(pairs_of(p.W, p.W_star), p.relu_terms)
+    else:
+        white = _whiten(p)
+        gradient = np.zeros_like(p.W)
+        if 0 in p.weights:
+            gradient += p.weights[0] * _gradient(white.pairs, [(1.0, "relu")]) @ white.L.T
+        if 1 in p.weights:
+            gradient += _relu_sigma_sobolev_gradient(p, white, p.weights[1])
+    alpha = p.activation.slope
+    if alpha == 0.0:
+        return gradient
+    return (1 - alpha) ** 2 * gradient + alpha * _linear_parts(p)[1][None, :]
+
+
+def _two_slope_jacobian(p: Problem, dense: bool) -> JacobianParts:
+    K, d = p.W.shape
+    if p.sigma is None:
+        parts = jacobian_parts(pairs_of(p.W, p.W_star), p.relu_terms, dense=dense)
+    else:
+        white = _whiten(p)
+        matrix = np.zeros((K, d, K, d)) if dense else None
+        complement = np.zeros((K, K))
+        if 0 in p.weights:
+            l2 = jacobian_parts(white.pairs, [(1.0, "relu")], dense=dense)
+            complement += p.weights[0] * l2.complement
+            if dense:
+                L = white.L
+                matrix += p.weights[0] * np.einsum("ap,ipkq,bq->iakb", L, l2.dense, L,
+                                                   optimize=True)
+        if 1 in p.weights:
+            sob = _relu_sigma_sobolev_jacobian(p, white, p.weights[1], dense)
+            complement += sob.complement
+            if dense:
+                matrix += sob.dense
+        parts = JacobianParts(matrix, complement)
+    alpha = p.activation.slope
+    if alpha == 0.0:
+        return parts
+    _, _, block, scalar = _linear_parts(p)
+    scale = (1 - alpha) ** 2
+    complement = scale * parts.complement + alpha * scalar
+    if not dense:
+        return JacobianParts(None, complement)
+    matrix = scale * parts.dense + alpha * np.broadcast_to(block[None, :, None, :], (K, d, K, d))
+    return JacobianParts(matrix, complement)
+
+
+# --- smooth activations -----------------------------------------------------------------------
+
+def _smooth_loss(p: Problem) -> float:
+    partials = p.activation.partials
+    total = 0.0
+    for X, Y, factor in ((p.W, p.W, 0.5), (p.W, p.W_star, -1.0), (p.W_star, p.W_star, 0.5)):
+        total += factor * pair_sum_value(partials, p.weights, grams(X, Y, p.sigma))
+    return total
+
+
+def _smooth_gradient(p: Problem) -> NDArray[np.float64]:
+    partials = p.activation.partials
+    gs, gt = grams(p.W, p.W, p.sigma), grams(p.W, p.W_star, p.sigma)
+    Ds = pair_derivatives(partials, p.weights, gs.sa, gs.sb, gs.c, gs.e, 1)
+    Dt = pair_derivatives(partials, p.weights, gt.sa, gt.sb, gt.c, gt.e, 1)
+    return pair_sum_gradient(Ds, gs) - pair_sum_gradient(Dt, gt)
+
+
+def _smooth_jacobian(p: Problem, dense: bool) -> JacobianParts:
+    K, d = p.W.shape
+    partials = p.activation.partials
+    gs, gt = grams(p.W, p.W, p.sigma), grams(p.W, p.W_star, p.sigma)
+    cs = exact_coefficients(pair_derivatives(partials, p.weights, gs.sa, gs.sb, gs.c, gs.e, 2))
+    ct = exact_coefficients(pair_derivatives(partials, p.weights, gt.sa, gt.sb, gt.c, gt.e, 2))
+    sum_s, scalar_s = diagonal_sum(cs, gs, p.sigma, dense)
+    sum_t, scalar_t = diagonal_sum(ct, gt, p.sigma, dense)
+    blocks, complement = pair_blocks(cs, gs, p.sigma, dense)
+    complement = complement + np.diag(scalar_s - scalar_t)
+    if not dense:
+        return JacobianParts(None, complement)
+    idx = np.arange(K)
+    blocks[idx, :, idx, :] += sum_s - sum_t
+    return JacobianParts(blocks, complement)
+
+
+def problem_jacobian(p: Problem, *, dense: bool = True) -> JacobianParts:
+    """Dense Jacobian (K, d, K, d) (if ``dense``) and complement matrix Γ of a problem."""
+    if p.activation.smooth:
+        return _smooth_jacobian(p, dense)
+    return _two_slope_jacobian(p, dense)
+
+
+_COMMON_DOC = """
+    Args:
+        W: student weights (K, d), or (d,) for one neuron. W_star: teacher weights (K*, d).
+        loss: "l2" (E ½(g − g*)²), "sobolev" (J = E ½|∇_x g − ∇_x g*|²), "h1" (L + λJ),
+            "sobolev2" (J₂ = E ½‖∇²_x g − ∇²_x g*‖²_F) or "h2" (L + λJ + μJ₂).
+        activation: "relu", "leaky_relu" (slope 0.01), "leaky_relu(α)" (α in [0, 1)), "erf",
+            "sine", "gelu" (theory.activations.available()). tanh has no closed form
+            (ValueError). J₂ is infinite for relu/leaky relu (ValueError).
+        sobolev_weight: λ >= 0. second_order_weight: μ >= 0 (h2 only).
+        input_covariance: Σ (d×d symmetric positive definite), x ~ N(0, Σ); None is I. The
+            Sobolev terms still measure the Euclidean input gradient and Hessian.
+    Homogeneity: for relu and leaky relu loss(rW, rW*) = r² loss(W, W*) (r > 0); the smooth
+    activations are not homogeneous, their landscape depends on the weight scale."""
+
+
+def population_loss(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
+                    activation: str = "relu", sobolev_weight: float = 1.0,
+                    second_order_weight: float = 1.0,
+                    input_covariance: ArrayLike | None = None) -> float:
+    p = make_problem(W, W_star, loss, activation=activation, convention="expected",
+                     sobolev_weight=sobolev_weight, second_order_weight=second_order_weight,
+                     input_covariance=input_covariance)
+    if p.activation.smooth:
+        return float(_smooth_loss(p))
+    return _two_slope_loss(p)
+
+
+population_loss.__doc__ = """Population loss of the student W against the teacher W*, a float.
+
+    loss = ½ Σ_{i,j} P(w_i, w_j) − Σ_{i,j} P(w_i, w*_j) + ½ Σ_{i,j} P(w*_i, w*_j) with the pair
+    kernel P of the loss (theory.pair_frame). Closed form; absolute rounding error
+    ~1e-16 × Σ|w|² (values far below that near the teacher carry no relative accuracy).
+""" + _COMMON_DOC
+
+
+def population_gradient(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
+                        convention: str = "expected", activation: str = "relu",
+                        sobolev_weight: float = 1.0, second_order_weight: float = 1.0,
+                        input_covariance: ArrayLike | None = None) -> NDArray[np.float64]:
+    p = make_problem(W, W_star, loss, activation=activation, convention=convention,
+                     sobolev_weight=sobolev_weight, second_order_weight=second_order_weight,
+                     input_covariance=input_covariance)
+    if p.activation.smooth:
+        return _smooth_gradient(p)
+    return _two_slope_gradient(p)
+
+
+population_gradient.__doc__ = """Population gradient field F(W), shape (K, d) (one row per neuron).
+
+    convention="expected": E_x[∇_W ℓ(x; W)] with the step function's derivative taken as 0 (what
+    autograd and large-batch SGD follow; it drives training). Defined everywhere.
+    convention="exact": ∇_W of the population loss. For "l2" both coincide; for the Sobolev part
+    of relu/leaky relu the exact one adds boundary terms and does not exist where a student row
+    is parallel or antiparallel to another row (NonDifferentiableError). For smooth activations
+    the two are the same field (differentiation under the expectation is legitimate: the
+    integrand is smooth with integrable derivatives), so both names give the same result.
+""" + _COMMON_DOC
+
+
+def population_hessian(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
+                       convention: str = "expected", activation: str = "relu",
+                       sobolev_weight: float = 1.0, second_order_weight: float = 1.0,
+                       input_covariance: ArrayLike | None = None) -> NDArray[np.float64]:
+    p = make_problem(W, W_star, loss, activation=activation, convention=convention,
+                     sobolev_weight=sobolev_weight, second_order_weight=second_order_weight,
+                     input_covariance=input_covariance)
+    K, d = p.W.shape
+    return problem_jacobian(p).dense.reshape(K * d, K * d)
+
+
+population_hessian.__doc__ = """Jacobian of the population gradient field, (K·d, K·d), index i·d+a.
+
+    convention="exact": the Hessian of the population loss (symmetric).
+    convention="expected": the Jacobian of the expected gradient field (the "expected Hessian";
+    not symmetric for the Sobolev part of relu/leaky relu). The two coincide for "l2" and for
+    every smooth activation (whose Hessian is symmetric and exists everywhere, including at the
+    teacher). For relu/leaky relu the l2 Hessian exists at every W with non-zero rows; Sobolev/h1
+    Hessians (λ > 0) raise NonDifferentiableError where a student row is parallel or
+    antiparallel (in the Σ-geometry) to another student row or to a teacher row — in particular
+    at the teacher itself.
+""" + _COMMON_DOC

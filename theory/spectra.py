@@ -9,6 +9,12 @@ orthonormal basis of S, the Jacobian is block diagonal in R^K ⊗ S ⊕ R^K ⊗ 
 * on R^K ⊗ S^⊥ it is Γ ⊗ I_{d−m} with Γ the K×K complement matrix.
 
 So the spectrum is eig(K·m matrix) ∪ eig(Γ) repeated d − m times, at a cost independent of d.
+
+The same holds for every activation (theory.pair_frame: the blocks are built from vectors in
+span(a, b, range(Σ − I)) and from Σ itself) and for a spiked input covariance Σ = I + UUᵀ
+(any Σ with Σ − I of low rank): take S = span(rows ∪ range(Σ − I)); Σ maps S into itself and
+acts as I on S^⊥, so the reduced problem lives in S with covariance QᵀΣQ and the complement
+matrix Γ is unchanged. A general Σ has no such complement: its spectrum is computed dense.
 """
 
 from __future__ import annotations
@@ -18,22 +24,77 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from theory.assembly import jacobian_parts, loss_terms, make_pairs
-from theory.validation import as_student_teacher, check_method
+from theory.assembly import Problem, make_problem, problem_jacobian
+from theory.validation import check_method
 
 #: Imaginary parts below this multiple of eps·|λ|_max are rounding, not a rotation: LAPACK's
 #: nonsymmetric solver splits repeated real eigenvalues into pairs with tiny imaginary parts.
 IMAG_ROUNDING_FACTOR = 1e4
 
 
+#: Above this many columns span_basis avoids LAPACK's QR/SVD of the tall matrix (a few seconds
+#: at d = 10⁶ on a loaded machine) and works with n×n Gram matrices (BLAS, ~30 ms).
+GRAM_BASIS_MIN_D = 4096
+
+
 def span_basis(W: NDArray[np.float64], W_star: NDArray[np.float64]) -> NDArray[np.float64]:
     """Orthonormal basis Q (d×m) of span(rows of W and W_star), rank by SVD with tolerance
-    max(shape)·eps·σ_max (numpy's matrix_rank rule)."""
+    max(shape)·eps·σ_max (numpy's matrix_rank rule).
+
+    For d > GRAM_BASIS_MIN_D the same basis comes from :func:`gram_span_basis`.
+    """
     rows = np.vstack([W, W_star])
+    if rows.shape[1] > GRAM_BASIS_MIN_D:
+        return gram_span_basis(rows)
     _, singular, vt = np.linalg.svd(rows, full_matrices=False)
     tol = singular.max() * max(rows.shape) * np.finfo(float).eps
     rank = int((singular > tol).sum())
     return vt[:rank].T
+
+
+def gram_span_basis(rows: NDArray[np.float64], passes: int = 4) -> NDArray[np.float64]:
+    """Orthonormal basis (d×m) of the row span of ``rows`` (n×d, n << d) from n×n Gram matrices.
+
+    Each pass takes the eigenvectors of the residual's Gram matrix E Eᵀ with singular value
+    σ > max(n, d)·eps·σ_max (σ² = eigenvalue), maps them to rows (combinations of the rows, so
+    in the span up to rounding), orthogonalises them against the basis so far, and recomputes
+    the residual E = R − (RQᵀ)Q. Directions whose singular value is below √eps·σ_max, lost by
+    the squaring in one Gram matrix, are recovered from the residual in the next pass. A final
+    Cholesky re-orthonormalisation makes QᵀQ = I to rounding. Cost O(n²d) per pass.
+    """
+    n, d = rows.shape
+    eps = np.finfo(float).eps
+
+    def times(small: NDArray, wide: NDArray) -> NDArray:
+        # (k×n) @ (n×d) with both C-contiguous: BLAS's fast path (a transposed small operand
+        # can fall into a slow threaded path, ~10x slower at d = 10⁶)
+        return np.ascontiguousarray(small) @ wide
+
+    gram = rows @ rows.T
+    sigma_max = math.sqrt(max(float(np.linalg.eigvalsh(gram).max()), 0.0))
+    tol = max(n, d) * eps * sigma_max
+    basis = np.zeros((0, d))
+    residual = rows
+    passes_used = 0
+    for _ in range(passes):
+        values, vectors = np.linalg.eigh(gram)
+        keep = values > tol * tol
+        if not keep.any():
+            break
+        passes_used += 1
+        new = times(vectors[:, keep].T, residual)
+        if basis.shape[0]:
+            new -= times(new @ basis.T, basis)
+        new /= np.linalg.norm(new, axis=1, keepdims=True)
+        values, vectors = np.linalg.eigh(new @ new.T)  # orthonormalise the new rows
+        new = times(vectors.T / np.sqrt(values)[:, None], new)
+        basis = np.vstack([basis, new])
+        residual = rows - times(rows @ basis.T, basis)
+        gram = residual @ residual.T
+    if passes_used > 1:
+        factor = np.linalg.cholesky(basis @ basis.T)
+        basis = times(np.linalg.inv(factor), basis)
+    return basis.T
 
 
 def _eigenvalues(matrix: NDArray[np.float64], symmetric: bool) -> NDArray:
@@ -48,47 +109,103 @@ def _eigenvalues(matrix: NDArray[np.float64], symmetric: bool) -> NDArray:
     return values[np.argsort(values.real, kind="stable")]
 
 
-def _is_symmetric(terms: list[tuple[float, str]]) -> bool:
-    return all(kind != "step_expected" for _, kind in terms)
+def _is_symmetric(problem: Problem) -> bool:
+    """Only the expected Sobolev Jacobian of a kinked activation is not symmetric."""
+    return problem.activation.smooth or problem.convention == "exact" or 1 not in problem.weights
+
+
+#: Covariances Σ with rank(Σ − I) above this fraction of d are not treated as spiked.
+SPIKED_RANK_FRACTION = 0.5
+
+
+def covariance_spikes(sigma: NDArray[np.float64] | None) -> NDArray[np.float64] | None:
+    """Orthonormal basis (d×r) of range(Σ − I), or None when Σ − I is not low rank.
+
+    Σ = I gives a d×0 basis. Rank by eigh with tolerance d·eps·max(1, |Σ|) (numpy's rule);
+    "low rank" means r <= SPIKED_RANK_FRACTION·d.
+    """
+    if sigma is None:
+        return None
+    d = sigma.shape[0]
+    values, vectors = np.linalg.eigh(sigma - np.eye(d))
+    tol = d * np.finfo(float).eps * max(1.0, float(np.abs(values).max()))
+    keep = np.abs(values) > tol
+    if keep.sum() > SPIKED_RANK_FRACTION * d:
+        return None
+    return vectors[:, keep]
 
 
 def spectrum(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *, convention: str = "expected",
-             sobolev_weight: float = 1.0, method: str = "auto") -> NDArray:
+             activation: str = "relu", sobolev_weight: float = 1.0,
+             second_order_weight: float = 1.0, input_covariance: ArrayLike | None = None,
+             method: str = "auto") -> NDArray:
     """Eigenvalues of the population Hessian (K·d of them), ascending by real part.
 
-    Symmetric cases (l2, or convention="exact") use a symmetric eigensolver and return a real
-    array. The expected Sobolev Jacobian is not symmetric: its eigenvalues are returned real when
-    every imaginary part is at rounding level (|Im λ| <= 1e4·eps·max|λ|), complex otherwise.
+    Symmetric cases (l2, convention="exact", every smooth activation) use a symmetric
+    eigensolver and return a real array. The expected Sobolev Jacobian of relu/leaky relu is not
+    symmetric: its eigenvalues are returned real when every imaginary part is at rounding level
+    (|Im λ| <= 1e4·eps·max|λ|), complex otherwise.
 
     method: "dense" (eigenvalues of the full (K·d)² matrix), "structured" (see module docstring;
     cost independent of d) or "auto" (structured when dim S < d, else dense).
-    Raises NonDifferentiableError where the Hessian does not exist (see population_hessian).
+    Input laws: Σ = I (input_covariance=None) and spiked Σ = I + low rank (rank(Σ − I) <= d/2,
+    found by an eigendecomposition of Σ − I) keep the structure, with
+    S = span(rows ∪ range(Σ − I)). For any other Σ, "auto" uses dense, and "structured" raises
+    ValueError (the blocks no longer act as scalars on a common complement).
+    Other arguments as theory.population_hessian. Raises NonDifferentiableError where the
+    Hessian does not exist (see population_hessian).
     """
     check_method(method)
-    terms = loss_terms(loss, convention, sobolev_weight)
-    W, W_star = as_student_teacher(W, W_star)
+    problem = make_problem(W, W_star, loss, activation=activation, convention=convention,
+                           sobolev_weight=sobolev_weight, second_order_weight=second_order_weight,
+                           input_covariance=input_covariance)
+    W, W_star, sigma = problem.W, problem.W_star, problem.sigma
     K, d = W.shape
-    symmetric = _is_symmetric(terms)
-    basis = span_basis(W, W_star) if method != "dense" else None
+    symmetric = _is_symmetric(problem)
+    spikes = None
+    if method != "dense" and sigma is not None:
+        spikes = covariance_spikes(sigma)
+        if spikes is None:
+            if method == "structured":
+                raise ValueError(
+                    "method='structured' needs input_covariance = I + low rank (spiked, "
+                    f"rank(Σ − I) <= {SPIKED_RANK_FRACTION:g}·d): this Σ is not, so the Hessian "
+                    "has no common scalar complement; use method='dense' or 'auto'"
+                )
+            method = "dense"
+    basis = None
+    if method != "dense":
+        extra = np.zeros((0, d)) if spikes is None else spikes.T
+        basis = span_basis(np.vstack([W, extra]), W_star)
     if basis is None or (method == "auto" and basis.shape[1] == d):
-        parts = jacobian_parts(make_pairs(W, W_star), terms)
+        parts = problem_jacobian(problem)
         return _eigenvalues(parts.dense.reshape(K * d, K * d), symmetric)
 
     m = basis.shape[1]
-    reduced = make_pairs(W @ basis, W_star @ basis)
-    parts = jacobian_parts(reduced, terms)
+    reduced_sigma = None if sigma is None else basis.T @ sigma @ basis
+    reduced = problem.with_weights(W @ basis, W_star @ basis, reduced_sigma)
+    parts = problem_jacobian(reduced)
     in_span = _eigenvalues(parts.dense.reshape(K * m, K * m), symmetric)
     complement = _eigenvalues(parts.complement, symmetric)
-    values = np.concatenate([in_span, np.repeat(complement, d - m)])
-    return values[np.argsort(values.real, kind="stable")]
+    values = np.concatenate([in_span, complement])
+    counts = np.concatenate([np.ones(in_span.size, dtype=np.int64),
+                             np.full(complement.size, d - m, dtype=np.int64)])
+    order = np.argsort(values.real, kind="stable")
+    return np.repeat(values[order], counts[order])
 
 
 def condition_number(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
-                     convention: str = "expected", sobolev_weight: float = 1.0,
-                     method: str = "auto") -> float:
-    """κ = max Re λ / min Re λ of the population Hessian; math.inf where min Re λ <= 0."""
-    values = spectrum(W, W_star, loss, convention=convention, sobolev_weight=sobolev_weight,
-                      method=method)
+                     convention: str = "expected", activation: str = "relu",
+                     sobolev_weight: float = 1.0, second_order_weight: float = 1.0,
+                     input_covariance: ArrayLike | None = None, method: str = "auto") -> float:
+    """κ = max Re λ / min Re λ of the population Hessian; math.inf where min Re λ <= 0.
+
+    Arguments as :func:`spectrum`. For smooth activations the Hessian exists at the teacher
+    (W = W*), so κ at the global minimum is defined.
+    """
+    values = spectrum(W, W_star, loss, convention=convention, activation=activation,
+                      sobolev_weight=sobolev_weight, second_order_weight=second_order_weight,
+                      input_covariance=input_covariance, method=method)
     real = np.real(values)
     smallest, largest = real.min(), real.max()
     if smallest <= 0:

@@ -116,3 +116,77 @@ class NonDifferentiableError(ValueError):
     another student row or to a teacher row (the angle has a cone singularity there). The message
     names the pair. It subclasses ValueError so that generic input handling still catches it.
     """
+
+
+#: Every loss of theory's population functions. LOSSES above are the first-order ones that every
+#: layer of the toolkit supports; "sobolev2" (J₂ alone) and "h2" (L + λJ + μJ₂) are theory's
+#: second-order losses (smooth activations only).
+SECOND_ORDER_LOSSES = ("sobolev2", "h2")
+ALL_LOSSES = LOSSES + SECOND_ORDER_LOSSES
+
+
+def check_population_loss(loss: str) -> str:
+    """Like :func:`check_loss` but also accepting the second-order losses "sobolev2" and "h2"."""
+    if loss not in ALL_LOSSES:
+        raise ValueError(
+            f"loss must be one of {ALL_LOSSES} (l2: E½(g−g*)², sobolev: E½|∇g−∇g*|², "
+            f"h1: l2 + λ·sobolev, sobolev2: E½‖∇²g−∇²g*‖²_F, h2: l2 + λ·sobolev + μ·sobolev2); "
+            f"got {loss!r}"
+        )
+    return loss
+
+
+def check_second_order_weight(second_order_weight: float) -> float:
+    try:
+        weight = float(second_order_weight)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"second_order_weight must be a non-negative real number; got {second_order_weight!r}"
+        ) from None
+    if not math.isfinite(weight) or weight < 0:
+        raise ValueError(
+            "second_order_weight must be finite and >= 0 (H2 = L + λJ + second_order_weight·J₂); "
+            f"got {weight!r}"
+        )
+    return weight
+
+
+def check_input_covariance(input_covariance: ArrayLike | None, d: int
+                           ) -> NDArray[np.float64] | None:
+    """Validate Σ, the covariance of x ~ N(0, Σ): symmetric positive definite d×d, finite.
+
+    Returns None for the identity (None, or a matrix exactly equal to I) so that callers take
+    the isotropic code path, else the matrix as float64 (symmetrised exactly: (Σ + Σᵀ)/2).
+    """
+    if input_covariance is None:
+        return None
+    try:
+        sigma = np.array(input_covariance, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"input_covariance must be a numeric (d, d) array; could not convert it ({exc})"
+        ) from None
+    if sigma.shape != (d, d):
+        raise ValueError(
+            f"input_covariance must have shape (d, d) = ({d}, {d}) to match W; got {sigma.shape}"
+        )
+    if not np.isfinite(sigma).all():
+        raise ValueError("input_covariance has non-finite entries; give a finite SPD matrix")
+    scale = max(float(np.abs(sigma).max()), np.finfo(float).tiny)
+    if np.abs(sigma - sigma.T).max() > 1e-12 * scale:
+        raise ValueError(
+            "input_covariance is not symmetric (max |Σ − Σᵀ| = "
+            f"{np.abs(sigma - sigma.T).max():.3g}); a covariance must be symmetric"
+        )
+    sigma = 0.5 * (sigma + sigma.T)
+    if np.array_equal(sigma, np.eye(d)):
+        return None
+    try:
+        np.linalg.cholesky(sigma)
+    except np.linalg.LinAlgError:
+        smallest = float(np.linalg.eigvalsh(sigma).min())
+        raise ValueError(
+            f"input_covariance is not positive definite (smallest eigenvalue {smallest:.3g}); "
+            "x ~ N(0, Σ) needs Σ symmetric positive definite"
+        ) from None
+    return sigma

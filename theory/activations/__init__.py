@@ -1,0 +1,157 @@
+r"""Activations with closed-form Gaussian pair kernels, one module per activation.
+
+Each module states its L2 kernel k(s_a, s_b, c) = E[φ(a·x) φ(b·x)] for x ~ N(0, Σ),
+s_a = aᵀΣa, s_b = bᵀΣb, c = aᵀΣb, and points to its SymPy derivation
+(theory/symbolic/activations.py). Every Sobolev kernel follows from k by Price's theorem
+(E[φ^(n)(a·x) φ^(n)(b·x)] = ∂ⁿk/∂cⁿ, times (a·b)ⁿ), and every loss, gradient and Hessian
+from the partial derivatives of k by one chain rule (theory.pair_frame).
+
+=================  ============================================================  ===========
+name               k(s_a, s_b, c)                                                 family
+=================  ============================================================  ===========
+relu               √(s_a s_b)(sin θ + (π − θ) cos θ)/(2π), cos θ = c/√(s_a s_b)  two-slope
+leaky_relu(α)      α c + (1 − α)² k_relu   (leaky_relu = leaky_relu(0.01))          two-slope
+erf                (2/π) arcsin(2c/√((1 + 2s_a)(1 + 2s_b)))                       smooth
+sine               e^{−(s_a + s_b)/2} sinh c                                      smooth
+gelu               c/4 + [(c² + s_a s_b Δ²)/(PΔ) + c arcsin(c/√P)]/(2π),           smooth
+                   P = (1 + s_a)(1 + s_b), Δ = √(P − c²)
+=================  ============================================================  ===========
+
+tanh has no closed-form Gaussian pair kernel: it stays a measured activation
+(numerics.quadrature, numerics.monte_carlo); erf is the closed-form sigmoid.
+
+Conventions: for smooth activations E_x[∇_W ℓ] = ∇_W E_x[ℓ] (the integrand is smooth and
+dominated, so differentiating under the expectation is legitimate): "expected" and "exact" are
+the same field and both names are accepted. For the two-slope family they differ in the
+Sobolev term (theory.kernels). Homogeneity: relu and leaky relu are positively homogeneous
+(loss(rW, rW*) = r² loss), the smooth activations are not (their landscape depends on |w|).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import sympy as sp
+
+from theory.activations import erf, gelu, sine
+from theory.activations._partials import partials_function
+
+#: Smooth activations with a closed-form kernel: name -> module (KERNEL, NAME).
+_SMOOTH = {"erf": erf, "sine": sine, "gelu": gelu}
+#: Default negative-side slope of "leaky_relu" (as numerics.activations).
+DEFAULT_LEAKY_SLOPE = 0.01
+#: Activations that exist in numerics but have no closed form here, with the reason.
+NO_CLOSED_FORM = {
+    "tanh": "tanh has no closed-form Gaussian pair kernel E[tanh(u) tanh(v)]; it stays a measured "
+            "activation (numerics.quadrature / numerics.monte_carlo) and erf is the closed-form "
+            "sigmoid",
+}
+
+_SPEC = re.compile(r"^\s*([a-z_]+)\s*(?:\(\s*([^()]*?)\s*\))?\s*$")
+
+
+def available() -> tuple[str, ...]:
+    """Names accepted by theory's activation argument ("leaky_relu(α)" takes any α in [0, 1))."""
+    return ("relu", "leaky_relu", "leaky_relu(α)", "erf", "sine", "gelu")
+
+
+def _available_text() -> str:
+    return ", ".join(repr(name) for name in available())
+
+
+def parse_activation(spec: str) -> tuple[str, float | None]:
+    """Split an activation spec into (name, parameter): "leaky_relu(0.1)" -> ("leaky_relu", 0.1).
+
+    "leaky_relu" alone gets the default slope 0.01; "relu" is ("relu", None). The slope must be a
+    finite number in [0, 1). Only leaky_relu takes a parameter. Raises ValueError naming
+    ``activation`` otherwise. Names are not checked against a registry here (numerics may parse
+    its own names with it).
+    """
+    if not isinstance(spec, str):
+        raise ValueError(f"activation must be a string such as 'relu' or 'leaky_relu(0.1)'; "
+                         f"got {spec!r}")
+    match = _SPEC.match(spec)
+    if match is None:
+        raise ValueError(f"activation {spec!r} is not of the form 'name' or 'name(parameter)'; "
+                         f"available: {_available_text()}")
+    name, argument = match.group(1), match.group(2)
+    if name != "leaky_relu":
+        if argument is not None:
+            raise ValueError(f"activation {name!r} takes no parameter; got {spec!r}")
+        return name, None
+    if argument is None:
+        return name, DEFAULT_LEAKY_SLOPE
+    try:
+        slope = float(argument)
+    except ValueError:
+        raise ValueError(f"activation {spec!r}: the leaky_relu slope must be a number in [0, 1); "
+                         f"got {argument!r}") from None
+    if not math.isfinite(slope) or not 0.0 <= slope < 1.0:
+        raise ValueError(f"activation {spec!r}: the leaky_relu slope must be in [0, 1) (0 is "
+                         f"relu, 1 would be linear); got {slope!r}")
+    return name, slope
+
+
+@dataclass(frozen=True)
+class ClosedFormActivation:
+    """A resolved activation of theory.
+
+    name: canonical spec ("relu", "leaky_relu(0.1)", "erf", ...); family: "two_slope" or
+    "smooth"; slope: α of the two-slope family (0 for relu, None for smooth ones);
+    kernel: SymPy expression of k(s_a, s_b, c) (smooth family only).
+    """
+
+    name: str
+    family: str
+    slope: float | None = None
+    kernel: sp.Expr | None = None
+
+    @property
+    def homogeneous(self) -> bool:
+        """Positively homogeneous of degree 1 (loss(rW, rW*) = r² loss(W, W*))."""
+        return self.family == "two_slope"
+
+    @property
+    def smooth(self) -> bool:
+        return self.family == "smooth"
+
+    def partials(self, n: int, order: int, sa, sb, cc) -> tuple[np.ndarray, ...]:
+        """h_n = ∂ⁿk/∂cⁿ and its partials in (s_a, s_b, c) up to ``order`` (smooth family)."""
+        if self.kernel is None:
+            raise ValueError(f"{self.name} has no smooth kernel; use theory.kernels")
+        return partials_function(self.name, self.kernel, n, order)(sa, sb, cc)
+
+
+def get_activation(spec: str = "relu") -> ClosedFormActivation:
+    """Resolve an activation spec (see :func:`available`); ValueError listing what exists."""
+    if isinstance(spec, ClosedFormActivation):
+        return spec
+    if not isinstance(spec, str):
+        raise ValueError(f"activation must be a string such as 'relu' or 'leaky_relu(0.1)'; "
+                         f"got {spec!r}; available: {_available_text()}")
+    return _resolve(spec)
+
+
+@functools.cache
+def _resolve(spec: str) -> ClosedFormActivation:
+    name, parameter = parse_activation(spec)
+    if name in NO_CLOSED_FORM:
+        raise ValueError(f"activation {name!r} has no closed form in theory: "
+                         f"{NO_CLOSED_FORM[name]}. Available: {_available_text()}")
+    if name == "relu":
+        return ClosedFormActivation("relu", "two_slope", 0.0)
+    if name == "leaky_relu":
+        slope = float(parameter)
+        canonical = "relu" if slope == 0.0 else f"leaky_relu({slope:g})"
+        return ClosedFormActivation(canonical, "two_slope", slope)
+    if name in _SMOOTH:
+        return ClosedFormActivation(name, "smooth", None, _SMOOTH[name].KERNEL)
+    raise ValueError(f"unknown activation {spec!r}; available: {_available_text()}")
+
+
+__all__ = ["DEFAULT_LEAKY_SLOPE", "ClosedFormActivation", "available", "get_activation",
+           "parse_activation"]

@@ -1,0 +1,22 @@
+r"""erf: φ(t) = erf(t), the closed-form sigmoid (tanh has no closed-form Gaussian pair kernel).
+
+For (u, v) centred Gaussian with variances s_a, s_b and covariance c (Williams 1997):
+
+    k(s_a, s_b, c) = E[erf(u) erf(v)] = (2/π) · arcsin( 2c / √((1 + 2s_a)(1 + 2s_b)) ).
+
+The argument of arcsin lies strictly inside (−1, 1) for every non-degenerate Gaussian
+(4c² <= 4 s_a s_b < (1 + 2s_a)(1 + 2s_b)), so k is analytic in (s_a, s_b, c) everywhere: the
+population loss is smooth, the two gradient conventions coincide and the Hessian exists at the
+teacher. Not positively homogeneous (erf(rt) ≠ r·erf(t)).
+
+SymPy derivation and proof against the Gaussian integral: theory/symbolic/activations.py.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from theory.activations._partials import c, s_a, s_b
+
+NAME = "erf"
+KERNEL = 2 / sp.pi * sp.asin(2 * c / sp.sqrt((1 + 2 * s_a) * (1 + 2 * s_b)))

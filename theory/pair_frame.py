@@ -1,0 +1,286 @@
+r"""One assembly for every activation: sums over neuron pairs of kernels of the pair's Gram entries.
+
+For x ~ N(0, Σ) and a pair of weight vectors (a, b) let
+
+    s_a = aᵀΣa,   s_b = bᵀΣb,   c = aᵀΣb   (the law of (a·x, b·x)),     e = a·b (Euclidean).
+
+The pair kernel of a loss is a function F(s_a, s_b, c, e) = Σ_n w_n eⁿ h_n(s_a, s_b, c) with
+h_n = ∂ⁿk/∂cⁿ (Price's theorem: h_n = E[φ^(n)(a·x) φ^(n)(b·x)]; see theory.activations). The
+Sobolev terms measure the Euclidean input gradient (n = 1: ∇_x g = Σ φ'(w·x) w, pair factor a·b)
+and Hessian (n = 2: ∇²_x g = Σ φ''(w·x) wwᵀ, pair factor (a·b)²), hence the factor eⁿ with the
+Euclidean e even when Σ ≠ I. w_0 = 1 (L2 term), w_1 = λ (sobolev_weight), w_2 = μ
+(second_order_weight). The loss of W (K×d) against W* (K*×d) is
+
+    ½ Σ_{i,j} F(w_i, w_j) − Σ_{i,j} F(w_i, w*_j) + ½ Σ_{i,j} F(w*_i, w*_j).
+
+Chain rule (∂s_a/∂a = 2Σa, ∂c/∂a = Σb, ∂e/∂a = b; by symmetry of F the ½ cancels):
+
+    ∇_{w_i} = Σ_j ∂_a F(w_i, w_j) − Σ_j ∂_a F(w_i, w*_j),
+    ∂_a F   = F_sa·2Σa + F_c·Σb + F_e·b,
+    A(a, b) = ∂²F/∂a∂a = 2F_sa Σ + Σ_{u,v ∈ {s_a, c, e}} F_uv ∂_a u ∂_a vᵀ,
+    B(a, b) = ∂²F/∂a∂b = F_c Σ + F_e I + Σ_{u ∈ {s_a,c,e}, v ∈ {s_b,c,e}} F_uv ∂_a u ∂_b vᵀ,
+
+with ∂_b s_b = 2Σb, ∂_b c = Σa, ∂_b e = a. The Hessian block (i, k) is B(w_i, w_k) for k ≠ i and
+Σ_j A(w_i, w_j) − Σ_j A(w_i, w*_j) + B(w_i, w_i) on the diagonal (the self pair j = i enters
+both through its first slot, in A, and through the second, in B).
+
+Structure: every vector above lies in span(a, b, range(Σ − I)); on the orthogonal complement Σ
+acts as I, so A acts there as the scalar 2F_sa and B as F_c + F_e. With Σ = I (or spiked,
+Σ = I + low rank) the Hessian therefore acts as Γ ⊗ I on R^K ⊗ (complement of
+span(rows ∪ range(Σ − I))), Γ the K×K complement matrix (theory.spectra uses it).
+
+Everything is vectorised over pairs: coefficient matrices (K, M) and rank-one terms contracted
+with einsum; there is no Python loop over neurons.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+Array = NDArray[np.float64]
+
+#: A partials provider: (n, order, s_a, s_b, c) -> tuple of h_n and its partials
+#: (theory.activations._partials order: h, h_sa, h_sb, h_c, h_sasa, h_sasb, h_sac, h_sbsb, h_sbc,
+#: h_cc).
+Partials = Callable[[int, int, Array, Array, Array], tuple[Array, ...]]
+
+
+def covariance_apply(X: Array, sigma: Array | None) -> Array:
+    """Rows Σx_i of X (Σ symmetric); X itself when Σ is the identity (None)."""
+    return X if sigma is None else X @ sigma
+
+
+@dataclass
+class PairDerivatives:
+    """F and its partial derivatives on a (K, M) grid of pairs.
+
+    first: dict over "sa", "sb", "c", "e"; second: dict over ordered pairs of those names
+    (symmetric: both orders are present).
+    """
+
+    value: Array
+    first: dict[str, Array]
+    second: dict[tuple[str, str], Array]
+
+
+_SECOND_KEYS = (("sa", "sa"), ("sa", "sb"), ("sa", "c"), ("sb", "sb"), ("sb", "c"), ("c", "c"))
+
+
+def pair_derivatives(partials: Partials, weights: dict[int, float], sa: Array, sb: Array,
+                     cc: Array, e: Array, order: int) -> PairDerivatives:
+    """F = Σ_n w_n eⁿ h_n(s_a, s_b, c) and its partials up to ``order`` (0, 1, 2)."""
+    shape = cc.shape
+    zero = np.zeros(shape)
+    value = zero.copy()
+    first = {name: zero.copy() for name in ("sa", "sb", "c", "e")} if order >= 1 else {}
+    names = ("sa", "sb", "c", "e")
+    second = {(u, v): zero.copy() for u in names for v in names} if order >= 2 else {}
+    for n, weight in weights.items():
+        if weight == 0:
+            continue
+        h = partials(n, order, sa, sb, cc)
+        e_n = weight * e**n
+        value += e_n * h[0]
+        if order < 1:
+            continue
+        # d(eⁿ)/de = n e^{n−1}, d²(eⁿ)/de² = n(n−1) e^{n−2}
+        de_n = weight * n * e ** (n - 1) if n >= 1 else zero
+        for index, name in enumerate(("sa", "sb", "c"), start=1):
+            first[name] += e_n * h[index]
+        first["e"] += de_n * h[0]
+        if order < 2:
+            continue
+        for index, (u, v) in enumerate(_SECOND_KEYS, start=4):
+            term = e_n * h[index]
+            second[(u, v)] += term
+            if u != v:
+                second[(v, u)] += term
+        for index, name in enumerate(("sa", "sb", "c"), start=1):
+            term = de_n * h[index]
+            second[(name, "e")] += term
+            second[("e", name)] += term
+        if n >= 2:
+            second[("e", "e")] += weight * n * (n - 1) * e ** (n - 2) * h[0]
+    return PairDerivatives(value, first, second)
+
+
+@dataclass(frozen=True)
+class Grams:
+    """Gram entries of the pairs (rows of X) × (rows of Y) under Σ, and the Σ-images of the rows."""
+
+    X: Array
+    Y: Array
+    SX: Array
+    SY: Array
+    sa: Array  # (K, 1)
+    sb: Array  # (1, M)
+    c: Array   # (K, M)
+    e: Array   # (K, M)
+
+
+def grams(X: Array, Y: Array, sigma: Array | None) -> Grams:
+    SX = covariance_apply(X, sigma)
+    SY = covariance_apply(Y, sigma)
+    sa = np.einsum("ia,ia->i", X, SX)[:, None]
+    sb = np.einsum("ia,ia->i", Y, SY)[None, :]
+    e = X @ Y.T
+    c = e if sigma is None else X @ SY.T
+    return Grams(X, Y, SX, SY, sa, sb, c, e)
+
+
+def pair_sum_value(partials: Partials, weights: dict[int, float], g: Grams) -> float:
+    return float(pair_derivatives(partials, weights, g.sa, g.sb, g.c, g.e, 0).value.sum())
+
+
+def pair_sum_gradient(D: PairDerivatives, g: Grams) -> Array:
+    """Σ_j ∂_a F(x_i, y_j), shape (K, d)."""
+    f = D.first
+    F_sa, F_c, F_e = f["sa"], f["c"], f["e"]
+    out = 2.0 * F_sa.sum(axis=1)[:, None] * g.SX + F_e @ g.Y
+    if g.SY is g.Y:
+        out += F_c @ g.Y
+    else:
+        out += F_c @ g.SY
+    return out
+
+
+class _RankOneSum:
+    """Accumulates Σ_j T[i, j] L ⊗ R over terms whose L, R are i-vectors or j-vectors.
+
+    Terms with the same (L, R) arrays share one einsum (with Σ = I, SX is X and most merge).
+    """
+
+    def __init__(self) -> None:
+        self.terms: dict[tuple[int, str, int, str], list] = {}
+
+    def add(self, T: Array, left: Array, left_side: str, right: Array, right_side: str) -> None:
+        key = (id(left), left_side, id(right), right_side)
+        if key in self.terms:
+            self.terms[key][0] = self.terms[key][0] + T
+        else:
+            self.terms[key] = [T, left, right]
+
+
+def _diagonal_blocks(acc: _RankOneSum, K: int, d: int) -> Array:
+    """Σ_j over pairs (i, j) -> (K, d, d)."""
+    out = np.zeros((K, d, d))
+    for (_, ls, _, rs), (T, L, R) in acc.terms.items():
+        if ls == "i" and rs == "i":
+            out += np.einsum("i,ia,ib->iab", T.sum(axis=1), L, R)
+        elif ls == "i":
+            out += np.einsum("ia,ib->iab", L, T @ R)
+        elif rs == "i":
+            out += np.einsum("ia,ib->iab", T @ L, R)
+        else:
+            out += np.einsum("ij,ja,jb->iab", T, L, R, optimize=True)
+    return out
+
+
+def _pair_blocks(acc: _RankOneSum, K: int, d: int) -> Array:
+    """Blocks (i, k) of student pairs -> (K, d, K, d); 'i'/'k' sides given as 'i'/'j'."""
+    out = np.zeros((K, d, K, d))
+    for (_, ls, _, rs), (T, L, R) in acc.terms.items():
+        spec = f"ik,{'i' if ls == 'i' else 'k'}a,{'i' if rs == 'i' else 'k'}b->iakb"
+        out += np.einsum(spec, T, L, R)
+    return out
+
+
+def _vectors_a(g: Grams) -> dict[str, tuple[Array, str, float]]:
+    """∂_a of (s_a, c, e): (array, side, factor)."""
+    return {"sa": (g.SX, "i", 2.0), "c": (g.SY, "j", 1.0), "e": (g.Y, "j", 1.0)}
+
+
+def _vectors_b(g: Grams) -> dict[str, tuple[Array, str, float]]:
+    """∂_b of (s_b, c, e) for pairs (x_i, y_j)."""
+    return {"sb": (g.SY, "j", 2.0), "c": (g.SX, "i", 1.0), "e": (g.X, "i", 1.0)}
+
+
+@dataclass(frozen=True)
+class BlockCoefficients:
+    """What a pair contributes to the Jacobian, as coefficients of F's partials.
+
+    A = a_sigma·Σ + Σ_{u,v} A_uv ∂_a u ∂_a vᵀ;  B = b_sigma·Σ + b_identity·I + Σ B_uv ∂_a u ∂_b vᵀ.
+    For a gradient field this is the Hessian of F (symmetric coefficients); the "expected"
+    convention of a kinked activation keeps only the e-row (see theory.activations.relu).
+    """
+
+    a_sigma: Array
+    A: dict[tuple[str, str], Array]
+    b_sigma: Array
+    b_identity: Array
+    B: dict[tuple[str, str], Array]
+
+
+def exact_coefficients(D: PairDerivatives) -> BlockCoefficients:
+    """Blocks of the gradient field ∂_a F: the Hessian of F by the chain rule."""
+    f, s = D.first, D.second
+    A = {(u, v): s[(u, v)] for u in ("sa", "c", "e") for v in ("sa", "c", "e")}
+    B = {(u, v): s[(u, v)] for u in ("sa", "c", "e") for v in ("sb", "c", "e")}
+    return BlockCoefficients(2.0 * f["sa"], A, f["c"], f["e"], B)
+
+
+def expected_coefficients(D: PairDerivatives) -> BlockCoefficients:
+    """Blocks of the "expected" field G(a, b) = F_e·b of a kinked activation's Sobolev term.
+
+    G = E[φ'(a·x)φ'(b·x)] b drops the derivative of the step inside the expectation, so only
+    the e-row of the chain rule survives: ∂G/∂a = b ∇_a F_eᵀ, ∂G/∂b = F_e I + b ∇_b F_eᵀ.
+    """
+    f, s = D.first, D.second
+    zero = np.zeros_like(f["e"])
+    A = {("e", v): s[("e", v)] for v in ("sa", "c", "e")}
+    B = {("e", v): s[("e", v)] for v in ("sb", "c", "e")}
+    return BlockCoefficients(zero, A, zero, f["e"], B)
+
+
+def mask_coefficients(coef: BlockCoefficients, mask: Array) -> BlockCoefficients:
+    """Zero the pairs where ``mask`` is False (np.where: excluded pairs may hold inf/nan)."""
+    def keep(T: Array) -> Array:
+        return np.where(mask, T, 0.0)
+    return BlockCoefficients(keep(coef.a_sigma), {k: keep(v) for k, v in coef.A.items()},
+                             keep(coef.b_sigma), keep(coef.b_identity),
+                             {k: keep(v) for k, v in coef.B.items()})
+
+
+def diagonal_sum(coef: BlockCoefficients, g: Grams, sigma: Array | None, dense: bool = True
+                 ) -> tuple[Array | None, Array]:
+    """(Σ_j A(x_i, y_j) as (K, d, d) or None, Σ_j of A's complement scalar as (K,))."""
+    scalar = coef.a_sigma.sum(axis=1)
+    if not dense:
+        return None, scalar
+    K, d = g.X.shape
+    va = _vectors_a(g)
+    acc = _RankOneSum()
+    for (u, v), T in coef.A.items():
+        left, ls, fl = va[u]
+        right, rs, fr = va[v]
+        acc.add(fl * fr * T, left, ls, right, rs)
+    blocks = _diagonal_blocks(acc, K, d)
+    blocks += scalar[:, None, None] * (np.eye(d) if sigma is None else sigma)
+    return blocks, scalar
+
+
+def pair_blocks(coef: BlockCoefficients, g: Grams, sigma: Array | None, dense: bool = True
+                ) -> tuple[Array | None, Array]:
+    """(B(x_i, x_k) for all student pairs as (K, d, K, d) or None, complement scalars (K, K))."""
+    complement = coef.b_sigma + coef.b_identity
+    if not dense:
+        return None, complement
+    K, d = g.X.shape
+    va, vb = _vectors_a(g), _vectors_b(g)
+    acc = _RankOneSum()
+    for (u, v), T in coef.B.items():
+        left, ls, fl = va[u]
+        right, rs, fr = vb[v]
+        acc.add(fl * fr * T, left, ls, right, rs)
+    blocks = _pair_blocks(acc, K, d)
+    eye = np.eye(d)
+    if sigma is None:
+        blocks += np.einsum("ik,ab->iakb", complement, eye)
+    else:
+        blocks += np.einsum("ik,ab->iakb", coef.b_identity, eye)
+        blocks += np.einsum("ik,ab->iakb", coef.b_sigma, sigma)
+    return blocks, complement
