@@ -55,6 +55,7 @@ from pathlib import Path
 from typing import Any
 
 from numerics.activations import get_activation
+from theory.activations import get_activation as closed_form_activation
 from theory.configurations import PLACEMENTS, default_placement, make_configuration
 from theory.validation import CONVENTIONS, check_method, check_sobolev_weight
 
@@ -181,8 +182,6 @@ class Grid:
 
 def _canonical_activation(value: Any) -> str:
     """The canonical spec of an activation theory has closed forms for, else ValueError."""
-    from theory.activations import get_activation as closed_form_activation
-
     if not isinstance(value, str):
         raise ValueError(f"activation values must be names such as 'erf' or 'leaky_relu(0.1)'; "
                          f"got {value!r}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from numerics.activations import get_activation
+from theory.activations import get_activation as closed_form_activation
 from theory.configurations import PLACEMENTS, Configuration, make_configuration
 
 
@@ -56,8 +57,6 @@ def activation_from_args(args: argparse.Namespace, *, closed_form: bool = True) 
     try:
         name = get_activation(args.activation).name
         if closed_form:
-            from theory.activations import get_activation as closed_form_activation
-
             closed_form_activation(name)
     except ValueError as exc:
         raise ValueError(f"--activation: {exc}") from None
