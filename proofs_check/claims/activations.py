@@ -164,9 +164,12 @@ def _spread(values: list[float]) -> dict[str, float | None]:
             "max": float(max(finite))}
 
 
+#: What the survey shows (quick and full): erf everywhere; the two-slope family fails along some
+#: one-sided directions at K = 3; gelu fails at row norm 3 (K <= 2); sine, barely, at K = 3 and
+#: row norm 3 (κ ratio 1.007).
 _EXPECTED_MINIMUM = {
-    "relu": "holds", "leaky_relu(0.1)": "holds", "gelu": "conditional", "erf": "holds",
-    "sine": "holds",
+    "relu": "conditional", "leaky_relu(0.1)": "conditional", "gelu": "conditional",
+    "erf": "holds", "sine": "conditional",
 }
 
 
@@ -315,8 +318,9 @@ def _mean_gains(teachers: list[dict]) -> dict[str, dict[str, dict[str, float]]]:
               "flow-rate ratio λmin(h1)/λmin(l2) at the global minimum, sine comes first.",
     source=SURVEY_SOURCE + " ('largest for sine')",
     scope="the teachers of activation-kappa-at-minimum-*, row norms {0.3, 1, 3}; activations "
-          "relu, leaky_relu(0.1), gelu, erf, sine (closed forms) and tanh (quadrature); λ = 1",
-    expected="conditional",
+          "relu, leaky_relu(0.1), gelu, erf, sine (closed forms) and tanh (quadrature, where "
+          "resolved); λ = 1",
+    expected="fails",
     verdicts=("holds", "conditional", "fails", "inconclusive"),
     gather=gather_ranking,
 )
