@@ -17,6 +17,13 @@ k(w, w) = q(w, w) = |w|²/2. "h1" adds the l2 and λ × sobolev terms.
 Flattening: the Hessian of W ∈ R^{K×d} is (K·d)×(K·d) with row/column index i·d + a.
 
 Everything is vectorised over pairs; there is no Python loop over neurons or coordinates.
+
+The formulas above are the relu family at Σ = I (theory.kernels' angle-based kinds, kept for
+their precision near θ = 0, π and their two conventions). The public entry points at the end
+of this module dispatch every (activation, loss, Σ): smooth activations (erf, sine, gelu) and
+the second-order losses go through the one chain-rule assembly of theory.pair_frame; leaky relu
+is α·(linear activation) + (1 − α)²·relu; relu with Σ ≠ I evaluates its L2 part on whitened
+rows Lᵀw (Σ = LLᵀ) and its Sobolev part through theory.pair_frame with the stable Σ-angle.
 """
 
 from __future__ import annotations
@@ -121,7 +128,8 @@ def _relu_loss(pairs: Pairs, terms: list[tuple[float, str]]) -> float:
     Absolute rounding error ~1e-16 × Σ|w|², so values far below that near the teacher carry no
     relative accuracy.
     """
-    teacher_teacher = pair_geometry(pairs.W_star[:, None, :], pairs.W_star[None, :, :])
+    teacher_teacher = pair_geometry(pairs.W_star[:, None, :], pairs.W_star[None, :, :],
+                                    frame=False)
     total = 0.0
     for weight, kind in terms:
         ss = kernels.kernel_value(kind, pairs.W[:, None], pairs.W[None, :], pairs.student)
@@ -168,7 +176,8 @@ def _summed_blocks(gamma, C, a_hat, e) -> NDArray[np.float64]:
         (C[..., 1, 0], e, a_hat),
         (C[..., 1, 1] - gamma, e, e),
     ):
-        out += np.einsum("ij,ija,ijb->iab", coefficient, left, right, optimize=True)
+        # Σ_j c_ij l_ija r_ijb as a batched matmul (no einsum path search per call)
+        out += np.matmul((coefficient[..., None] * left).transpose(0, 2, 1), right)
     return out
 
 
@@ -222,13 +231,15 @@ def smallest_pair_sine(W: ArrayLike, W_star: ArrayLike) -> float:
 # Public entry points: every activation, every loss, any input covariance Σ.
 # ---------------------------------------------------------------------------------------------
 
-def pairs_of(student: NDArray[np.float64], teacher: NDArray[np.float64]) -> Pairs:
-    """Pairs of already validated weights (no checks; see make_pairs)."""
+def pairs_of(student: NDArray[np.float64], teacher: NDArray[np.float64],
+             frame: bool = True) -> Pairs:
+    """Pairs of already validated weights (no checks; see make_pairs). ``frame=False`` skips
+    the in-plane directions e (enough for losses and the relu/step_expected fields)."""
     return Pairs(
         student,
         teacher,
-        pair_geometry(student[:, None, :], student[None, :, :]),
-        pair_geometry(student[:, None, :], teacher[None, :, :]),
+        pair_geometry(student[:, None, :], student[None, :, :], frame),
+        pair_geometry(student[:, None, :], teacher[None, :, :], frame),
     )
 
 
@@ -270,7 +281,8 @@ class Problem:
         kinds = {0: "relu", 1: step}
         return [(w, kinds[n]) for n, w in sorted(self.weights.items())]
 
-    def with_weights(self, W, W_star, sigma) -> Problem:
+    def reduced(self, W, W_star, sigma) -> Problem:
+        """The same problem on other rows and covariance (the structured spectrum's reduction)."""
         return Problem(W, W_star, self.activation, self.weights, self.convention, sigma)
 
 
@@ -384,7 +396,7 @@ def _relu_sigma_sobolev_jacobian(p: Problem, white: _Whitened, weight: float, de
 
 def _two_slope_loss(p: Problem) -> float:
     if p.sigma is None:
-        value = _relu_loss(pairs_of(p.W, p.W_star), p.relu_terms)
+        value = _relu_loss(pairs_of(p.W, p.W_star, frame=False), p.relu_terms)
     else:
         white = _whiten(p)
         value = 0.0
@@ -406,7 +418,8 @@ def _two_slope_loss(p: Problem) -> float:
 
 def _two_slope_gradient(p: Problem) -> NDArray[np.float64]:
     if p.sigma is None:
-        gradient = _gradient(pairs_of(p.W, p.W_star), p.relu_terms)
+        frame = any(kind in kernels.GRADIENT_FRAME_KINDS for _, kind in p.relu_terms)
+        gradient = _gradient(pairs_of(p.W, p.W_star, frame), p.relu_terms)
     else:
         white = _whiten(p)
         gradient = np.zeros_like(p.W)

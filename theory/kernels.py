@@ -67,6 +67,8 @@ PARALLEL_SIN_TOL = 1e-12
 
 #: Kinds whose gradient (``g``) has no limit at θ ∈ {0, π}.
 GRADIENT_SINGULAR_KINDS = frozenset({"step_exact"})
+#: Kinds whose pair field (``g``) uses the in-plane direction e (the others need only θ and â).
+GRADIENT_FRAME_KINDS = frozenset({"step_exact"})
 #: Kinds whose Jacobian blocks (``A``, ``B``) have no limit at θ ∈ {0, π}.
 JACOBIAN_SINGULAR_KINDS = frozenset({"step_exact", "step_expected"})
 
@@ -86,7 +88,8 @@ class PairGeometry:
         sin, cos: (...)         sin θ, cos θ.
         a_hat: (..., d)         a / |a|.
         e: (..., d)             unit vector along b − (b·â)â; where the pair is degenerate, some
-                                unit vector ⟂ â (zero if d = 1).
+                                unit vector ⟂ â (zero if d = 1). None if built with
+                                frame=False.
         degenerate: (...)       True where sin θ <= PARALLEL_SIN_TOL (parallel or antiparallel).
     """
 
@@ -106,7 +109,7 @@ class PairGeometry:
 
 
 def _norm(x: NDArray) -> NDArray:
-    return np.sqrt(np.sum(x * x, axis=-1))
+    return np.sqrt(np.einsum("...i,...i->...", x, x))
 
 
 def stable_angle(a_hat: NDArray, b_hat: NDArray) -> NDArray:
@@ -119,8 +122,12 @@ def stable_angle(a_hat: NDArray, b_hat: NDArray) -> NDArray:
 EXTENDED_PRECISION_BELOW = 1e-4
 
 
-def _geometry_fields(a: NDArray, b: NDArray) -> list[NDArray]:
-    """norm_a, norm_b, θ, sin θ, cos θ, â, e, degenerate — in the dtype of ``a`` and ``b``."""
+def _geometry_fields(a: NDArray, b: NDArray, frame: bool = True) -> list[NDArray]:
+    """norm_a, norm_b, θ, sin θ, cos θ, â, e, degenerate — in the dtype of ``a`` and ``b``.
+
+    With ``frame=False`` the direction e (needed only by Jacobian blocks and the exact Sobolev
+    field) is not computed and returned as None; every other field is computed identically.
+    """
     norm_a = _norm(a)
     norm_b = _norm(b)
     a_hat = a / norm_a[..., None]
@@ -128,9 +135,11 @@ def _geometry_fields(a: NDArray, b: NDArray) -> list[NDArray]:
     theta = stable_angle(a_hat, b_hat)
     sin = np.sin(theta)
     cos = np.cos(theta)
+    degenerate = sin <= PARALLEL_SIN_TOL
+    if not frame:
+        return [norm_a, norm_b, theta, sin, cos, a_hat, None, degenerate]
     shifted = np.where((cos >= 0)[..., None], b_hat - a_hat, b_hat + a_hat)
     perp = shifted - np.sum(shifted * a_hat, axis=-1, keepdims=True) * a_hat
-    degenerate = sin <= PARALLEL_SIN_TOL
     # A degenerate pair has no plane; any unit e ⟂ â serves (the relu blocks do not depend on
     # it in the limit, the step blocks do not exist). Take the axis least aligned with â.
     if degenerate.any() and a.shape[-1] >= 2:
@@ -143,8 +152,12 @@ def _geometry_fields(a: NDArray, b: NDArray) -> list[NDArray]:
     return [norm_a, norm_b, theta, sin, cos, a_hat, e, degenerate]
 
 
-def pair_geometry(a: NDArray[np.float64], b: NDArray[np.float64]) -> PairGeometry:
+def pair_geometry(a: NDArray[np.float64], b: NDArray[np.float64], frame: bool = True
+                  ) -> PairGeometry:
     """Geometry of the pairs (a, b); ``a`` and ``b`` broadcast over leading axes, last axis d.
+
+    ``frame=False`` skips the in-plane direction e (then ``e`` is None): enough for kernel
+    values and for the "relu" and "step_expected" pair fields.
 
     Rows must be non-zero (callers validate). The small quantities of a nearly (anti)parallel
     pair — θ or π − θ, and the direction e — come from a difference of nearly equal unit
@@ -154,13 +167,15 @@ def pair_geometry(a: NDArray[np.float64], b: NDArray[np.float64]) -> PairGeometr
     aarch64). The direction e is b̂ ∓ â (whichever is shorter) with â projected out.
     """
     a, b = np.broadcast_arrays(np.asarray(a, np.float64), np.asarray(b, np.float64))
-    fields = _geometry_fields(a, b)
+    fields = _geometry_fields(a, b, frame)
     # Identical vectors (self pairs) are exactly parallel in any precision: no recomputation.
     near = (fields[3] < EXTENDED_PRECISION_BELOW) & np.any(a != b, axis=-1)
     if near.any():
-        precise = _geometry_fields(a[near].astype(np.longdouble), b[near].astype(np.longdouble))
+        precise = _geometry_fields(a[near].astype(np.longdouble), b[near].astype(np.longdouble),
+                                   frame)
         for target, value in zip(fields, precise, strict=True):
-            target[near] = value
+            if target is not None:
+                target[near] = value
     return PairGeometry(*fields)
 
 

@@ -183,7 +183,7 @@ def spectrum(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *, convention: s
 
     m = basis.shape[1]
     reduced_sigma = None if sigma is None else basis.T @ sigma @ basis
-    reduced = problem.with_weights(W @ basis, W_star @ basis, reduced_sigma)
+    reduced = problem.reduced(W @ basis, W_star @ basis, reduced_sigma)
     parts = problem_jacobian(reduced)
     in_span = _eigenvalues(parts.dense.reshape(K * m, K * m), symmetric)
     complement = _eigenvalues(parts.complement, symmetric)

@@ -38,7 +38,10 @@ import numpy as np
 import sympy as sp
 
 from theory.activations import erf, gelu, sine
-from theory.activations._partials import partials_function
+from theory.activations._partials import c, partials_function, s_a, s_b
+
+#: The symbols of every kernel expression: (s_a, s_b, c) = (aᵀΣa, bᵀΣb, aᵀΣb).
+KERNEL_SYMBOLS = (s_a, s_b, c)
 
 #: Smooth activations with a closed-form kernel: name -> module (KERNEL, NAME).
 _SMOOTH = {"erf": erf, "sine": sine, "gelu": gelu}
@@ -109,6 +112,9 @@ class ClosedFormActivation:
     family: str
     slope: float | None = None
     kernel: sp.Expr | None = None
+    #: the kernel written with auxiliary symbols and their definitions (faster SymPy partials)
+    kernel_aux: sp.Expr | None = None
+    auxiliary: tuple = ()
 
     @property
     def homogeneous(self) -> bool:
@@ -123,6 +129,9 @@ class ClosedFormActivation:
         """h_n = ∂ⁿk/∂cⁿ and its partials in (s_a, s_b, c) up to ``order`` (smooth family)."""
         if self.kernel is None:
             raise ValueError(f"{self.name} has no smooth kernel; use theory.kernels")
+        if self.kernel_aux is not None:
+            return partials_function(self.name, self.kernel_aux, n, order, self.auxiliary)(
+                sa, sb, cc)
         return partials_function(self.name, self.kernel, n, order)(sa, sb, cc)
 
 
@@ -149,9 +158,26 @@ def _resolve(spec: str) -> ClosedFormActivation:
         canonical = "relu" if slope == 0.0 else f"leaky_relu({slope:g})"
         return ClosedFormActivation(canonical, "two_slope", slope)
     if name in _SMOOTH:
-        return ClosedFormActivation(name, "smooth", None, _SMOOTH[name].KERNEL)
+        module = _SMOOTH[name]
+        return ClosedFormActivation(name, "smooth", None, module.KERNEL,
+                                    getattr(module, "KERNEL_AUX", None),
+                                    getattr(module, "AUXILIARY", ()))
     raise ValueError(f"unknown activation {spec!r}; available: {_available_text()}")
 
 
-__all__ = ["DEFAULT_LEAKY_SLOPE", "ClosedFormActivation", "available", "get_activation",
-           "parse_activation"]
+def kernel_expression(spec: str) -> sp.Expr:
+    """k(s_a, s_b, c) = E[φ(a·x)φ(b·x)] of an activation as a SymPy expression in KERNEL_SYMBOLS.
+
+    relu: (√(s_a s_b − c²) + (π − arccos(c/√(s_a s_b))) c)/(2π); leaky_relu(α): αc + (1 − α)²·that.
+    """
+    act = get_activation(spec)
+    if act.smooth:
+        return act.kernel
+    relu_kernel = (sp.sqrt(s_a * s_b - c**2)
+                   + (sp.pi - sp.acos(c / sp.sqrt(s_a * s_b))) * c) / (2 * sp.pi)
+    alpha = sp.nsimplify(act.slope)
+    return relu_kernel if alpha == 0 else alpha * c + (1 - alpha) ** 2 * relu_kernel
+
+
+__all__ = ["DEFAULT_LEAKY_SLOPE", "KERNEL_SYMBOLS", "ClosedFormActivation", "available",
+           "get_activation", "kernel_expression", "parse_activation"]

@@ -36,33 +36,66 @@ PARTIAL_NAMES = ("h", "h_sa", "h_sb", "h_c", "h_sa_sa", "h_sa_sb", "h_sa_c", "h_
 _COUNT = {0: 1, 1: 4, 2: 10}
 
 
-def partial_expressions(kernel: sp.Expr, n: int, order: int) -> list[sp.Expr]:
+#: An auxiliary symbol of a kernel: (symbol, its definition in (s_a, s_b, c), its partials
+#: (∂/∂s_a, ∂/∂s_b, ∂/∂c) written with the auxiliary symbols). Differentiating with the
+#: auxiliaries kept as symbols (total derivative by the chain rule) keeps a square root or an
+#: arcsin from being re-expanded at every order: the expressions stay small and generate in a
+#: fraction of the time.
+Auxiliary = tuple[sp.Symbol, sp.Expr, tuple[sp.Expr, sp.Expr, sp.Expr]]
+
+
+def total_derivative(expression: sp.Expr, variable: sp.Symbol,
+                     auxiliary: tuple[Auxiliary, ...] = ()) -> sp.Expr:
+    """d/dv of an expression in (s_a, s_b, c) and auxiliary symbols that depend on them."""
+    index = FIRST_ORDER.index(variable)
+    result = sp.diff(expression, variable)
+    for symbol, _, partials in auxiliary:
+        result += sp.diff(expression, symbol) * partials[index]
+    return result
+
+
+@functools.cache
+def _price_derivative(kernel: sp.Expr, n: int, auxiliary: tuple[Auxiliary, ...]) -> sp.Expr:
+    """h_n = ∂ⁿk/∂cⁿ (cached, so h_2 reuses h_1)."""
+    if n == 0:
+        return kernel
+    return total_derivative(_price_derivative(kernel, n - 1, auxiliary), c, auxiliary)
+
+
+def partial_expressions(kernel: sp.Expr, n: int, order: int,
+                        auxiliary: tuple[Auxiliary, ...] = ()) -> list[sp.Expr]:
     """[h_n, its first partials, its second partials] (truncated to ``order``) as SymPy."""
-    h = sp.diff(kernel, c, n)
+    h = _price_derivative(kernel, n, auxiliary)
     expressions = [h]
-    if order >= 1:
-        expressions += [sp.diff(h, v) for v in FIRST_ORDER]
+    first = [total_derivative(h, v, auxiliary) for v in FIRST_ORDER] if order >= 1 else []
+    expressions += first
     if order >= 2:
-        expressions += [sp.diff(h, u, v) for u, v in SECOND_ORDER_PAIRS]
+        expressions += [total_derivative(first[FIRST_ORDER.index(u)], v, auxiliary)
+                        for u, v in SECOND_ORDER_PAIRS]
     return expressions
 
 
 @functools.cache
-def partials_function(kernel_key: str, kernel: sp.Expr, n: int, order: int
+def partials_function(kernel_key: str, kernel: sp.Expr, n: int, order: int,
+                      auxiliary: tuple[Auxiliary, ...] = ()
                       ) -> Callable[..., tuple[np.ndarray, ...]]:
     """numpy function (s_a, s_b, c) -> tuple of ``_COUNT[order]`` arrays (module docstring).
 
+    ``kernel`` may contain the auxiliary symbols; they are evaluated from their definitions.
     ``kernel_key`` names the kernel in the cache (SymPy expressions hash structurally, the key
     only keeps cache entries readable).
     """
     if order not in _COUNT:
         raise ValueError(f"order must be 0, 1 or 2; got {order!r}")
-    expressions = partial_expressions(kernel, n, order)
-    function = sp.lambdify((s_a, s_b, c), expressions, modules="numpy", cse=True)
+    expressions = partial_expressions(kernel, n, order, auxiliary)
+    symbols = [symbol for symbol, _, _ in auxiliary]
+    function = sp.lambdify((s_a, s_b, c, *symbols), expressions, modules="numpy", cse=True)
+    definitions = sp.lambdify((s_a, s_b, c), [definition for _, definition, _ in auxiliary],
+                              modules="numpy")
 
     def evaluate(sa, sb, cc):
         sa, sb, cc = np.broadcast_arrays(sa, sb, cc)
-        values = function(sa, sb, cc)
+        values = function(sa, sb, cc, *definitions(sa, sb, cc))
         # lambdify returns python scalars for constant entries: broadcast them to the pair shape
         return tuple(np.broadcast_to(np.asarray(v, dtype=np.float64), sa.shape) for v in values)
 

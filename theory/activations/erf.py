@@ -20,3 +20,14 @@ from theory.activations._partials import c, s_a, s_b
 
 NAME = "erf"
 KERNEL = 2 / sp.pi * sp.asin(2 * c / sp.sqrt((1 + 2 * s_a) * (1 + 2 * s_b)))
+
+# The same kernel with Δ = √((1 + 2s_a)(1 + 2s_b) − 4c²) and A = the arcsin as auxiliary symbols
+# (theory.activations._partials); tests check KERNEL_AUX = KERNEL after substitution.
+Delta, A = sp.symbols("Delta A", positive=True)
+_PA, _PB = 1 + 2 * s_a, 1 + 2 * s_b
+KERNEL_AUX = 2 / sp.pi * A
+AUXILIARY = (
+    (Delta, sp.sqrt(_PA * _PB - 4 * c**2), (_PB / Delta, _PA / Delta, -4 * c / Delta)),
+    (A, sp.asin(2 * c / sp.sqrt(_PA * _PB)), (-2 * c / (_PA * Delta), -2 * c / (_PB * Delta),
+                                             2 / Delta)),
+)

@@ -25,3 +25,13 @@ _P = (1 + s_a) * (1 + s_b)
 _DELTA = sp.sqrt(_P - c**2)
 KERNEL = c / 4 + ((c**2 + s_a * s_b * _DELTA**2) / (_P * _DELTA) + c * sp.asin(c / sp.sqrt(_P))) / (
     2 * sp.pi)
+
+# The same kernel with Δ and A = arcsin(c/√P) as auxiliary symbols (theory.activations._partials);
+# tests check KERNEL_AUX = KERNEL after substitution.
+Delta, A = sp.symbols("Delta A", positive=True)
+KERNEL_AUX = c / 4 + ((c**2 + s_a * s_b * Delta**2) / (_P * Delta) + c * A) / (2 * sp.pi)
+AUXILIARY = (
+    (Delta, _DELTA, ((1 + s_b) / (2 * Delta), (1 + s_a) / (2 * Delta), -c / Delta)),
+    (A, sp.asin(c / sp.sqrt(_P)),
+     (-c / (2 * (1 + s_a) * Delta), -c / (2 * (1 + s_b) * Delta), 1 / Delta)),
+)
