@@ -156,3 +156,19 @@ def test_figure_activation_gain(tmp_path, monkeypatch):
         assert path.exists() and path.stat().st_size > 10_000
     finally:
         claims._survey.cache_clear()
+
+
+def test_smooth_flow_rate_matches_the_hessian_at_the_teacher_in_both_conventions():
+    """erf: no cone, so the exact and expected flows coincide, and the fitted rate of the
+    distance to W* is the smallest eigenvalue of the Hessian at W* (same-window model)."""
+    from proofs_check.rates import compare_flow_rate
+    from theory.configurations import make_configuration
+
+    c = make_configuration(2, 2, 3, 0, at="perturbed", radius=0.1)
+    rows = {conv: compare_flow_rate(c.W, c.W_star, "h1", convention=conv, activation="erf",
+                                    t_max=300) for conv in ("expected", "exact")}
+    assert rows["expected"].measured == pytest.approx(rows["exact"].measured, rel=1e-9)
+    for row in rows.values():
+        assert "erf is smooth" in row.how
+        assert row.measured == pytest.approx(row.predicted_window, rel=1e-3)
+        assert row.predicted == pytest.approx(row.predicted_window, rel=1e-2)
