@@ -30,7 +30,6 @@ their Gaussian pair integrals reduce to one angular integral times a radial Gaus
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -38,6 +37,8 @@ import mpmath
 import numpy as np
 from numpy.typing import NDArray
 from scipy import special
+
+from theory.activations import parse_activation
 
 Array = NDArray[np.float64]
 
@@ -201,8 +202,6 @@ ACTIVATIONS: dict[str, Callable[..., Activation]] = {
     "erf": erf,
 }
 
-_LEAKY_SPEC = re.compile(r"^\s*leaky_relu\s*\(\s*([^()]*?)\s*\)\s*$")
-
 
 def get_activation(activation: str | Activation = "relu", *, slope: float | None = None
                    ) -> Activation:
@@ -217,15 +216,12 @@ def get_activation(activation: str | Activation = "relu", *, slope: float | None
         if slope is not None:
             raise ValueError("slope applies only when activation is given by name ('leaky_relu')")
         return activation
-    spec = _LEAKY_SPEC.match(activation) if isinstance(activation, str) else None
-    if spec is not None:
+    if isinstance(activation, str) and "(" in activation:  # a spec "name(parameter)"
         if slope is not None:
             raise ValueError(f"activation {activation!r} already states the slope; drop slope=")
-        try:
-            value = float(spec.group(1))
-        except ValueError:
-            raise ValueError(f"activation {activation!r}: the slope in leaky_relu(α) must be a "
-                             "number in [0, 1), e.g. 'leaky_relu(0.1)'") from None
+        name, value = parse_activation(activation)  # the same parser as theory's
+        if name != "leaky_relu":
+            raise ValueError(f"activation {activation!r}: only leaky_relu takes a parameter")
         return leaky_relu(value)
     if activation not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {tuple(ACTIVATIONS)} or 'leaky_relu(α)' "
