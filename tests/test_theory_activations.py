@@ -415,3 +415,64 @@ def test_kernel_expression_evaluates_the_pair_expectation(activation):
     expected = 0.5 * pair(a, a) - pair(a, b) + 0.5 * pair(b, b)
     assert theory.population_loss(w, w_star, "l2", activation=activation) == pytest.approx(
         expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("activation", ("erf", "gelu", "relu", "leaky_relu(0.1)"))
+def test_spiked_covariance_factor_equals_its_dense_matrix(activation):
+    rng = np.random.default_rng(71)
+    W, W_star = _config(seed=72, K=3, K_star=2, d=9, scale=0.5)
+    U = 0.7 * rng.normal(size=(9, 2))
+    spiked, dense = theory.SpikedCovariance(U), np.eye(9) + U @ U.T
+    loss = "h2" if activation in SMOOTH else "h1"
+    for convention in ("expected", "exact"):
+        kw = dict(activation=activation, convention=convention, **WEIGHTS)
+        np.testing.assert_allclose(
+            theory.population_gradient(W, W_star, loss, input_covariance=spiked, **kw),
+            theory.population_gradient(W, W_star, loss, input_covariance=dense, **kw),
+            rtol=1e-12, atol=1e-14)
+        H = theory.population_hessian(W, W_star, loss, input_covariance=dense, **kw)
+        np.testing.assert_allclose(
+            theory.population_hessian(W, W_star, loss, input_covariance=spiked, **kw), H,
+            rtol=0, atol=1e-12 * np.abs(H).max())
+        reference = theory.spectrum(W, W_star, loss, input_covariance=dense, method="dense", **kw)
+        structured = theory.spectrum(W, W_star, loss, input_covariance=spiked,
+                                     method="structured", **kw)
+        np.testing.assert_allclose(structured, reference, rtol=0,
+                                   atol=1e-12 * np.abs(reference).max())
+    assert theory.population_loss(W, W_star, loss, activation=activation,
+                                  input_covariance=spiked) == pytest.approx(
+        theory.population_loss(W, W_star, loss, activation=activation, input_covariance=dense),
+        rel=1e-13)
+
+
+def test_spiked_covariance_structured_spectrum_at_large_d_and_bad_factor():
+    """Rows and spike in the first 5 coordinates of R^20000: the structured κ (Gram span basis,
+    no d×d matrix) equals the dense κ of the same problem in R^7 (complement of dimension 2)."""
+    rng = np.random.default_rng(81)
+    small = rng.normal(size=(5, 5)) / math.sqrt(5)
+    W_star = small[:2]
+    W = W_star + 0.05 * small[2:4]
+    U = 0.8 * small[4:5].T
+    def embed(A, d):
+        out = np.zeros((A.shape[0], d)) if A.shape[1] == 5 else np.zeros((d, A.shape[1]))
+        if A.shape[1] == 5:
+            out[:, :5] = A
+        else:
+            out[:5] = A
+        return out
+    d = 20_000
+    kappa = theory.condition_number(embed(W, d), embed(W_star, d), "h1", activation="erf",
+                                    input_covariance=theory.SpikedCovariance(embed(U, d)),
+                                    method="structured")
+    U7 = embed(U, 7)
+    reference = theory.condition_number(embed(W, 7), embed(W_star, 7), "h1", activation="erf",
+                                        input_covariance=np.eye(7) + U7 @ U7.T, method="dense")
+    assert math.isfinite(reference)
+    assert kappa == pytest.approx(reference, rel=1e-10)
+    W, W_star = embed(W, d), embed(W_star, d)
+    with pytest.raises(ValueError, match="input_covariance.factor must have shape"):
+        theory.population_loss(W, W_star, activation="erf",
+                               input_covariance=theory.SpikedCovariance(np.ones((3, 1))))
+    with pytest.raises(ValueError, match="input_covariance.factor has non-finite"):
+        theory.population_loss(W, W_star, activation="erf",
+                               input_covariance=theory.SpikedCovariance(np.full((d, 1), np.inf)))

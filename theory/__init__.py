@@ -20,13 +20,20 @@ Conventions: "expected" (E_x of the pointwise gradient, step derivative 0; drive
 from theory import activations  # noqa: F401  (theory.activations.available(), parse_activation)
 from theory.assembly import population_gradient, population_hessian, population_loss
 from theory.spectra import condition_number, spectrum
-from theory.validation import ALL_LOSSES, CONVENTIONS, LOSSES, NonDifferentiableError
+from theory.validation import (
+    ALL_LOSSES,
+    CONVENTIONS,
+    LOSSES,
+    NonDifferentiableError,
+    SpikedCovariance,
+)
 
 __all__ = [
     "ALL_LOSSES",
     "CONVENTIONS",
     "LOSSES",
     "NonDifferentiableError",
+    "SpikedCovariance",
     "condition_number",
     "population_gradient",
     "population_hessian",

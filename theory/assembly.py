@@ -38,6 +38,8 @@ from theory.activations import ClosedFormActivation, get_activation
 from theory.activations import relu as relu_activation
 from theory.kernels import PI, PairGeometry, pair_geometry
 from theory.pair_frame import (
+    covariance_apply,
+    covariance_matrix,
     diagonal_sum,
     exact_coefficients,
     expected_coefficients,
@@ -50,6 +52,7 @@ from theory.pair_frame import (
 )
 from theory.validation import (
     NonDifferentiableError,
+    SpikedCovariance,
     as_student_teacher,
     check_convention,
     check_input_covariance,
@@ -272,7 +275,7 @@ class Problem:
     activation: ClosedFormActivation
     weights: dict[int, float]
     convention: str
-    sigma: NDArray[np.float64] | None  # None: Σ = I
+    sigma: NDArray[np.float64] | SpikedCovariance | None  # None: Σ = I
 
     @property
     def relu_terms(self) -> list[tuple[float, str]]:
@@ -315,10 +318,10 @@ def _linear_parts(p: Problem) -> tuple[float, NDArray, float, NDArray]:
     """
     u = p.W.sum(axis=0) - p.W_star.sum(axis=0)
     w0, w1 = p.weights.get(0, 0.0), p.weights.get(1, 0.0)
-    su = u if p.sigma is None else p.sigma @ u
+    su = covariance_apply(u[None, :], p.sigma)[0]
     loss = 0.5 * w0 * float(u @ su) + 0.5 * w1 * float(u @ u)
     d = u.shape[0]
-    block = w0 * (np.eye(d) if p.sigma is None else p.sigma) + w1 * np.eye(d)
+    block = w0 * covariance_matrix(p.sigma, d) + w1 * np.eye(d)
     return loss, w0 * su + w1 * u, block, w0 + w1
 
 
@@ -333,7 +336,7 @@ class _Whitened:
 
 
 def _whiten(p: Problem) -> _Whitened:
-    L = np.linalg.cholesky(p.sigma)
+    L = np.linalg.cholesky(covariance_matrix(p.sigma, p.W.shape[1]))
     return _Whitened(L, pairs_of(p.W @ L, p.W_star @ L))
 
 
@@ -517,8 +520,9 @@ _COMMON_DOC = """
             "sine", "gelu" (theory.activations.available()). tanh has no closed form
             (ValueError). J₂ is infinite for relu/leaky relu (ValueError).
         sobolev_weight: λ >= 0. second_order_weight: μ >= 0 (h2 only).
-        input_covariance: Σ (d×d symmetric positive definite), x ~ N(0, Σ); None is I. The
-            Sobolev terms still measure the Euclidean input gradient and Hessian.
+        input_covariance: Σ (d×d symmetric positive definite), x ~ N(0, Σ); None is I; or
+            theory.SpikedCovariance(U) for Σ = I + UUᵀ without forming it. The Sobolev terms
+            still measure the Euclidean input gradient and Hessian.
     Homogeneity: for relu and leaky relu loss(rW, rW*) = r² loss(W, W*) (r > 0); the smooth
     activations are not homogeneous, their landscape depends on the weight scale."""
 

@@ -41,6 +41,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from theory.validation import SpikedCovariance
+
 Array = NDArray[np.float64]
 
 #: A partials provider: (n, order, s_a, s_b, c) -> tuple of h_n and its partials
@@ -49,9 +51,22 @@ Array = NDArray[np.float64]
 Partials = Callable[[int, int, Array, Array, Array], tuple[Array, ...]]
 
 
-def covariance_apply(X: Array, sigma: Array | None) -> Array:
-    """Rows Σx_i of X (Σ symmetric); X itself when Σ is the identity (None)."""
-    return X if sigma is None else X @ sigma
+def covariance_apply(X: Array, sigma) -> Array:
+    """Rows Σx_i of X (Σ symmetric; a matrix, a SpikedCovariance, or None for the identity)."""
+    if sigma is None:
+        return X
+    if isinstance(sigma, SpikedCovariance):
+        return sigma.apply(X)
+    return X @ sigma
+
+
+def covariance_matrix(sigma, d: int) -> Array:
+    """Σ as a dense d×d matrix (I for None)."""
+    if sigma is None:
+        return np.eye(d)
+    if isinstance(sigma, SpikedCovariance):
+        return sigma.matrix()
+    return sigma
 
 
 @dataclass
@@ -259,7 +274,7 @@ def diagonal_sum(coef: BlockCoefficients, g: Grams, sigma: Array | None, dense: 
         right, rs, fr = va[v]
         acc.add(fl * fr * T, left, ls, right, rs)
     blocks = _diagonal_blocks(acc, K, d)
-    blocks += scalar[:, None, None] * (np.eye(d) if sigma is None else sigma)
+    blocks += scalar[:, None, None] * covariance_matrix(sigma, d)
     return blocks, scalar
 
 
@@ -282,5 +297,5 @@ def pair_blocks(coef: BlockCoefficients, g: Grams, sigma: Array | None, dense: b
         blocks += np.einsum("ik,ab->iakb", complement, eye)
     else:
         blocks += np.einsum("ik,ab->iakb", coef.b_identity, eye)
-        blocks += np.einsum("ik,ab->iakb", coef.b_sigma, sigma)
+        blocks += np.einsum("ik,ab->iakb", coef.b_sigma, covariance_matrix(sigma, d))
     return blocks, complement

@@ -7,6 +7,7 @@ to fix it, so that bad input never surfaces as a NaN or as a traceback from deep
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -151,15 +152,52 @@ def check_second_order_weight(second_order_weight: float) -> float:
     return weight
 
 
-def check_input_covariance(input_covariance: ArrayLike | None, d: int
-                           ) -> NDArray[np.float64] | None:
+@dataclass(frozen=True)
+class SpikedCovariance:
+    """Σ = I + U Uᵀ given by its factor U (d×r), never formed unless a dense result needs it.
+
+    Pass it as ``input_covariance`` to keep the structured spectrum at any d (e.g. 10⁶, where a
+    d×d matrix would not fit in memory): theory.spectra reduces to
+    S = span(rows ∪ columns of U). Always positive definite.
+    """
+
+    factor: NDArray[np.float64]
+
+    def apply(self, X: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Rows Σx of X: X + (X U) Uᵀ."""
+        return X + (X @ self.factor) @ self.factor.T
+
+    def matrix(self) -> NDArray[np.float64]:
+        """The dense d×d matrix I + U Uᵀ."""
+        return np.eye(self.factor.shape[0]) + self.factor @ self.factor.T
+
+
+def check_input_covariance(input_covariance: ArrayLike | SpikedCovariance | None, d: int
+                           ) -> NDArray[np.float64] | SpikedCovariance | None:
     """Validate Σ, the covariance of x ~ N(0, Σ): symmetric positive definite d×d, finite.
 
     Returns None for the identity (None, or a matrix exactly equal to I) so that callers take
-    the isotropic code path, else the matrix as float64 (symmetrised exactly: (Σ + Σᵀ)/2).
+    the isotropic code path, else the matrix as float64 (symmetrised exactly: (Σ + Σᵀ)/2), or
+    a :class:`SpikedCovariance` with a checked float64 factor (d, r).
     """
     if input_covariance is None:
         return None
+    if isinstance(input_covariance, SpikedCovariance):
+        try:
+            factor = np.array(input_covariance.factor, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"input_covariance.factor must be a numeric (d, r) array ({exc})"
+                             ) from None
+        if factor.ndim == 1:
+            factor = factor[:, None]
+        if factor.ndim != 2 or factor.shape[0] != d:
+            raise ValueError(f"input_covariance.factor must have shape (d, r) with d = {d}; "
+                             f"got {factor.shape}")
+        if not np.isfinite(factor).all():
+            raise ValueError("input_covariance.factor has non-finite entries")
+        if not factor.any():
+            return None
+        return SpikedCovariance(factor)
     try:
         sigma = np.array(input_covariance, dtype=np.float64)
     except (TypeError, ValueError) as exc:
