@@ -35,6 +35,11 @@ Every figure is a ratio against a baseline measured in the same run on the same 
   flow-overhead  gradient_flow vs bare solve_ivp, same method/tolerances/span (target <= 1.1x).
   startup    `sobolev-verify --help` wall time (target < 0.3 s) and a 54-point spectra-only
              sweep on 2 workers vs 1 (target >= 1.5x).
+  act-quad   closed-form Hessian (theory.population_hessian, h1 expected) vs numerics.quadrature
+             Hessian at the same point, per activation (leaky_relu(0.1), gelu, erf, sine), K =
+             K* = 3, d = 10, W = W* + 0.1·Z/√d: speed-up and max |Δ| / max |H| (target >= 100x).
+  act-large  structured κ of the erf h1 Jacobian at d = 10^6, K = K* = 4 (target < 2 s; the
+             relu κ at the same d is timed beside it).
 
 Times are wall-clock (time.perf_counter), best of a few repeats for short operations, one run for
 long ones; on a shared machine they carry the noise of other load (printed with the machine).
@@ -482,6 +487,40 @@ def bench_startup(quick: bool) -> list[Row]:
                     seconds(times[1]), f"{speedup:.3g}x", ">= 1.5x", _met(speedup >= 1.5),
                     "sobolev-verify sweep --width 2 3 4 --dim 3 10 20 (spawned workers)"))
     return rows
+ACTIVATIONS_BENCHED = ("leaky_relu(0.1)", "gelu", "erf", "sine")
+
+
+def bench_activation_quadrature(quick: bool) -> list[Row]:
+    from numerics.quadrature import quadrature
+
+    config = make_configuration(3, 3, 6 if quick else 10, seed=0, at="perturbed", radius=0.1)
+    W, W_star = config.W, config.W_star
+    rows = []
+    for activation in ACTIVATIONS_BENCHED:
+        t_cf, closed = timed(lambda a=activation: theory.population_hessian(
+            W, W_star, "h1", activation=a), repeat=5)
+        t_q, quad = timed(lambda a=activation: quadrature(W, W_star, "h1", activation=a),
+                          repeat=1 if quick else 2)
+        error = float(np.max(np.abs(closed - quad.hessian)) / np.max(np.abs(closed)))
+        ratio = t_q / t_cf
+        rows.append(Row(f"closed-form vs quadrature Hessian, {activation}", seconds(t_cf),
+                        seconds(t_q), f"{ratio:.3g}x", ">= 100x", _met(ratio >= 100),
+                        f"max|ΔH|/max|H| = {error:.1e}; h1 expected, K=K*=3, "
+                        f"d={W.shape[1]}; quadrature: {quad.method}"))
+    return rows
+
+
+def bench_activation_large(quick: bool) -> list[Row]:
+    K, d = 4, (10**5 if quick else 10**6)
+    config = make_configuration(K, K, d, seed=0)
+    t_erf, kappa = timed(lambda: theory.condition_number(
+        config.W, config.W_star, "h1", activation="erf", method="structured"), repeat=2)
+    t_relu, _ = timed(lambda: theory.condition_number(
+        config.W, config.W_star, "h1", method="structured"), repeat=2)
+    return [Row(f"structured κ, erf h1, K=4, d={d:.0e}", seconds(t_erf),
+                f"{seconds(t_relu)} (relu, same d)", f"{t_erf / t_relu:.3g}x relu's time",
+                "< 2 s", _met(t_erf < 2.0),
+                f"κ = {kappa:.6g}; expected convention, W = W* + 0.1·Z/√d")]
 
 
 def _met(ok: bool) -> str:
@@ -493,6 +532,7 @@ BENCHMARKS = {
     "flow": bench_flow, "memory": bench_memory, "landscape": bench_landscape,
     "mc-span": bench_mc_span, "qmc": bench_qmc,
     "kappa": bench_kappa, "flow-overhead": bench_flow_overhead, "startup": bench_startup,
+    "act-quad": bench_activation_quadrature, "act-large": bench_activation_large,
 }
 
 

@@ -1,6 +1,8 @@
 r"""Activations σ with their first three derivatives, for Monte-Carlo and quadrature.
 
-The activations compared by Oh, Lyu & Son (2025): relu, leaky relu (slope α), GELU, tanh, sine.
+The activations compared by Oh, Lyu & Son (2025): relu, leaky relu (slope α), GELU, tanh, sine,
+and erf, the sigmoid with closed-form Gaussian kernels (tanh has none; theory documents erf as the
+closed-form stand-in for tanh).
 
 Conventions (those of autograd):
 
@@ -10,6 +12,11 @@ Conventions (those of autograd):
   approximation; Φ, φ the standard normal cdf and pdf).
 * tanh: σ' = 1 − tanh², σ'' = −2 tanh (1 − tanh²), σ''' = (1 − tanh²)(6 tanh² − 2).
 * sine: σ = sin, σ' = cos, σ'' = −sin, σ''' = −cos.
+* erf: σ = erf(t), σ' = (2/√π) e^{−t²}, σ'' = −2t σ', σ''' = (4t² − 2) σ'.
+
+Names: "relu", "leaky_relu" (slope from the ``slope`` keyword, default 0.01), "gelu", "tanh",
+"sine", "erf", and the spec string "leaky_relu(α)", e.g. "leaky_relu(0.1)" (the names theory
+accepts; an activation's ``name`` is such a spec, so ``get_activation(act.name)`` round-trips).
 
 ``derivative(k)`` returns the *regular* part of the k-th derivative. For the piecewise-linear
 activations σ' jumps by ``jump`` = 1 − α at 0, so in the sense of distributions
@@ -30,6 +37,8 @@ import mpmath
 import numpy as np
 from numpy.typing import NDArray
 from scipy import special
+
+from theory.activations import parse_activation
 
 Array = NDArray[np.float64]
 
@@ -156,6 +165,33 @@ def sine() -> Activation:
     return Activation("sine", functions, mp_functions)
 
 
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+
+
+def erf() -> Activation:
+    """erf(t) with σ' = (2/√π) e^{−t²}, σ'' = −2t σ', σ''' = (4t² − 2) σ'."""
+    def first(t: Array) -> Array:
+        return _TWO_OVER_SQRT_PI * np.exp(-t * t)
+
+    functions = (
+        special.erf,
+        first,
+        lambda t: -2.0 * t * first(t),
+        lambda t: (4.0 * t * t - 2.0) * first(t),
+    )
+
+    def mp_first(t):
+        return 2 / mpmath.sqrt(mpmath.pi) * mpmath.exp(-t * t)
+
+    mp_functions = (
+        mpmath.erf,
+        mp_first,
+        lambda t: -2 * t * mp_first(t),
+        lambda t: (4 * t * t - 2) * mp_first(t),
+    )
+    return Activation("erf", functions, mp_functions)
+
+
 #: Registry: name -> factory. leaky_relu takes the keyword ``slope``.
 ACTIVATIONS: dict[str, Callable[..., Activation]] = {
     "relu": relu,
@@ -163,22 +199,33 @@ ACTIVATIONS: dict[str, Callable[..., Activation]] = {
     "gelu": gelu,
     "tanh": tanh,
     "sine": sine,
+    "erf": erf,
 }
 
 
 def get_activation(activation: str | Activation = "relu", *, slope: float | None = None
                    ) -> Activation:
-    """Look up an activation by name ("relu", "leaky_relu", "gelu", "tanh", "sine").
+    """Look up an activation by name ("relu", "leaky_relu", "gelu", "tanh", "sine", "erf") or
+    by the spec "leaky_relu(α)" (e.g. "leaky_relu(0.1)").
 
     ``slope`` is the negative-side slope of leaky_relu (default 0.01); it is an error for the
-    other names. An :class:`Activation` instance is returned unchanged.
+    other names and beside a spec that already states the slope. An :class:`Activation`
+    instance is returned unchanged.
     """
     if isinstance(activation, Activation):
         if slope is not None:
             raise ValueError("slope applies only when activation is given by name ('leaky_relu')")
         return activation
+    if isinstance(activation, str) and "(" in activation:  # a spec "name(parameter)"
+        if slope is not None:
+            raise ValueError(f"activation {activation!r} already states the slope; drop slope=")
+        name, value = parse_activation(activation)  # the same parser as theory's
+        if name != "leaky_relu":
+            raise ValueError(f"activation {activation!r}: only leaky_relu takes a parameter")
+        return leaky_relu(value)
     if activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {tuple(ACTIVATIONS)}; got {activation!r}")
+        raise ValueError(f"activation must be one of {tuple(ACTIVATIONS)} or 'leaky_relu(α)' "
+                         f"with 0 <= α < 1; got {activation!r}")
     if activation == "leaky_relu":
         return leaky_relu(0.01 if slope is None else slope)
     if slope is not None:

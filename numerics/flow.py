@@ -13,7 +13,8 @@ has not halved for 5 times the median of its last halving times — the floor th
 tolerances and rounding put under ‖F‖ (about λ_max·rtol·‖W‖), so a smaller gradient_tol would
 only integrate on in place; a row norm below
 1e-8·scale (a neuron collapsed to 0, the model is undefined there); a row norm above 1e6·scale
-(divergence, raises FlowError); for the exact Sobolev convention, a pair reaching sin θ <= 1e-7:
+(divergence, raises FlowError); for the exact Sobolev convention of a kinked activation (relu,
+leaky relu), a pair reaching sin θ <= 1e-7:
 the exact flow reaches the cone singularity in finite time (theory.reduced_flow), beyond which
 it is a Filippov sliding motion that this integrator does not follow (status "singular").
 
@@ -37,6 +38,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 import theory
+from numerics.activations import get_activation
 from theory.kernels import pair_geometry
 from theory.validation import (
     as_student_teacher,
@@ -82,8 +84,9 @@ class _Outputs:
 
     def _loss(self) -> NDArray[np.float64]:
         weight = self.options["sobolev_weight"]
-        return np.array([theory.population_loss(w, self.W_star, self.loss, sobolev_weight=weight)
-                         for w in self.W])
+        activation = self.options.get("activation", "relu")
+        return np.array([theory.population_loss(w, self.W_star, self.loss, sobolev_weight=weight,
+                                                activation=activation) for w in self.W])
 
     def _gradient_norm(self) -> NDArray[np.float64]:
         norms = self.known_norms.copy()
@@ -235,7 +238,7 @@ def gradient_flow(W0: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
                   method: str = "DOP853", gradient_tol: float = 1e-10,
                   window: tuple[float, float] = (1e-3, 1e-8), n_samples: int = 200,
                   max_evaluations: int = 200_000, gradient_rtol: float = 0.0,
-                  stop_on_plateau: bool = True) -> FlowResult:
+                  stop_on_plateau: bool = True, activation: str = "relu") -> FlowResult:
     """Integrate dW/dt = −F(W), F = theory.population_gradient(convention), from W0.
 
     Args:
@@ -255,6 +258,9 @@ def gradient_flow(W0: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
         n_samples: uniform output times on [0, t_max] added to the solver's own steps (those
             before the flow stops).
         max_evaluations: budget of field evaluations; exceeding it raises FlowError.
+        activation: σ of student and teacher, any spec theory has closed forms for ("relu",
+            "leaky_relu(0.1)", "gelu", "erf", "sine"). Smooth σ have no cone singularity, so
+            the exact convention gets no "singular" stop event.
     Returns:
         FlowResult (see its docstring).
     Raises:
@@ -296,9 +302,11 @@ def gradient_flow(W0: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
     from scipy.integrate import solve_ivp  # scipy imported on use (start-up time)
     from scipy.optimize import approx_fprime
 
-    options = dict(convention=convention, sobolev_weight=weight)
+    act = get_activation(activation)
+    activation, kinked = act.name, not act.is_smooth
+    options = dict(convention=convention, sobolev_weight=weight, activation=activation)
     scale = float(np.linalg.norm(W0) + np.linalg.norm(W_star))
-    singular_flow = convention == "exact" and loss != "l2" and weight > 0
+    singular_flow = convention == "exact" and loss != "l2" and weight > 0 and kinked
     counters = {"nfev": 0, "njev": 0, "fallbacks": 0}
     initial_field = theory.population_gradient(W0, W_star, loss, **options)  # may raise
     initial_norm = float(np.linalg.norm(initial_field))

@@ -530,6 +530,23 @@ FIGURES += (
 )
 
 
+def _figure_activation_gain(path: Path, quick: bool) -> Path:
+    from proofs_check.figures_activations import figure_activation_gain
+
+    return figure_activation_gain(path, quick)
+
+
+FIGURES += (
+    FigureSpec("activation_gain", _figure_activation_gain,
+               "κ(l2)/κ(h1) and λmin(h1)/λmin(l2) at the global minimum W = W* per activation "
+               "(closed forms; relu and leaky relu one-sided, median over directions; tanh by "
+               "quadrature), K = K* ≤ 4, teacher rows rescaled to norm 0.3, 1 and 3, λ = 1. "
+               "Values above 1 mean Sobolev training helps; look at how the ranking of sine "
+               "changes with the row norm.",
+               ("activation-gain-largest-for-sine",)),
+)
+
+
 def spec_for(path: Path | str) -> FigureSpec | None:
     """The spec of a figure file (by stem), or None for figures drawn elsewhere."""
     stem = Path(path).stem

@@ -42,12 +42,15 @@ from scipy.optimize import minimize_scalar
 from scipy.stats import linregress
 
 import theory
+from numerics.activations import get_activation
 from numerics.flow import FlowResult, gradient_flow, matched_difference
 from theory.validation import as_student_teacher, check_convention, check_sobolev_weight
 
 
-def _has_cone(loss: str, sobolev_weight: float) -> bool:
-    return loss != "l2" and check_sobolev_weight(sobolev_weight) > 0
+def _has_cone(loss: str, sobolev_weight: float, activation: str = "relu") -> bool:
+    """Whether the field has the Sobolev cone at W* (a kinked σ with a Sobolev term)."""
+    return (loss != "l2" and check_sobolev_weight(sobolev_weight) > 0
+            and not get_activation(activation).is_smooth)
 
 
 @dataclass(frozen=True)
@@ -63,18 +66,21 @@ class PredictedRate:
 
 def local_jacobian(W_star: ArrayLike, loss: str = "h1", *, convention: str = "expected",
                    sobolev_weight: float = 1.0, direction: ArrayLike | None = None,
-                   offset: float = 1e-7) -> tuple[NDArray[np.float64], str]:
-    """J at W* (l2) or the directional J_D at W* + offset·‖W*‖·D/‖D‖ (Sobolev, expected).
+                   offset: float = 1e-7, activation: str = "relu"
+                   ) -> tuple[NDArray[np.float64], str]:
+    """J at W* (l2, or any loss of a smooth activation) or the directional J_D at
+    W* + offset·‖W*‖·D/‖D‖ (Sobolev term of a kinked activation, expected convention).
 
     Returns (J of shape (K·d, K·d), description). Raises ValueError for the exact Sobolev
     convention (no Jacobian limit exists: the exact Hessian blows up like 1/θ).
     """
     _, W_star = as_student_teacher(W_star, W_star)
     check_convention(convention)
-    if not _has_cone(loss, sobolev_weight):
+    if not _has_cone(loss, sobolev_weight, activation):
         J = theory.population_hessian(W_star, W_star, loss, convention=convention,
-                                      sobolev_weight=sobolev_weight)
-        return J, "Hessian at W* (exists: the l2 field is C¹ at the teacher)"
+                                      sobolev_weight=sobolev_weight, activation=activation)
+        return J, ("Hessian at W* (exists: the l2 field is C¹ at the teacher)" if loss == "l2"
+                   else f"Hessian at W* (exists: {activation} is smooth)")
     if convention == "exact":
         raise ValueError(
             "the exact Sobolev Hessian has no limit at the teacher (it grows like 1/θ): the exact "
@@ -91,7 +97,8 @@ def local_jacobian(W_star: ArrayLike, loss: str = "h1", *, convention: str = "ex
            "(expected Sobolev field: not differentiable at W*)")
     try:
         J = theory.population_hessian(W_star + epsilon * D / norm, W_star, loss,
-                                      convention=convention, sobolev_weight=sobolev_weight)
+                                      convention=convention, sobolev_weight=sobolev_weight,
+                                      activation=activation)
     except theory.NonDifferentiableError:
         # D is (anti)parallel to a teacher row in some row: tilt it by 1e-3 (seeded) so that
         # the limit is taken along a nearby direction, and say so.
@@ -100,25 +107,27 @@ def local_jacobian(W_star: ArrayLike, loss: str = "h1", *, convention: str = "ex
             W_star**2, axis=1, keepdims=True)  # orthogonal to each teacher row
         D = D / norm + 1e-3 * tilt / np.linalg.norm(tilt)
         J = theory.population_hessian(W_star + epsilon * D / np.linalg.norm(D), W_star, loss,
-                                      convention=convention, sobolev_weight=sobolev_weight)
+                                      convention=convention, sobolev_weight=sobolev_weight,
+                                      activation=activation)
         how += "; D was radial in some row, so it was tilted by 1e-3 (seeded)"
     return J, how
 
 
 def predicted_rate(W_star: ArrayLike, loss: str = "h1", *, convention: str = "expected",
                    sobolev_weight: float = 1.0, direction: ArrayLike | None = None,
-                   offset: float = 1e-7) -> PredictedRate:
+                   offset: float = 1e-7, activation: str = "relu") -> PredictedRate:
     """Predicted local rate μ = min Re λ(J) (module docstring says how J is taken)."""
-    if convention == "exact" and _has_cone(loss, sobolev_weight):
+    if convention == "exact" and _has_cone(loss, sobolev_weight, activation):
         return PredictedRate(math.inf, np.array([math.inf]),
                              "exact Sobolev: cone singularity, finite-time arrival (no "
                              "exponential rate)")
-    kwargs = dict(convention=convention, sobolev_weight=sobolev_weight, direction=direction)
+    kwargs = dict(convention=convention, sobolev_weight=sobolev_weight, direction=direction,
+                  activation=activation)
     J, how = local_jacobian(W_star, loss, offset=offset, **kwargs)
     values = np.linalg.eigvals(J)
     rate = float(values.real.min())
     sensitivity = None
-    if _has_cone(loss, sobolev_weight):
+    if _has_cone(loss, sobolev_weight, activation):
         J10, _ = local_jacobian(W_star, loss, offset=10 * offset, **kwargs)
         sensitivity = abs(float(np.linalg.eigvals(J10).real.min()) - rate)
     return PredictedRate(rate, values[np.argsort(values.real)], how,
@@ -171,7 +180,8 @@ class RateComparison:
 
 def compare_flow_rate(W0: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
                       convention: str = "expected", sobolev_weight: float = 1.0,
-                      flow: FlowResult | None = None, **flow_options) -> RateComparison:
+                      flow: FlowResult | None = None, activation: str = "relu",
+                      **flow_options) -> RateComparison:
     """Run (or reuse) gradient_flow and set its fitted rate beside the predictions.
 
     Needs K = K*. The approach direction D for the Sobolev prediction is W(t₁) − W*_π at the end
@@ -182,10 +192,11 @@ def compare_flow_rate(W0: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
         raise ValueError("compare_flow_rate needs K = K* (a rate towards the teacher)")
     if flow is None:
         flow = gradient_flow(W0, W_star, loss, convention=convention,
-                             sobolev_weight=sobolev_weight, **flow_options)
+                             sobolev_weight=sobolev_weight, activation=activation,
+                             **flow_options)
     if flow.fit_window is None:
         prediction = predicted_rate(W_star, loss, convention=convention,
-                                    sobolev_weight=sobolev_weight,
+                                    sobolev_weight=sobolev_weight, activation=activation,
                                     direction=matched_difference(flow.W[-1], W_star))
         return RateComparison(loss, convention, sobolev_weight, None, None, None,
                               prediction.rate, None, prediction.how,
@@ -194,9 +205,10 @@ def compare_flow_rate(W0: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
     k0, k1 = np.searchsorted(flow.t, t0), np.searchsorted(flow.t, t1)
     direction = matched_difference(flow.W[k1], W_star)
     prediction = predicted_rate(W_star, loss, convention=convention,
-                                sobolev_weight=sobolev_weight, direction=direction)
+                                sobolev_weight=sobolev_weight, direction=direction,
+                                activation=activation)
     J, _ = local_jacobian(W_star, loss, convention=convention, sobolev_weight=sobolev_weight,
-                          direction=direction)
+                          direction=direction, activation=activation)
     window = window_rate(J, matched_difference(flow.W[k0], W_star), t0, t1)
     return RateComparison(loss, convention, sobolev_weight, flow.rate, flow.rate_stderr,
                           flow.fit_window, prediction.rate, window, prediction.how,

@@ -2,7 +2,9 @@ r"""Sweeps over grids of configurations: one tidy CSV row per grid point, resuma
 
 A grid is the Cartesian product of the axes
 
-    width K, teacher_width K* ("same" = K), dim d, seed, sobolev_weight λ, at, radius
+    width K, teacher_width K* ("same" = K), dim d, seed, sobolev_weight λ, at, radius,
+    activation σ (any spec theory has closed forms for: "relu", "leaky_relu(0.1)", "gelu",
+    "erf", "sine"; default "relu")
 
 (see :func:`theory.configurations.make_configuration` for ``at``/``radius``), plus the spectrum
 ``method`` ("auto", "dense", "structured"). For every point the row holds, for each loss in
@@ -11,7 +13,7 @@ A grid is the Cartesian product of the axes
     lambda_min = min Re λ,  lambda_max = max Re λ,  kappa = lambda_max / lambda_min
     (inf when lambda_min <= 0),  max_abs_imag = max |Im λ|,
 
-computed by :func:`proofs_check.commands.cond.spectrum_summary` (the numbers of
+computed by :func:`proofs_check.summaries.spectrum_summary` (the numbers of
 ``sobolev-verify cond``), or ``undefined`` = the reason where the Hessian does not exist (a
 Sobolev Hessian at a (anti)parallel pair, e.g. at the teacher). An undefined Hessian is a result,
 not a failure: the row's ``status`` is still "ok". A point whose computation raises is recorded
@@ -66,13 +68,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from numerics.activations import get_activation
+from theory.activations import get_activation as closed_form_activation
 from theory.configurations import PLACEMENTS, default_placement, make_configuration
 from theory.validation import CONVENTIONS, check_method, check_sobolev_weight
 
 SWEEP_LOSSES = ("l2", "h1")
 #: Flows integrated when flow_t_max is set: l2 (both conventions coincide) and h1 in both.
 FLOWS = (("l2", "expected"), ("h1", "expected"), ("h1", "exact"))
-AXES = ("width", "teacher_width", "dim", "seed", "sobolev_weight", "at", "radius")
+AXES = ("width", "teacher_width", "dim", "seed", "sobolev_weight", "at", "radius", "activation")
 KEY_COLUMNS = (*AXES, "method", "flow_t_max")
 SPECTRUM_FIELDS = ("lambda_min", "lambda_max", "kappa", "max_abs_imag", "undefined")
 SPECTRUM_COLUMNS = tuple(
@@ -97,6 +101,7 @@ TOML_AXES = {
     "seed": "seed", "seeds": "seed",
     "sobolev_weight": "sobolev_weight", "sobolev_weights": "sobolev_weight",
     "at": "at", "radius": "radius", "radii": "radius",
+    "activation": "activation", "activations": "activation",
 }
 
 
@@ -116,6 +121,7 @@ class GridPoint:
     radius: float | None
     method: str = "auto"
     flow_t_max: float | None = None
+    activation: str = "relu"
 
     def key(self) -> tuple[str, ...]:
         """The point's identity as written in the CSV key columns."""
@@ -138,9 +144,12 @@ class Grid:
     radius: tuple[float | None, ...] = (None,)
     method: str = "auto"
     flow_t_max: float | None = None
+    activation: tuple[str, ...] = ("relu",)
 
     def __post_init__(self) -> None:
         check_method(self.method)
+        object.__setattr__(self, "activation",
+                           tuple(_canonical_activation(v) for v in self.activation))
         if self.flow_t_max is not None and not (
             isinstance(self.flow_t_max, (int, float)) and not isinstance(self.flow_t_max, bool)
             and math.isfinite(self.flow_t_max) and self.flow_t_max > 0
@@ -183,9 +192,9 @@ class Grid:
                 f"(MAX_GRID_POINTS = {MAX_GRID_POINTS}); split it into several sweeps"
             )
         seen: dict[tuple[str, ...], GridPoint] = {}
-        for K, K_star, d, seed, weight, at, radius in itertools.product(
+        for K, K_star, d, seed, weight, at, radius, activation in itertools.product(
             self.width, self.teacher_width, self.dim, self.seed, self.sobolev_weight, self.at,
-            self.radius,
+            self.radius, self.activation,
         ):
             K_star = K if K_star is None else K_star
             at = default_placement(K, K_star) if at is None else at
@@ -195,9 +204,23 @@ class Grid:
                 radius = 0.1 if at == "perturbed" else 1.0
             point = GridPoint(K, K_star, d, seed, float(weight), at,
                               None if radius is None else float(radius), self.method,
-                              None if self.flow_t_max is None else float(self.flow_t_max))
+                              None if self.flow_t_max is None else float(self.flow_t_max),
+                              activation)
             seen.setdefault(point.key(), point)
         return list(seen.values())
+
+
+def _canonical_activation(value: Any) -> str:
+    """The canonical spec of an activation theory has closed forms for, else ValueError."""
+    if not isinstance(value, str):
+        raise ValueError(f"activation values must be names such as 'erf' or 'leaky_relu(0.1)'; "
+                         f"got {value!r}")
+    try:
+        name = get_activation(value).name
+        closed_form_activation(name)  # raises for activations without closed forms (tanh)
+    except ValueError as exc:
+        raise ValueError(f"activation (grid axis, --activation): {exc}") from None
+    return name
 
 
 def _check_positive_int(value: Any, name: str) -> None:
@@ -262,7 +285,8 @@ def grid_from_lists(*, width: Sequence[Any] = (2,), teacher_width: Sequence[Any]
                     dim: Sequence[Any] = (3,), seed: Sequence[Any] = (0,),
                     sobolev_weight: Sequence[Any] = (1.0,), at: Sequence[Any] = ("default",),
                     radius: Sequence[Any] = ("default",), method: str = "auto",
-                    flow_t_max: float | None = None) -> Grid:
+                    flow_t_max: float | None = None,
+                    activation: Sequence[Any] = ("relu",)) -> Grid:
     """Build a Grid from lists of values as typed on the command line or in TOML.
 
     teacher_width accepts "same" (K* = K); at and radius accept "default"; integer axes accept
@@ -283,6 +307,7 @@ def grid_from_lists(*, width: Sequence[Any] = (2,), teacher_width: Sequence[Any]
         radius=tuple(None if v is None else _float_values([v], "radius")[0] for v in radii),
         method=method,
         flow_t_max=None if flow_t_max is None else _float_values([flow_t_max], "flow_t_max")[0],
+        activation=tuple(_as_list(activation)),
     )
 
 
@@ -350,7 +375,7 @@ def grid_from_toml(path: str | os.PathLike[str]) -> Grid:
 
 def compute_point(point: GridPoint) -> dict[str, str]:
     """The tidy CSV row of one grid point. Never raises: failures become status="error"."""
-    from proofs_check.commands.cond import spectrum_summary  # lazy: keeps workers' import light
+    from proofs_check.summaries import spectrum_summary  # lazy: keeps workers' import light
 
     row = dict(zip(KEY_COLUMNS, point.key(), strict=True))
     try:
@@ -358,8 +383,9 @@ def compute_point(point: GridPoint) -> dict[str, str]:
                                     at=point.at, radius=point.radius)
         for loss in SWEEP_LOSSES:
             for convention in CONVENTIONS:
+                options = {} if point.activation == "relu" else {"activation": point.activation}
                 summary = spectrum_summary(config.W, config.W_star, loss, convention,
-                                           point.sobolev_weight, point.method)
+                                           point.sobolev_weight, point.method, **options)
                 prefix = f"{loss}_{convention}_"
                 if not summary["exists"]:
                     row[prefix + "undefined"] = _format(summary["reason"])
@@ -382,7 +408,8 @@ def _flow_fields(config: Any, loss: str, convention: str, point: GridPoint) -> d
     prefix = f"flow_{loss}_{convention}_"
     try:
         result = gradient_flow(config.W, config.W_star, loss, convention=convention,
-                               sobolev_weight=point.sobolev_weight, t_max=point.flow_t_max)
+                               sobolev_weight=point.sobolev_weight, t_max=point.flow_t_max,
+                               activation=point.activation)
     except ValueError as exc:  # FlowError, NonDifferentiableError at W0, ...
         return {prefix + "status": _format(f"error: {type(exc).__name__}: {exc}")}
     fields = {prefix + "status": result.status,

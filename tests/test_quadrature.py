@@ -156,7 +156,7 @@ def test_activation_derivatives_match_sympy(name):
 
 
 def test_registry_and_bad_input():
-    assert set(ACTIVATIONS) == {"relu", "leaky_relu", "gelu", "tanh", "sine"}
+    assert set(ACTIVATIONS) == {"relu", "leaky_relu", "gelu", "tanh", "sine", "erf"}
     c = make_configuration(2, 2, 3)
     for kwargs, match in [
         ({"activation": "swish"}, "activation"),

@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from numerics.activations import get_activation
+from theory.activations import get_activation as closed_form_activation
 from theory.configurations import PLACEMENTS, Configuration, make_configuration
 from theory.validation import require_memory
 
@@ -193,3 +195,24 @@ def describe_input_law(args: argparse.Namespace) -> str:
     if getattr(args, "spike", None):
         return f"x ~ N(0, Σ), Σ = I + spike {args.spike} (first coordinate axes)"
     return "x ~ N(0, I)"
+def add_activation_option(parser: argparse.ArgumentParser, *, closed_form: bool = True) -> None:
+    """--activation NAME: "relu" (default), "leaky_relu(α)", "gelu", "erf", "sine" (and "tanh"
+    where only measurements are made, closed_form=False)."""
+    names = "relu, leaky_relu(0.1) (any slope 0 <= α < 1), gelu, erf, sine"
+    parser.add_argument(
+        "--activation", default="relu", metavar="NAME",
+        help=f"activation σ: {names}" + (", tanh (measured only)" if not closed_form else
+                                         "; tanh has no closed form (use validate)")
+        + " (default relu)")
+
+
+def activation_from_args(args: argparse.Namespace, *, closed_form: bool = True) -> str:
+    """The canonical spec of --activation (e.g. "leaky_relu(0.1)"); ValueError naming the option
+    for an unknown name, or (closed_form) for one theory has no closed form for, e.g. tanh."""
+    try:
+        name = get_activation(args.activation).name
+        if closed_form:
+            closed_form_activation(name)
+    except ValueError as exc:
+        raise ValueError(f"--activation: {exc}") from None
+    return name

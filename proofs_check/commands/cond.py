@@ -6,10 +6,9 @@ import argparse
 import math
 from typing import Any
 
-import numpy as np
-
-import theory
 from proofs_check.commands._options import (
+    activation_from_args,
+    add_activation_option,
     add_configuration_options,
     add_input_law_options,
     configuration_fields,
@@ -19,38 +18,8 @@ from proofs_check.commands._options import (
     input_covariance_from_args,
     positive_int,
 )
-from theory.validation import CONVENTIONS, SPECTRUM_METHODS, NonDifferentiableError
-
-
-def spectrum_summary(W, W_star, loss: str, convention: str, sobolev_weight: float,
-                     method: str, **options: Any) -> dict[str, Any]:
-    """λmin, λmax (by real part), κ and provenance; or the reason the Hessian does not exist.
-
-    ``options``: further keywords of theory.spectrum (activation, second_order_weight,
-    input_covariance), passed only when given.
-    """
-    row: dict[str, Any] = {"loss": loss, "convention": convention,
-                           "sobolev_weight": sobolev_weight if loss != "l2" else None}
-    if loss in ("h2", "sobolev2"):
-        row["second_order_weight"] = options.get("second_order_weight", 1.0)
-    try:
-        values = theory.spectrum(W, W_star, loss, convention=convention,
-                                 sobolev_weight=sobolev_weight, method=method, **options)
-    except NonDifferentiableError as exc:
-        row.update(exists=False, reason=str(exc))
-        return row
-    real = np.real(values)
-    smallest, largest = float(real.min()), float(real.max())
-    row.update(
-        exists=True,
-        lambda_min=smallest,
-        lambda_max=largest,
-        kappa=largest / smallest if smallest > 0 else math.inf,
-        complex_eigenvalues=bool(np.iscomplexobj(values)),
-        max_abs_imag=float(np.abs(np.imag(values)).max()),
-        symmetric=loss == "l2" or convention == "exact" or loss in ("h2", "sobolev2"),
-    )
-    return row
+from proofs_check.summaries import spectrum_summary
+from theory.validation import CONVENTIONS, SPECTRUM_METHODS
 
 
 def json_row(row: dict[str, Any]) -> dict[str, Any]:
@@ -94,13 +63,16 @@ def run(args: argparse.Namespace) -> int:
                          "--compare-autograd or drop --samples")
     if args.include_weights and not args.json:
         raise ValueError("--include-weights only changes --json output; add --json")
+    activation = activation_from_args(args)
+    if args.compare_autograd and activation != "relu":
+        raise ValueError(f"--compare-autograd supports --activation relu only; got {activation!r}")
     config = configuration_from_args(args)
     options: dict[str, Any] = {}
     sigma = input_covariance_from_args(args, config.W.shape[1])
     if sigma is not None:
         options["input_covariance"] = sigma
-    if getattr(args, "activation", None) not in (None, "relu"):
-        options["activation"] = args.activation
+    if activation != "relu":
+        options["activation"] = activation
     if "h2" in args.loss:
         options["second_order_weight"] = args.second_order_weight
     rows = [
@@ -146,6 +118,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Print λmin, λmax and κ of the population Hessian for l2 and h1 in both "
                     "conventions, at a reproducible configuration.")
     add_configuration_options(parser)
+    add_activation_option(parser)
     parser.add_argument("--sobolev-weight", type=float, default=1.0,
                         help="λ in H = L + λ·J (default 1)")
     parser.add_argument("--method", choices=SPECTRUM_METHODS, default="auto",
@@ -154,9 +127,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="losses to tabulate (default l2 h1; h2 = L + λJ + μJ₂ needs a "
                              "smooth activation)")
     add_input_law_options(parser)
-    if "--activation" not in parser._option_string_actions:  # issue 12 may add it too
-        parser.add_argument("--activation", default="relu",
-                            help="relu, leaky_relu(α), erf, sine or gelu (theory's closed forms)")
     parser.add_argument("--json", action="store_true",
                         help="machine-readable output: K, K*, d, seed, at, radius and one row "
                              "per loss/convention (κ null with a reason where undefined)")

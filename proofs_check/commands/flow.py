@@ -13,6 +13,8 @@ from pathlib import Path
 
 from numerics.flow import FlowError, gradient_flow
 from proofs_check.commands._options import (
+    activation_from_args,
+    add_activation_option,
     add_configuration_options,
     check_output_file,
     configuration_from_args,
@@ -26,6 +28,7 @@ def register(subparsers) -> None:
         "flow", help="integrate the L2 and H1 gradient flows and compare rates",
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_configuration_options(parser)
+    add_activation_option(parser)
     parser.add_argument("--t-max", type=float, default=2000.0,
                         help="final time (default 2000; a flow stops earlier when its field "
                              "falls below 1e-10)")
@@ -53,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("--dim must be >= 2: in d = 1 every pair of neurons is parallel or "
                          "antiparallel, where the Sobolev field has no Jacobian and no local "
                          "rate to predict")
+    activation = activation_from_args(args)
     if not math.isfinite(args.epsilon) or args.epsilon <= 0:
         raise ValueError(f"--epsilon must be > 0; got {args.epsilon}")
     if args.plot:
@@ -64,7 +68,8 @@ def run(args: argparse.Namespace) -> int:
         try:
             flow = gradient_flow(config.W, config.W_star, loss, convention=args.convention,
                                  sobolev_weight=args.sobolev_weight, t_max=args.t_max,
-                                 method=args.method, rtol=args.rtol, atol=args.atol)
+                                 method=args.method, rtol=args.rtol, atol=args.atol,
+                                 activation=activation)
         except FlowError as exc:
             raise ValueError(str(exc)) from None
         flows[loss] = flow
@@ -82,19 +87,21 @@ def run(args: argparse.Namespace) -> int:
         elif matched:
             comparison = compare_flow_rate(config.W, config.W_star, loss, flow=flow,
                                            convention=args.convention,
-                                           sobolev_weight=args.sobolev_weight)
+                                           sobolev_weight=args.sobolev_weight,
+                                           activation=activation)
             row.update(predicted_rate=_finite(comparison.predicted),
                        predicted_window_rate=comparison.predicted_window,
                        prediction=comparison.how)
         rows.append(row)
-    report = {"configuration": config.describe(), "epsilon": args.epsilon, "flows": rows}
+    report = {"configuration": config.describe(), "activation": activation,
+              "epsilon": args.epsilon, "flows": rows}
     if args.plot:
         _plot(flows, args.plot, config, args)
         report["plot"] = args.plot
     if args.json:
         print(dump_json(report))
         return 0
-    print(f"flow: {config.describe()}")
+    print(f"flow: {config.describe()}; activation {activation}")
     print(f"dW/dt = −F(W), solve_ivp {args.method}, rtol={args.rtol:g}, atol={args.atol:g}")
     for row in rows:
         def fmt(value, spec=".4g"):

@@ -9,7 +9,8 @@ from proofs_check.commands._options import RANGE_HELP, DeprecatedAlias, check_ou
 from theory.configurations import PLACEMENTS
 from theory.validation import SPECTRUM_METHODS
 
-_AXIS_OPTIONS = ("width", "teacher_width", "dim", "seed", "sobolev_weight", "at", "radius")
+_AXIS_OPTIONS = ("width", "teacher_width", "dim", "seed", "sobolev_weight", "at", "radius",
+                 "activation")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -26,12 +27,14 @@ def run(args: argparse.Namespace) -> int:
     else:
         values = {name: getattr(args, name) for name in _AXIS_OPTIONS}
         defaults = {"width": ["2"], "teacher_width": ["same"], "dim": ["3"], "seed": ["0"],
-                    "sobolev_weight": ["1.0"], "at": ["default"], "radius": ["default"]}
+                    "sobolev_weight": ["1.0"], "at": ["default"], "radius": ["default"],
+                    "activation": ["relu"]}
         values = {k: v if v is not None else defaults[k] for k, v in values.items()}
         grid = sweep.grid_from_lists(
             width=values["width"], teacher_width=values["teacher_width"], dim=values["dim"],
             seed=values["seed"], sobolev_weight=values["sobolev_weight"], at=values["at"],
             radius=values["radius"], method=args.method or "auto", flow_t_max=args.flow_t_max,
+            activation=values["activation"],
         )
     points = grid.points()
     check_output_file(args.out, "--out")
@@ -117,6 +120,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                       help="placements (default: perturbed when K = K*, else random)")
     axes.add_argument("--radius", nargs="+", default=None,
                       help="perturbation sizes / random scales ('default': 0.1 / 1.0)")
+    axes.add_argument("--activation", nargs="+", default=None, metavar="NAME",
+                      help="activations: relu, leaky_relu(0.1) (any slope 0 <= α < 1), gelu, erf, "
+                           "sine (default relu; tanh has no closed form)")
     axes.add_argument("--method", choices=SPECTRUM_METHODS, default=None,
                       help="eigenvalue method (default auto)")
     axes.add_argument("--flow-t-max", type=float, default=None, metavar="T",
