@@ -511,14 +511,20 @@ FIGURES: tuple[FigureSpec, ...] = (
 )
 
 
-def _figure_landscape(path: Path, quick: bool) -> Path:
-    from proofs_check.figures_landscape import figure_landscape
+def _drawn_by(module: str, function: str) -> Callable[[Path, bool], Path]:
+    """``draw(path, quick)`` that imports ``module.function`` only when the figure is drawn (the
+    landscape and activation figures pull in their claims' surveys)."""
 
-    return figure_landscape(path, quick)
+    def draw(path: Path, quick: bool) -> Path:
+        import importlib
+
+        return getattr(importlib.import_module(module), function)(path, quick)
+
+    return draw
 
 
 FIGURES += (
-    FigureSpec("landscape", _figure_landscape,
+    FigureSpec("landscape", _drawn_by("proofs_check.figures_landscape", "figure_landscape"),
                "Landscape census on the exact population field (relu, orthonormal teacher "
                "W* = I_k, K = K* = d = k, N(0, 1/d) starts, λ = 1, h1 in the expected "
                "convention): fraction of gradient-descent runs from the same starts that reach "
@@ -527,17 +533,8 @@ FIGURES += (
                ("landscape-h1-global-at-least-as-often",
                 "landscape-spurious-l2-minima-not-h1-minima",
                 "landscape-h1-descent-escapes-spurious-l2-minima")),
-)
-
-
-def _figure_activation_gain(path: Path, quick: bool) -> Path:
-    from proofs_check.figures_activations import figure_activation_gain
-
-    return figure_activation_gain(path, quick)
-
-
-FIGURES += (
-    FigureSpec("activation_gain", _figure_activation_gain,
+    FigureSpec("activation_gain",
+               _drawn_by("proofs_check.figures_activations", "figure_activation_gain"),
                "κ(l2)/κ(h1) and λmin(h1)/λmin(l2) at the global minimum W = W* per activation "
                "(closed forms; relu and leaky relu one-sided, median over directions; tanh by "
                "quadrature), K = K* ≤ 4, teacher rows rescaled to norm 0.3, 1 and 3, λ = 1. "

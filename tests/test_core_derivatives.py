@@ -7,28 +7,9 @@ from hypothesis import given, settings
 import theory
 from proofs_check import strategies as sv
 from tests import mp_reference as ref
+from tests.finite_differences import central_difference_gradient, central_difference_jacobian
 
 LOSSES = ("l2", "sobolev", "h1")
-
-
-def central_difference_gradient(f, W, h):
-    """∂f/∂W_ia by central differences with step h (error O(h²) + O(eps/h))."""
-    grad = np.zeros_like(W)
-    for index in np.ndindex(W.shape):
-        step = np.zeros_like(W)
-        step[index] = h
-        grad[index] = (f(W + step) - f(W - step)) / (2 * h)
-    return grad
-
-
-def central_difference_jacobian(field, W, h):
-    """Columns ∂F/∂W_c (flattened i·d + a) by central differences."""
-    columns = []
-    for index in np.ndindex(W.shape):
-        step = np.zeros_like(W)
-        step[index] = h
-        columns.append(((field(W + step) - field(W - step)) / (2 * h)).ravel())
-    return np.stack(columns, axis=1)
 
 
 # Pairs kept at sin θ >= 0.2: third derivatives there are O(1/sin³θ) <= 125, so the O(h²)

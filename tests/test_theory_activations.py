@@ -22,6 +22,7 @@ from scipy import special
 import theory
 from numerics import activations as measured
 from numerics.quadrature import quadrature
+from tests.finite_differences import central_difference_gradient, central_difference_jacobian
 from theory.activations import available, get_activation, parse_activation
 from theory.spectra import gram_span_basis
 
@@ -52,21 +53,11 @@ def _losses(activation):
 
 
 def _fd_gradient(f, W, h=1e-5):
-    out = np.zeros_like(W)
-    for index in np.ndindex(W.shape):
-        step = np.zeros_like(W)
-        step[index] = h
-        out[index] = (f(W + step) - f(W - step)) / (2 * h)
-    return out
+    return central_difference_gradient(f, W, h)
 
 
 def _fd_jacobian(field, W, h=1e-5):
-    columns = []
-    for index in np.ndindex(W.shape):
-        step = np.zeros_like(W)
-        step[index] = h
-        columns.append(((field(W + step) - field(W - step)) / (2 * h)).ravel())
-    return np.stack(columns, axis=1)
+    return central_difference_jacobian(field, W, h)
 
 
 CASES = [(act, loss) for act in SMOOTH + TWO_SLOPE for loss in _losses(act)]
