@@ -16,7 +16,6 @@ import math
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.stats import ortho_group
 
 from theory.validation import check_input_covariance
 
@@ -45,6 +44,8 @@ def power_law_covariance(d: int, condition: float, seed: int = 0) -> NDArray[np.
         raise ValueError(f"condition must be a finite number >= 1; got {condition!r}")
     power = math.log(condition) / math.log(d)
     eigenvalues = np.arange(1, d + 1, dtype=float) ** (-power)
+    from scipy.stats import ortho_group  # on use: scipy.stats is slow to import
+
     Q = ortho_group.rvs(d, random_state=seed)
     sigma = (Q * eigenvalues) @ Q.T
     return 0.5 * (sigma + sigma.T)

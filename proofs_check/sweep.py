@@ -68,7 +68,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from numerics.activations import get_activation
 from theory.activations import get_activation as closed_form_activation
 from theory.configurations import PLACEMENTS, default_placement, make_configuration
 from theory.validation import CONVENTIONS, check_method, check_sobolev_weight
@@ -212,6 +211,8 @@ class Grid:
 
 def _canonical_activation(value: Any) -> str:
     """The canonical spec of an activation theory has closed forms for, else ValueError."""
+    from numerics.activations import get_activation  # lazy: scipy.special, only when used
+
     if not isinstance(value, str):
         raise ValueError(f"activation values must be names such as 'erf' or 'leaky_relu(0.1)'; "
                          f"got {value!r}")

@@ -35,7 +35,6 @@ from numpy.typing import ArrayLike, NDArray
 
 from theory import kernels
 from theory.activations import ClosedFormActivation, get_activation
-from theory.activations import relu as relu_activation
 from theory.kernels import PI, PairGeometry, pair_geometry
 from theory.pair_frame import (
     covariance_apply,
@@ -354,6 +353,8 @@ def _relu_sobolev_partials(geometry: PairGeometry):
     d_value = geometry.norm_a * geometry.norm_b * geometry.sin
 
     def partials(n, order, sa, sb, cc):
+        from theory.activations import relu as relu_activation  # SymPy-generated, on first use
+
         return relu_activation.sobolev_partials(sa, sb, cc, theta, d_value, order)
     return partials
 

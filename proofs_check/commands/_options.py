@@ -15,7 +15,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from numerics.activations import get_activation
 from theory.activations import get_activation as closed_form_activation
 from theory.configurations import PLACEMENTS, Configuration, make_configuration
 from theory.validation import require_memory
@@ -170,8 +169,8 @@ def add_input_law_options(parser: argparse.ArgumentParser) -> None:
 
 def input_covariance_from_args(args: argparse.Namespace, d: int):
     """Σ from --input-covariance or --spike (None for Σ = I); ValueError naming the option."""
-    from proofs_check.input_laws import load_covariance, spiked_covariance
-
+    if getattr(args, "input_covariance", None) or getattr(args, "spike", None):
+        from proofs_check.input_laws import load_covariance, spiked_covariance
     if getattr(args, "input_covariance", None):
         try:
             return load_covariance(args.input_covariance, d)
@@ -210,6 +209,8 @@ def activation_from_args(args: argparse.Namespace, *, closed_form: bool = True) 
     """The canonical spec of --activation (e.g. "leaky_relu(0.1)"); ValueError naming the option
     for an unknown name, or (closed_form) for one theory has no closed form for, e.g. tanh."""
     try:
+        from numerics.activations import get_activation  # on use: it imports scipy.special
+
         name = get_activation(args.activation).name
         if closed_form:
             closed_form_activation(name)

@@ -30,21 +30,23 @@ Sobolev term (theory.kernels). Homogeneity: relu and leaky relu are positively h
 from __future__ import annotations
 
 import functools
+import importlib
 import math
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import sympy as sp
 
-from theory.activations import erf, gelu, sine
-from theory.activations._partials import c, partials_function, s_a, s_b
+if TYPE_CHECKING:
+    import sympy as sp
 
-#: The symbols of every kernel expression: (s_a, s_b, c) = (aᵀΣa, bᵀΣb, aᵀΣb).
-KERNEL_SYMBOLS = (s_a, s_b, c)
+# SymPy (and each smooth activation's module, which builds its kernel as a SymPy expression) is
+# imported on first use: relu needs none of it, and `import theory` stays fast for the CLI.
 
 #: Smooth activations with a closed-form kernel: name -> module (KERNEL, NAME).
-_SMOOTH = {"erf": erf, "sine": sine, "gelu": gelu}
+_SMOOTH = {"erf": "theory.activations.erf", "sine": "theory.activations.sine",
+           "gelu": "theory.activations.gelu"}
 #: Default negative-side slope of "leaky_relu" (as numerics.activations).
 DEFAULT_LEAKY_SLOPE = 0.01
 #: Activations that exist in numerics but have no closed form here, with the reason.
@@ -129,6 +131,8 @@ class ClosedFormActivation:
         """h_n = ∂ⁿk/∂cⁿ and its partials in (s_a, s_b, c) up to ``order`` (smooth family)."""
         if self.kernel is None:
             raise ValueError(f"{self.name} has no smooth kernel; use theory.kernels")
+        from theory.activations._partials import partials_function
+
         if self.kernel_aux is not None:
             return partials_function(self.name, self.kernel_aux, n, order, self.auxiliary)(
                 sa, sb, cc)
@@ -158,7 +162,7 @@ def _resolve(spec: str) -> ClosedFormActivation:
         canonical = "relu" if slope == 0.0 else f"leaky_relu({slope:g})"
         return ClosedFormActivation(canonical, "two_slope", slope)
     if name in _SMOOTH:
-        module = _SMOOTH[name]
+        module = importlib.import_module(_SMOOTH[name])
         return ClosedFormActivation(name, "smooth", None, module.KERNEL,
                                     getattr(module, "KERNEL_AUX", None),
                                     getattr(module, "AUXILIARY", ()))
@@ -170,6 +174,10 @@ def kernel_expression(spec: str) -> sp.Expr:
 
     relu: (√(s_a s_b − c²) + (π − arccos(c/√(s_a s_b))) c)/(2π); leaky_relu(α): αc + (1 − α)²·that.
     """
+    import sympy as sp
+
+    from theory.activations._partials import c, s_a, s_b
+
     act = get_activation(spec)
     if act.smooth:
         return act.kernel
@@ -177,6 +185,16 @@ def kernel_expression(spec: str) -> sp.Expr:
                    + (sp.pi - sp.acos(c / sp.sqrt(s_a * s_b))) * c) / (2 * sp.pi)
     alpha = sp.nsimplify(act.slope)
     return relu_kernel if alpha == 0 else alpha * c + (1 - alpha) ** 2 * relu_kernel
+
+
+def __getattr__(name: str) -> Any:
+    """KERNEL_SYMBOLS: the SymPy symbols (s_a, s_b, c) = (aᵀΣa, bᵀΣb, aᵀΣb) of every kernel
+    expression (built on first access, so importing theory does not import SymPy)."""
+    if name == "KERNEL_SYMBOLS":
+        from theory.activations._partials import c, s_a, s_b
+
+        return (s_a, s_b, c)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = ["DEFAULT_LEAKY_SLOPE", "KERNEL_SYMBOLS", "ClosedFormActivation", "available",
