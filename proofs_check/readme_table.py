@@ -44,6 +44,12 @@ def table(payload: dict[str, Any]) -> str:
     lines = ["| claim | expected | verdict | what the default `check` finds |",
              "|---|---|---|---|"]
     for claim in payload["claims"]:
+        if claim.get("machine_dependent"):
+            lines.append(f"| `{claim['id']}` | {claim['expected']} | *machine-dependent* | "
+                         "a timing: its ratios and verdict depend on the machine and its load, "
+                         "so this table quotes none; run `sobolev-verify check --claim "
+                         f"{claim['id']}` |")
+            continue
         text = claim["summary"]
         if claim.get("condition"):
             text += f" **Condition:** {claim['condition']}"

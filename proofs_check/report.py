@@ -39,6 +39,7 @@ class ClaimResult:
         return {"id": self.claim.id, "statement": self.claim.statement,
                 "source": self.claim.source, "scope": self.claim.scope,
                 "expected": self.claim.expected, "status": self.verdict.status,
+                "machine_dependent": self.claim.machine_dependent,
                 "agrees_with_expected": self.agrees, "summary": self.verdict.summary,
                 "condition": self.verdict.condition,
                 "counterexample": self.verdict.counterexample,

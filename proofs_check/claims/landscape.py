@@ -281,6 +281,7 @@ def cost_evidence(quick: bool) -> dict[str, Any]:
     expected="conditional",
     verdicts=("holds", "conditional", "fails", "inconclusive"),
     gather=cost_evidence,
+    machine_dependent=True,
 )
 def decide_cost(evidence: dict[str, Any]) -> Verdict:
     rows = evidence["measurements"]
