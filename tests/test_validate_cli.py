@@ -12,6 +12,7 @@ from proofs_check.cli import main
 from proofs_check.commands import validate as validate_command
 
 SMALL = ("--samples", "20000", "--hessian-samples", "20000", "--no-progress")
+SMALL_NO_HESSIAN = ("--samples", "20000", "--no-progress", "--no-hessian")
 
 
 def run_cli(capsys, *argv):
@@ -42,7 +43,7 @@ def test_relu_json_agrees_with_closed_forms(capsys):
 
 
 def test_other_activation_compares_monte_carlo_with_quadrature(capsys):
-    code, out, _ = run_cli(capsys, "validate", "--activation", "tanh", "--no-hessian", *SMALL)
+    code, out, _ = run_cli(capsys, "validate", "--activation", "tanh", *SMALL_NO_HESSIAN)
     assert code == 0
     assert "n/a" in out and "no closed form for tanh" in out
     assert "all agree within their error bars" in out
@@ -62,7 +63,7 @@ def test_disagreement_exits_one(capsys, monkeypatch):
         return type(result)(**{**result.__dict__, "loss": result.loss + 1e-6})
 
     monkeypatch.setattr(validate_command, "quadrature", shifted)
-    code, out, _ = run_cli(capsys, "validate", "--no-hessian", *SMALL)
+    code, out, _ = run_cli(capsys, "validate", *SMALL_NO_HESSIAN)
     assert code == 1
     assert "DISAGREE" in out
 
@@ -77,3 +78,9 @@ def test_bad_input_exits_two(capsys, argv):
     code, _, err = run_cli(capsys, "validate", *SMALL, *argv)
     assert code == 2
     assert "error" in err
+
+
+def test_hessian_samples_without_a_hessian_is_refused(capsys):
+    code, _, err = run_cli(capsys, "validate", "--no-hessian", "--hessian-samples", "5000")
+    assert code == 2 and "--hessian-samples has no effect with --no-hessian" in err
+    assert len(err.strip().splitlines()) == 1
