@@ -27,6 +27,16 @@ its least-squares standard error, the flow's status ("converged", "t_max", "sing
 permutation-matched distance to the teacher when K = K*, else ‖F(W)‖). The rate is empty when
 the fit window holds too few samples (the note says why).
 
+Second-order loss and input law (issue 17): ``losses`` (any of "l2", "h1", "h2"; h2 needs smooth
+activations), the axes ``second_order_weight`` μ and ``spike`` ("STRENGTH:RANK": Σ = I +
+STRENGTH·Σ_{r<RANK} e_r e_rᵀ, built for each point's d; None = Σ = I), or one
+``input_covariance`` .npy file for every point (every d of the grid must be its size). A grid
+that uses none of them writes the default table above, unchanged; otherwise it writes a table of
+version LAW_TABLE_VERSION (:class:`TableSchema`): key columns ``table_version``,
+``second_order_weight`` and ``input_law`` ("identity", "spike S:R", "file PATH sha256:HEX") join
+the axes, and spectrum and flow columns exist for the chosen losses only (flows: l2 expected,
+h1 and h2 in both conventions). A run refuses a table written with other options.
+
 Rows are appended to the CSV as they finish (order of completion), so the file is always a
 valid partial result. Re-running with the same output skips points already in the file (their
 key is the grid axes plus ``method``); a truncated last line from an interrupted run, and any
