@@ -43,7 +43,8 @@ from theory.kernels import pair_geometry
 from theory.validation import (
     as_student_teacher,
     check_convention,
-    check_loss,
+    check_population_loss,
+    check_second_order_weight,
     check_sobolev_weight,
 )
 
@@ -83,10 +84,9 @@ class _Outputs:
         return self.values[name]
 
     def _loss(self) -> NDArray[np.float64]:
-        weight = self.options["sobolev_weight"]
-        activation = self.options.get("activation", "relu")
-        return np.array([theory.population_loss(w, self.W_star, self.loss, sobolev_weight=weight,
-                                                activation=activation) for w in self.W])
+        law = {key: value for key, value in self.options.items() if key != "convention"}
+        return np.array([theory.population_loss(w, self.W_star, self.loss, **law)
+                         for w in self.W])
 
     def _gradient_norm(self) -> NDArray[np.float64]:
         norms = self.known_norms.copy()
@@ -238,7 +238,9 @@ def gradient_flow(W0: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
                   method: str = "DOP853", gradient_tol: float = 1e-10,
                   window: tuple[float, float] = (1e-3, 1e-8), n_samples: int = 200,
                   max_evaluations: int = 200_000, gradient_rtol: float = 0.0,
-                  stop_on_plateau: bool = True, activation: str = "relu") -> FlowResult:
+                  stop_on_plateau: bool = True, activation: str = "relu",
+                  second_order_weight: float = 1.0,
+                  input_covariance: ArrayLike | None = None) -> FlowResult:
     """Integrate dW/dt = −F(W), F = theory.population_gradient(convention), from W0.
 
     Args:
@@ -261,6 +263,10 @@ def gradient_flow(W0: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
         activation: σ of student and teacher, any spec theory has closed forms for ("relu",
             "leaky_relu(0.1)", "gelu", "erf", "sine"). Smooth σ have no cone singularity, so
             the exact convention gets no "singular" stop event.
+        second_order_weight: μ in h2 = L + λJ + μJ₂ (loss "h2" or "sobolev2"; needs a smooth
+            activation), as in theory.population_gradient.
+        input_covariance: Σ of x ~ N(0, Σ) ((d, d) symmetric positive definite; None = I),
+            passed to every theory call (field, Jacobian, loss).
     Returns:
         FlowResult (see its docstring).
     Raises:
@@ -268,7 +274,7 @@ def gradient_flow(W0: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
         trajectory diverges, or the evaluation budget is exhausted.
     """
     W0, W_star = as_student_teacher(W0, W_star)
-    check_loss(loss)
+    check_population_loss(loss)
     check_convention(convention)
     weight = check_sobolev_weight(sobolev_weight)
     if method not in METHODS:
@@ -291,9 +297,15 @@ def gradient_flow(W0: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
     if int(max_evaluations) < 10:
         raise ValueError(f"max_evaluations must be >= 10; got {max_evaluations!r}")
 
+    law = dict(sobolev_weight=weight,
+               second_order_weight=check_second_order_weight(second_order_weight))
+    if input_covariance is not None:
+        law["input_covariance"] = input_covariance
     try:  # the losses along the path must fit in float64 (loss(cW0, cW*) = c²·loss(W0, W*))
-        theory.population_loss(W0, W_star, loss, sobolev_weight=weight)
+        theory.population_loss(W0, W_star, loss, activation=activation, **law)
     except ValueError as exc:
+        if "float64" not in str(exc):  # a bad loss/activation/Σ: theory's message names it
+            raise
         raise ValueError(f"gradient_flow: W0 and W_star are too large for float64: {exc}. The "
                          "flow is scale-equivariant (W(t) for cW0, cW* is c·W(t)): integrate "
                          "from W0/c, W_star/c and scale the trajectory back") from None
@@ -304,7 +316,7 @@ def gradient_flow(W0: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
 
     act = get_activation(activation)
     activation, kinked = act.name, not act.is_smooth
-    options = dict(convention=convention, sobolev_weight=weight, activation=activation)
+    options = dict(convention=convention, activation=activation, **law)
     scale = float(np.linalg.norm(W0) + np.linalg.norm(W_star))
     singular_flow = convention == "exact" and loss != "l2" and weight > 0 and kinked
     counters = {"nfev": 0, "njev": 0, "fallbacks": 0}

@@ -45,6 +45,10 @@ LOSS_STYLE: dict[str, dict] = {
                     "label": "h1, expected (the field training follows)"},
     "h1 exact": {"color": OKABE_ITO["green"], "linestyle": ":", "marker": "^",
                  "label": "h1, exact Hessian"},
+    "h2 expected": {"color": OKABE_ITO["purple"], "linestyle": "-.", "marker": "D",
+                    "label": "h2, expected"},
+    "h2 exact": {"color": OKABE_ITO["orange"], "linestyle": (0, (3, 1, 1, 1)), "marker": "v",
+                 "label": "h2, exact Hessian"},
 }
 #: Colours of the widths K in survey plots.
 WIDTH_COLOURS = (OKABE_ITO["blue"], OKABE_ITO["orange"], OKABE_ITO["green"],
@@ -272,17 +276,18 @@ def figure_montecarlo_error(path: Path, quick: bool = True) -> Path:
 
 
 def plot_flows(flows: dict, W_star, path: Path, title: str,
-               sobolev_weight: float = SOBOLEV_WEIGHT) -> Path:
+               sobolev_weight: float = SOBOLEV_WEIGHT, second_order_weight: float = 1.0) -> Path:
     """Loss and distance to the teacher vs time for flows {"l2": FlowResult, "h1": ...}, and
-    the distance vs (1 + λ)-rescaled time for h1. Each curve stops where the distance reaches the
-    solver's accuracy floor 100·(rtol·‖W*‖ + atol), and the loss where it reaches its rounding
-    floor 100·eps·‖W*‖²: below them the curves are solver or rounding noise."""
+    the distance vs (1 + λ)-rescaled time for h1 ((1 + λ + μ) for h2). Each curve stops where
+    the distance reaches the solver's accuracy floor 100·(rtol·‖W*‖ + atol), and the loss where
+    it reaches its rounding floor 100·eps·‖W*‖²: below them the curves are solver or rounding
+    noise."""
     plt = _pyplot()
     with plt.rc_context(_RC):
         fig, axes = plt.subplots(1, 3, figsize=(11, 3.6))
         floor = None
         for loss, flow in flows.items():
-            key = "l2" if loss == "l2" else f"h1 {flow.convention}"
+            key = "l2" if loss == "l2" else f"{loss} {flow.convention}"
             floor = 100 * (flow.rtol * float(np.linalg.norm(W_star)) + flow.atol)
             keep = np.ones_like(flow.t, dtype=bool)
             if flow.distance is not None and (flow.distance < floor).any():
@@ -296,7 +301,8 @@ def plot_flows(flows: dict, W_star, path: Path, title: str,
             axes[0].plot(t[shown], flow.loss[keep][shown], **style)
             if flow.distance is not None:
                 axes[1].plot(t, flow.distance[keep], **style)
-                scale = 1 + sobolev_weight if loss != "l2" else 1.0
+                scale = {"l2": 1.0, "h1": 1 + sobolev_weight,
+                         "h2": 1 + sobolev_weight + second_order_weight}[loss]
                 axes[2].plot(t * scale, flow.distance[keep], **style)
         axes[0].axhline(loss_floor, color=OKABE_ITO["grey"], linestyle=(0, (1, 3)), linewidth=1,
                         label=f"rounding floor of the loss 100·eps·‖W*‖² = {loss_floor:.1g}")
@@ -309,7 +315,8 @@ def plot_flows(flows: dict, W_star, path: Path, title: str,
         axes[0].set_xlabel("time t")
         axes[1].set_ylabel("‖W − W*‖ (best permutation)")
         axes[1].set_xlabel("time t")
-        axes[2].set_xlabel("rescaled time (1 + λ)·t for h1, t for l2")
+        axes[2].set_xlabel("rescaled time (1 + λ)·t for h1, t for l2" if "h2" not in flows else
+                           "rescaled time (1 + λ)·t for h1, (1 + λ + μ)·t for h2, t for l2")
         axes[0].set_title("loss (h1 ~ distance, l2 ~ distance²)")
         axes[1].set_title("distance to the teacher")
         axes[2].set_title("same, h1 time rescaled by 1 + λ")

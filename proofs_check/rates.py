@@ -66,19 +66,25 @@ class PredictedRate:
 
 def local_jacobian(W_star: ArrayLike, loss: str = "h1", *, convention: str = "expected",
                    sobolev_weight: float = 1.0, direction: ArrayLike | None = None,
-                   offset: float = 1e-7, activation: str = "relu"
+                   offset: float = 1e-7, activation: str = "relu",
+                   second_order_weight: float = 1.0, input_covariance: ArrayLike | None = None
                    ) -> tuple[NDArray[np.float64], str]:
     """J at W* (l2, or any loss of a smooth activation) or the directional J_D at
     W* + offset·‖W*‖·D/‖D‖ (Sobolev term of a kinked activation, expected convention).
 
     Returns (J of shape (K·d, K·d), description). Raises ValueError for the exact Sobolev
     convention (no Jacobian limit exists: the exact Hessian blows up like 1/θ).
+    second_order_weight (μ of h2) and input_covariance (Σ of x ~ N(0, Σ), None = I) go to
+    theory.population_hessian.
     """
     _, W_star = as_student_teacher(W_star, W_star)
     check_convention(convention)
+    law = dict(second_order_weight=second_order_weight)
+    if input_covariance is not None:
+        law["input_covariance"] = input_covariance
     if not _has_cone(loss, sobolev_weight, activation):
         J = theory.population_hessian(W_star, W_star, loss, convention=convention,
-                                      sobolev_weight=sobolev_weight, activation=activation)
+                                      sobolev_weight=sobolev_weight, activation=activation, **law)
         return J, ("Hessian at W* (exists: the l2 field is C¹ at the teacher)" if loss == "l2"
                    else f"Hessian at W* (exists: {activation} is smooth)")
     if convention == "exact":
@@ -98,7 +104,7 @@ def local_jacobian(W_star: ArrayLike, loss: str = "h1", *, convention: str = "ex
     try:
         J = theory.population_hessian(W_star + epsilon * D / norm, W_star, loss,
                                       convention=convention, sobolev_weight=sobolev_weight,
-                                      activation=activation)
+                                      activation=activation, **law)
     except theory.NonDifferentiableError:
         # D is (anti)parallel to a teacher row in some row: tilt it by 1e-3 (seeded) so that
         # the limit is taken along a nearby direction, and say so.
@@ -108,21 +114,25 @@ def local_jacobian(W_star: ArrayLike, loss: str = "h1", *, convention: str = "ex
         D = D / norm + 1e-3 * tilt / np.linalg.norm(tilt)
         J = theory.population_hessian(W_star + epsilon * D / np.linalg.norm(D), W_star, loss,
                                       convention=convention, sobolev_weight=sobolev_weight,
-                                      activation=activation)
+                                      activation=activation, **law)
         how += "; D was radial in some row, so it was tilted by 1e-3 (seeded)"
     return J, how
 
 
 def predicted_rate(W_star: ArrayLike, loss: str = "h1", *, convention: str = "expected",
                    sobolev_weight: float = 1.0, direction: ArrayLike | None = None,
-                   offset: float = 1e-7, activation: str = "relu") -> PredictedRate:
-    """Predicted local rate μ = min Re λ(J) (module docstring says how J is taken)."""
+                   offset: float = 1e-7, activation: str = "relu",
+                   second_order_weight: float = 1.0,
+                   input_covariance: ArrayLike | None = None) -> PredictedRate:
+    """Predicted local rate μ = min Re λ(J) (module docstring says how J is taken);
+    second_order_weight and input_covariance as in :func:`local_jacobian`."""
     if convention == "exact" and _has_cone(loss, sobolev_weight, activation):
         return PredictedRate(math.inf, np.array([math.inf]),
                              "exact Sobolev: cone singularity, finite-time arrival (no "
                              "exponential rate)")
     kwargs = dict(convention=convention, sobolev_weight=sobolev_weight, direction=direction,
-                  activation=activation)
+                  activation=activation, second_order_weight=second_order_weight,
+                  input_covariance=input_covariance)
     J, how = local_jacobian(W_star, loss, offset=offset, **kwargs)
     values = np.linalg.eigvals(J)
     rate = float(values.real.min())
@@ -181,11 +191,13 @@ class RateComparison:
 def compare_flow_rate(W0: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
                       convention: str = "expected", sobolev_weight: float = 1.0,
                       flow: FlowResult | None = None, activation: str = "relu",
+                      second_order_weight: float = 1.0, input_covariance: ArrayLike | None = None,
                       **flow_options) -> RateComparison:
     """Run (or reuse) gradient_flow and set its fitted rate beside the predictions.
 
     Needs K = K*. The approach direction D for the Sobolev prediction is W(t₁) − W*_π at the end
-    t₁ of the fit window. flow_options go to numerics.gradient_flow.
+    t₁ of the fit window. flow_options go to numerics.gradient_flow; second_order_weight (μ of
+    h2) and input_covariance (Σ) go to the flow and to the prediction alike.
     """
     W0, W_star = as_student_teacher(W0, W_star)
     if W0.shape[0] != W_star.shape[0]:
@@ -193,11 +205,13 @@ def compare_flow_rate(W0: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
     if flow is None:
         flow = gradient_flow(W0, W_star, loss, convention=convention,
                              sobolev_weight=sobolev_weight, activation=activation,
-                             **flow_options)
+                             second_order_weight=second_order_weight,
+                             input_covariance=input_covariance, **flow_options)
+    law = dict(second_order_weight=second_order_weight, input_covariance=input_covariance)
     if flow.fit_window is None:
         prediction = predicted_rate(W_star, loss, convention=convention,
                                     sobolev_weight=sobolev_weight, activation=activation,
-                                    direction=matched_difference(flow.W[-1], W_star))
+                                    direction=matched_difference(flow.W[-1], W_star), **law)
         return RateComparison(loss, convention, sobolev_weight, None, None, None,
                               prediction.rate, None, prediction.how,
                               prediction.offset_sensitivity, flow.status)
@@ -206,9 +220,9 @@ def compare_flow_rate(W0: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
     direction = matched_difference(flow.W[k1], W_star)
     prediction = predicted_rate(W_star, loss, convention=convention,
                                 sobolev_weight=sobolev_weight, direction=direction,
-                                activation=activation)
+                                activation=activation, **law)
     J, _ = local_jacobian(W_star, loss, convention=convention, sobolev_weight=sobolev_weight,
-                          direction=direction, activation=activation)
+                          direction=direction, activation=activation, **law)
     window = window_rate(J, matched_difference(flow.W[k0], W_star), t0, t1)
     return RateComparison(loss, convention, sobolev_weight, flow.rate, flow.rate_stderr,
                           flow.fit_window, prediction.rate, window, prediction.how,

@@ -27,6 +27,16 @@ its least-squares standard error, the flow's status ("converged", "t_max", "sing
 permutation-matched distance to the teacher when K = K*, else ‖F(W)‖). The rate is empty when
 the fit window holds too few samples (the note says why).
 
+Second-order loss and input law (issue 17): ``losses`` (any of "l2", "h1", "h2"; h2 needs smooth
+activations), the axes ``second_order_weight`` μ and ``spike`` ("STRENGTH:RANK": Σ = I +
+STRENGTH·Σ_{r<RANK} e_r e_rᵀ, built for each point's d; None = Σ = I), or one
+``input_covariance`` .npy file for every point (every d of the grid must be its size). A grid
+that uses none of them writes the default table above, unchanged; otherwise it writes a table of
+version LAW_TABLE_VERSION (:class:`TableSchema`): key columns ``table_version``,
+``second_order_weight`` and ``input_law`` ("identity", "spike S:R", "file PATH sha256:HEX") join
+the axes, and spectrum and flow columns exist for the chosen losses only (flows: l2 expected,
+h1 and h2 in both conventions). A run refuses a table written with other options.
+
 Rows are appended to the CSV as they finish (order of completion), so the file is always a
 valid partial result. Re-running with the same output skips points already in the file (their
 key is the grid axes plus ``method``); a truncated last line from an interrupted run, and any
@@ -87,6 +97,63 @@ FLOW_COLUMNS = tuple(
     f"flow_{loss}_{convention}_{name}" for loss, convention in FLOWS for name in FLOW_FIELDS
 )
 COLUMNS = (*KEY_COLUMNS, "status", *SPECTRUM_COLUMNS, *FLOW_COLUMNS, "error")
+#: Losses a sweep can tabulate (issue 17: h2 = L + λJ + μJ₂, smooth activations only).
+ALL_SWEEP_LOSSES = ("l2", "h1", "h2")
+#: Axes of the input law and second-order loss; a grid that uses them (or losses other than
+#: SWEEP_LOSSES) writes a table of version LAW_TABLE_VERSION, whose key columns add
+#: LAW_KEY_COLUMNS: the default table above is unchanged.
+LAW_AXES = ("second_order_weight", "spike")
+LAW_KEY_COLUMNS = ("second_order_weight", "input_law")
+LAW_TABLE_VERSION = "2"
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    """Columns of one sweep table: the default (losses l2, h1; x ~ N(0, I)) or, with
+    ``law_keys``, the version-2 table keyed also by μ and the input law, for ``losses``."""
+
+    losses: tuple[str, ...] = SWEEP_LOSSES
+    law_keys: bool = False
+
+    @property
+    def key_columns(self) -> tuple[str, ...]:
+        if not self.law_keys:
+            return KEY_COLUMNS
+        return ("table_version", *AXES, *LAW_KEY_COLUMNS, "method", "flow_t_max")
+
+    @property
+    def flows(self) -> tuple[tuple[str, str], ...]:
+        if not self.law_keys:
+            return FLOWS
+        return tuple((loss, convention) for loss in self.losses
+                     for convention in (("expected",) if loss == "l2" else CONVENTIONS))
+
+    @property
+    def spectrum_columns(self) -> tuple[str, ...]:
+        return tuple(f"{loss}_{convention}_{name}" for loss in self.losses
+                     for convention in CONVENTIONS for name in SPECTRUM_FIELDS)
+
+    @property
+    def flow_columns(self) -> tuple[str, ...]:
+        return tuple(f"flow_{loss}_{convention}_{name}" for loss, convention in self.flows
+                     for name in FLOW_FIELDS)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return (*self.key_columns, "status", *self.spectrum_columns, *self.flow_columns,
+                "error")
+
+    @property
+    def header_line(self) -> str:
+        return ",".join(self.columns) + "\n"
+
+    @property
+    def float_columns(self) -> tuple[str, ...]:
+        return tuple(name for name in (*self.spectrum_columns, *self.flow_columns)
+                     if not name.endswith(("_undefined", "_status", "_note")))
+
+
+DEFAULT_SCHEMA = TableSchema()
 #: How long to wait for a Dask scheduler before giving up (dask time string).
 SCHEDULER_TIMEOUT = "10s"
 #: Largest grid a sweep accepts (its rows and bookkeeping must fit in memory).
@@ -101,6 +168,9 @@ TOML_AXES = {
     "sobolev_weight": "sobolev_weight", "sobolev_weights": "sobolev_weight",
     "at": "at", "radius": "radius", "radii": "radius",
     "activation": "activation", "activations": "activation",
+    "second_order_weight": "second_order_weight", "second_order_weights": "second_order_weight",
+    "spike": "spike", "spikes": "spike",
+    "input_covariance": "input_covariance", "loss": "losses", "losses": "losses",
 }
 
 
@@ -121,10 +191,45 @@ class GridPoint:
     method: str = "auto"
     flow_t_max: float | None = None
     activation: str = "relu"
+    #: μ of h2 = L + λJ + μJ₂; input_law: "identity", "spike S:R" (Σ = I + S·Σ_{r<R} e_r e_rᵀ)
+    #: or "file PATH sha256:HEX" (Σ from a .npy file with that content); losses tabulated.
+    second_order_weight: float = 1.0
+    input_law: str = "identity"
+    losses: tuple[str, ...] = SWEEP_LOSSES
+    law_keys: bool = False
+
+    @property
+    def schema(self) -> TableSchema:
+        return TableSchema(self.losses, self.law_keys)
 
     def key(self) -> tuple[str, ...]:
         """The point's identity as written in the CSV key columns."""
-        return tuple(_format(getattr(self, name)) for name in KEY_COLUMNS)
+        return tuple(LAW_TABLE_VERSION if name == "table_version" else
+                     _format(getattr(self, name)) for name in self.schema.key_columns)
+
+    def input_covariance(self) -> Any:
+        """Σ of this point (None for the identity): a theory.SpikedCovariance for a spike of
+        strength >= 0 (structured spectrum at any d), else a dense (d, d) array."""
+        import numpy as np
+
+        from proofs_check.input_laws import load_covariance, spiked_covariance
+        from theory.validation import SpikedCovariance
+
+        if self.input_law == "identity":
+            return None
+        kind, _, rest = self.input_law.partition(" ")
+        if kind == "spike":
+            strength, rank = float(rest.split(":")[0]), int(rest.split(":")[1])
+            if strength >= 0:
+                factor = np.zeros((self.dim, rank))
+                factor[np.arange(rank), np.arange(rank)] = math.sqrt(strength)
+                return SpikedCovariance(factor)
+            return spiked_covariance(self.dim, strength, rank)
+        path, _, digest = rest.rpartition(" sha256:")
+        if _file_digest(path) != digest:
+            raise ValueError(f"input_covariance file {path!r} changed since the sweep started "
+                             f"(sha256 prefix {digest} expected); restart the sweep")
+        return load_covariance(path, self.dim)
 
 
 @dataclass(frozen=True)
@@ -144,6 +249,17 @@ class Grid:
     method: str = "auto"
     flow_t_max: float | None = None
     activation: tuple[str, ...] = ("relu",)
+    second_order_weight: tuple[float, ...] = (1.0,)
+    spike: tuple[str | None, ...] = (None,)
+    input_covariance: str | None = None
+    losses: tuple[str, ...] = SWEEP_LOSSES
+
+    @property
+    def schema(self) -> TableSchema:
+        """The default table unless μ, a spike, a Σ file or other losses are asked for."""
+        law_keys = (self.losses != SWEEP_LOSSES or self.input_covariance is not None
+                    or self.spike != (None,) or self.second_order_weight != (1.0,))
+        return TableSchema(self.losses, law_keys)
 
     def __post_init__(self) -> None:
         check_method(self.method)
@@ -172,13 +288,80 @@ class Grid:
         for value in self.radius:
             if value is not None and not (math.isfinite(value) and value > 0):
                 raise ValueError(f"radius values must be finite numbers > 0; got {value!r}")
-        for name in AXES:
+        for name in (*AXES, *LAW_AXES):
             if not getattr(self, name):
                 raise ValueError(f"grid axis {name!r} is empty; give at least one value")
+        self._check_law()
+
+    def _check_law(self) -> None:
+        """Losses, μ, spikes and the Σ file: each refused with a ValueError naming it."""
+        from theory.validation import check_second_order_weight
+
+        losses = tuple(self.losses)
+        if not losses or any(loss not in ALL_SWEEP_LOSSES for loss in losses):
+            raise ValueError(f"losses (--loss) must be among {ALL_SWEEP_LOSSES}; got "
+                             f"{list(losses)!r}")
+        object.__setattr__(self, "losses",
+                           tuple(loss for loss in ALL_SWEEP_LOSSES if loss in losses))
+        for value in self.second_order_weight:
+            check_second_order_weight(value)
+        if "h2" not in self.losses and self.second_order_weight != (1.0,):
+            raise ValueError("second_order_weight (--second-order-weight) only changes the loss "
+                             "h2; add h2 to the losses (--loss l2 h1 h2) or drop it")
+        if "h2" in self.losses:
+            from numerics.activations import get_activation
+
+            kinked = [a for a in self.activation if not get_activation(a).is_smooth]
+            if kinked:
+                raise ValueError(f"loss h2 needs smooth activations (erf, sine, gelu): for "
+                                 f"{kinked[0]} φ'' is a Dirac mass and J₂ is infinite; drop h2 "
+                                 "from --loss or use --activation erf|sine|gelu")
+        spikes = tuple(None if v in (None, "none") else _spike_text(v) for v in self.spike)
+        object.__setattr__(self, "spike", spikes)
+        for text in spikes:
+            if text is None:
+                continue
+            rank = int(text.split(":")[1])
+            small = [d for d in self.dim if d < rank]
+            if small:
+                raise ValueError(f"spike {text} has rank {rank} > d = {small[0]} (grid axis "
+                                 "dim); use a rank <= every d of the grid")
+        if self.input_covariance is not None:
+            if spikes != (None,):
+                raise ValueError("input_covariance (--input-covariance) and spike (--spike) "
+                                 "are exclusive; give one input law")
+            from proofs_check.input_laws import load_covariance
+
+            path = str(self.input_covariance)
+            import numpy as np
+
+            try:
+                shape = np.load(path, allow_pickle=False, mmap_mode="r").shape
+            except (OSError, ValueError) as exc:
+                raise ValueError(f"input_covariance (--input-covariance): cannot read {path!r} "
+                                 f"as a .npy array ({exc})") from None
+            other = [d for d in self.dim if (d, d) != tuple(shape)]
+            if len(shape) != 2 or other:
+                raise ValueError(f"input_covariance (--input-covariance) {path!r} has shape "
+                                 f"{tuple(shape)}, but the grid has d = "
+                                 f"{other[0] if other else self.dim[0]}: a Σ file fits only "
+                                 "grids whose every dim equals its size (use --spike for "
+                                 "a Σ built per d)")
+            try:
+                load_covariance(path, self.dim[0])
+            except ValueError as exc:
+                raise ValueError(f"--input-covariance: {exc}") from None
+
+    def input_laws(self) -> tuple[str, ...]:
+        """The input_law key texts of the grid (one per spike, or the Σ file's)."""
+        if self.input_covariance is not None:
+            path = str(self.input_covariance)
+            return (f"file {path} sha256:{_file_digest(path)}",)
+        return tuple("identity" if text is None else f"spike {text}" for text in self.spike)
 
     def size(self) -> int:
         """Number of points of the product (before removing duplicates)."""
-        return math.prod(len(getattr(self, name)) for name in AXES)
+        return math.prod(len(getattr(self, name)) for name in (*AXES, *LAW_AXES))
 
     def points(self) -> list[GridPoint]:
         """All points in grid order (width slowest, radius fastest), duplicates removed.
@@ -191,9 +374,11 @@ class Grid:
                 f"(MAX_GRID_POINTS = {MAX_GRID_POINTS}); split it into several sweeps"
             )
         seen: dict[tuple[str, ...], GridPoint] = {}
-        for K, K_star, d, seed, weight, at, radius, activation in itertools.product(
+        schema = self.schema
+        for (K, K_star, d, seed, weight, at, radius, activation, mu,
+             law) in itertools.product(
             self.width, self.teacher_width, self.dim, self.seed, self.sobolev_weight, self.at,
-            self.radius, self.activation,
+            self.radius, self.activation, self.second_order_weight, self.input_laws(),
         ):
             K_star = K if K_star is None else K_star
             at = default_placement(K, K_star) if at is None else at
@@ -204,7 +389,7 @@ class Grid:
             point = GridPoint(K, K_star, d, seed, float(weight), at,
                               None if radius is None else float(radius), self.method,
                               None if self.flow_t_max is None else float(self.flow_t_max),
-                              activation)
+                              activation, float(mu), law, schema.losses, schema.law_keys)
             seen.setdefault(point.key(), point)
         return list(seen.values())
 
@@ -222,6 +407,28 @@ def _canonical_activation(value: Any) -> str:
     except ValueError as exc:
         raise ValueError(f"activation (grid axis, --activation): {exc}") from None
     return name
+
+
+def _spike_text(value: Any) -> str:
+    """Canonical "STRENGTH:RANK" of a spike (repr of the float strength), else ValueError."""
+    try:
+        strength, rank = str(value).split(":")
+        strength, rank = float(strength), int(rank)
+    except ValueError:
+        raise ValueError(f"spike (--spike) values must be STRENGTH:RANK (e.g. 3:1) or 'none'; "
+                         f"got {value!r}") from None
+    if not math.isfinite(strength) or strength <= -1 or rank < 1:
+        raise ValueError(f"spike (--spike) {value!r}: need a finite STRENGTH > -1 (Σ positive "
+                         "definite) and RANK >= 1")
+    return f"{strength!r}:{rank}"
+
+
+def _file_digest(path: str) -> str:
+    """First 16 hex digits of the file's sha256 (the Σ file's identity in the table key)."""
+    import hashlib
+
+    with open(path, "rb") as handle:
+        return hashlib.sha256(handle.read()).hexdigest()[:16]
 
 
 def _check_positive_int(value: Any, name: str) -> None:
@@ -287,11 +494,16 @@ def grid_from_lists(*, width: Sequence[Any] = (2,), teacher_width: Sequence[Any]
                     sobolev_weight: Sequence[Any] = (1.0,), at: Sequence[Any] = ("default",),
                     radius: Sequence[Any] = ("default",), method: str = "auto",
                     flow_t_max: float | None = None,
-                    activation: Sequence[Any] = ("relu",)) -> Grid:
+                    activation: Sequence[Any] = ("relu",),
+                    second_order_weight: Sequence[Any] = (1.0,),
+                    spike: Sequence[Any] = ("none",), input_covariance: str | None = None,
+                    losses: Sequence[str] = SWEEP_LOSSES) -> Grid:
     """Build a Grid from lists of values as typed on the command line or in TOML.
 
     teacher_width accepts "same" (K* = K); at and radius accept "default"; integer axes accept
     "A:B" ranges. flow_t_max (a number, or None for no flows) applies to every point.
+    spike takes "STRENGTH:RANK" or "none" (Σ = I); input_covariance (a .npy path) and losses
+    (among "l2", "h1", "h2") apply to every point.
     """
     teachers = [None if v in ("same", None) else v for v in _as_list(teacher_width)]
     radii = [None if v in ("default", None) else v for v in _as_list(radius)]
@@ -309,6 +521,11 @@ def grid_from_lists(*, width: Sequence[Any] = (2,), teacher_width: Sequence[Any]
         method=method,
         flow_t_max=None if flow_t_max is None else _float_values([flow_t_max], "flow_t_max")[0],
         activation=tuple(_as_list(activation)),
+        second_order_weight=tuple(_float_values(_as_list(second_order_weight),
+                                                "second_order_weight")),
+        spike=tuple(_as_list(spike)),
+        input_covariance=None if input_covariance is None else str(input_covariance),
+        losses=tuple(_as_list(losses)),
     )
 
 
@@ -329,6 +546,10 @@ def grid_from_toml(path: str | os.PathLike[str]) -> Grid:
         radius = ["default"]
         method = "auto"               # spectrum method for every point
         flow_t_max = 200.0            # optional: also record gradient-flow rates up to t = 200
+        loss = ["l2", "h1", "h2"]     # optional (default l2, h1); h2 needs smooth activations
+        second_order_weight = [1.0]   # μ of h2 (needs h2 in loss)
+        spike = ["none", "3:1"]       # Σ = I + 3·e_0 e_0ᵀ, built per d; or
+        # input_covariance = "sigma.npy"  # one (d, d) Σ: every dim of the grid must be d
 
     Scalars are accepted for one-value axes. Unknown keys raise ValueError.
     """
@@ -368,6 +589,12 @@ def grid_from_toml(path: str | os.PathLike[str]) -> Grid:
                 f"{allowed}"
             )
         kwargs[TOML_AXES[name]] = value
+    covariance = kwargs.get("input_covariance")
+    if covariance is not None:
+        if not isinstance(covariance, str):
+            raise ValueError(f"grid file {str(path)!r}: input_covariance must be the path of a "
+                             f".npy file (relative to the grid file); got {covariance!r}")
+        kwargs["input_covariance"] = str(path.parent / covariance)
     return grid_from_lists(**kwargs)
 
 
@@ -378,13 +605,14 @@ def compute_point(point: GridPoint) -> dict[str, str]:
     """The tidy CSV row of one grid point. Never raises: failures become status="error"."""
     from proofs_check.summaries import spectrum_summary  # lazy: keeps workers' import light
 
-    row = dict(zip(KEY_COLUMNS, point.key(), strict=True))
+    schema = point.schema
+    row = dict(zip(schema.key_columns, point.key(), strict=True))
     try:
         config = make_configuration(point.width, point.teacher_width, point.dim, point.seed,
                                     at=point.at, radius=point.radius)
-        for loss in SWEEP_LOSSES:
+        options = _theory_options(point)
+        for loss in schema.losses:
             for convention in CONVENTIONS:
-                options = {} if point.activation == "relu" else {"activation": point.activation}
                 summary = spectrum_summary(config.W, config.W_star, loss, convention,
                                            point.sobolev_weight, point.method, **options)
                 prefix = f"{loss}_{convention}_"
@@ -394,15 +622,29 @@ def compute_point(point: GridPoint) -> dict[str, str]:
                 for name in ("lambda_min", "lambda_max", "kappa", "max_abs_imag"):
                     row[prefix + name] = _format(float(summary[name]))
         if point.flow_t_max is not None:
-            for loss, convention in FLOWS:
-                row.update(_flow_fields(config, loss, convention, point))
+            for loss, convention in schema.flows:
+                row.update(_flow_fields(config, loss, convention, point, options))
     except Exception as exc:  # recorded in the table; the sweep goes on
         return error_row(point, exc)
     row["status"] = "ok"
-    return _complete(row)
+    return _complete(row, schema)
 
 
-def _flow_fields(config: Any, loss: str, convention: str, point: GridPoint) -> dict[str, str]:
+def _theory_options(point: GridPoint) -> dict[str, Any]:
+    """Keywords of theory's population functions for a point (only the non-default ones)."""
+    options: dict[str, Any] = {}
+    if point.activation != "relu":
+        options["activation"] = point.activation
+    if "h2" in point.losses:
+        options["second_order_weight"] = point.second_order_weight
+    sigma = point.input_covariance()
+    if sigma is not None:
+        options["input_covariance"] = sigma
+    return options
+
+
+def _flow_fields(config: Any, loss: str, convention: str, point: GridPoint,
+                 options: dict[str, Any]) -> dict[str, str]:
     """Rate columns of one flow; a failed flow is recorded in its status, not raised."""
     from numerics.flow import gradient_flow
 
@@ -410,7 +652,7 @@ def _flow_fields(config: Any, loss: str, convention: str, point: GridPoint) -> d
     try:
         result = gradient_flow(config.W, config.W_star, loss, convention=convention,
                                sobolev_weight=point.sobolev_weight, t_max=point.flow_t_max,
-                               activation=point.activation)
+                               **{"activation": point.activation, **options})
     except ValueError as exc:  # FlowError, NonDifferentiableError at W0, ...
         return {prefix + "status": _format(f"error: {type(exc).__name__}: {exc}")}
     fields = {prefix + "status": result.status,
@@ -424,28 +666,31 @@ def _flow_fields(config: Any, loss: str, convention: str, point: GridPoint) -> d
 
 
 def error_row(point: GridPoint, exc: BaseException) -> dict[str, str]:
-    row = dict(zip(KEY_COLUMNS, point.key(), strict=True))
+    row = dict(zip(point.schema.key_columns, point.key(), strict=True))
     row.update(status="error", error=_format(f"{type(exc).__name__}: {exc}"))
-    return _complete(row)
+    return _complete(row, point.schema)
 
 
-def _complete(row: dict[str, str]) -> dict[str, str]:
-    return {name: row.get(name, "") for name in COLUMNS}
+def _complete(row: dict[str, str], schema: TableSchema = DEFAULT_SCHEMA) -> dict[str, str]:
+    return {name: row.get(name, "") for name in schema.columns}
 
 
 # ------------------------------------------------------------------------------------ CSV file
 
 
 def _row_key(row: dict[str, str]) -> tuple[str, ...]:
-    return tuple(row[name] for name in KEY_COLUMNS)
+    columns = (DEFAULT_SCHEMA if "table_version" not in row
+               else TableSchema(law_keys=True)).key_columns
+    return tuple(row[name] for name in columns)
 
 
 HEADER_LINE = ",".join(COLUMNS) + "\n"
+#: Every table this version writes: the default one and the version-2 tables of each loss set.
+_KNOWN_SCHEMAS = (DEFAULT_SCHEMA, *(
+    TableSchema(tuple(loss for loss in ALL_SWEEP_LOSSES if loss in chosen), True)
+    for size in range(1, len(ALL_SWEEP_LOSSES) + 1)
+    for chosen in itertools.combinations(ALL_SWEEP_LOSSES, size)))
 _INT_KEYS = ("width", "teacher_width", "dim", "seed")
-_FLOAT_COLUMNS = tuple(
-    name for name in (*SPECTRUM_COLUMNS, *FLOW_COLUMNS)
-    if not name.endswith(("_undefined", "_status", "_note"))
-)
 
 
 def _is_float(text: str) -> bool:
@@ -456,7 +701,7 @@ def _is_float(text: str) -> bool:
     return True
 
 
-def valid_row(row: dict[str, str]) -> bool:
+def valid_row(row: dict[str, str], schema: TableSchema = DEFAULT_SCHEMA) -> bool:
     """True if a stored row is one this version could have written (checked on resume).
 
     Key columns parse (integers, numbers, a known placement), status is "ok" or "error", every
@@ -477,11 +722,15 @@ def valid_row(row: dict[str, str]) -> bool:
             return False
     if row["method"] not in ("auto", "dense", "structured"):
         return False
-    if not all(row[name] == "" or _is_float(row[name]) for name in _FLOAT_COLUMNS):
+    if schema.law_keys and (row["table_version"] != LAW_TABLE_VERSION
+                            or not _is_float(row["second_order_weight"])
+                            or not row["input_law"]):
+        return False
+    if not all(row[name] == "" or _is_float(row[name]) for name in schema.float_columns):
         return False
     if row["status"] == "error":
         return bool(row["error"])
-    for loss in SWEEP_LOSSES:
+    for loss in schema.losses:
         for convention in CONVENTIONS:
             prefix = f"{loss}_{convention}_"
             numbers = [row[prefix + n] for n in ("lambda_min", "lambda_max", "kappa",
@@ -489,21 +738,38 @@ def valid_row(row: dict[str, str]) -> bool:
             if not row[prefix + "undefined"] and not all(numbers):
                 return False
     if row["flow_t_max"]:
-        if not all(row[f"flow_{loss}_{convention}_status"] for loss, convention in FLOWS):
+        if not all(row[f"flow_{loss}_{convention}_status"]
+                   for loss, convention in schema.flows):
             return False
     return True
 
 
-def read_results(path: str | os.PathLike[str]) -> list[dict[str, str]]:
+def read_results(path: str | os.PathLike[str],
+                 schema: TableSchema | None = None) -> list[dict[str, str]]:
     """Complete, valid rows of a sweep CSV, in file order (a truncated last line is ignored).
 
-    Raises ValueError if the file is not a sweep table of this version (see :func:`_load`).
+    schema: the table's columns (default: recognised from its header among the default table
+    and the version-2 tables of every loss set). Raises ValueError if the file is not a sweep
+    table of this version (see :func:`_load`).
     """
-    rows, _ = _load(Path(path))
+    path = Path(path)
+    if schema is None:
+        schema = _schema_of_file(path)
+    rows, _ = _load(path, schema)
     return rows
 
 
-def _load(path: Path) -> tuple[list[dict[str, str]], int]:
+def _schema_of_file(path: Path) -> TableSchema:
+    with path.open("rb") as handle:
+        first = handle.readline().decode("utf-8", errors="replace")
+    for schema in _KNOWN_SCHEMAS:
+        if first == schema.header_line:
+            return schema
+    return DEFAULT_SCHEMA  # _load refuses it with the usual message
+
+
+def _load(path: Path, schema: TableSchema = DEFAULT_SCHEMA
+          ) -> tuple[list[dict[str, str]], int]:
     """(rows, dropped): valid rows deduplicated by key, and how many lines were dropped
     (truncated, unparsable, invalid or duplicate).
 
@@ -513,11 +779,25 @@ def _load(path: Path) -> tuple[list[dict[str, str]], int]:
     corrupt line costs only itself.
     """
     data = path.read_bytes()
-    header = HEADER_LINE.encode("utf-8")
+    header = schema.header_line.encode("utf-8")
     if not data.startswith(header):
+        first = data.split(b"\n", 1)[0].decode("utf-8", errors="replace") + "\n"
+        other = next((known for known in _KNOWN_SCHEMAS if first == known.header_line), None)
+        hint = ""
+        if other is not None:
+            hint = (f" It is a sweep table of other options (losses {', '.join(other.losses)}; "
+                    + ("keyed by μ and the input law, table version "
+                       f"{LAW_TABLE_VERSION}" if other.law_keys else
+                       "the default table, without --loss h2, --spike, --second-order-weight or "
+                       "--input-covariance") + "): rerun with the options that wrote it, or")
+        elif first.startswith("width,") or first.startswith("table_version,"):
+            hint = (" It looks like a sweep table of another version of sobolev-verify "
+                    f"(this one writes table version {LAW_TABLE_VERSION} for --loss h2, --spike, "
+                    "--second-order-weight, --input-covariance, and the default table "
+                    "otherwise):")
         raise ValueError(
             f"{str(path)!r} exists and is not a sweep table of this version (its first line is "
-            "not this version's header); choose another --out file or delete it"
+            f"not this run's header).{hint} choose another --out file or delete it"
         )
     text = data[len(header):].decode("utf-8", errors="replace")
     dropped = 0
@@ -532,11 +812,11 @@ def _load(path: Path) -> tuple[list[dict[str, str]], int]:
         except (csv.Error, StopIteration):
             dropped += 1
             continue
-        if len(values) != len(COLUMNS):
+        if len(values) != len(schema.columns):
             dropped += 1
             continue
-        row = dict(zip(COLUMNS, values, strict=True))
-        if not valid_row(row) or _row_key(row) in seen:
+        row = dict(zip(schema.columns, values, strict=True))
+        if not valid_row(row, schema) or _row_key(row) in seen:
             dropped += 1
             continue
         seen.add(_row_key(row))
@@ -544,11 +824,12 @@ def _load(path: Path) -> tuple[list[dict[str, str]], int]:
     return rows, dropped
 
 
-def _write_table(path: Path, rows: Iterable[dict[str, str]]) -> None:
+def _write_table(path: Path, rows: Iterable[dict[str, str]],
+                 schema: TableSchema = DEFAULT_SCHEMA) -> None:
     """Atomically replace ``path`` with a table of ``rows`` (callers hold the table's lock)."""
     tmp = path.with_name(path.name + ".tmp")
     with tmp.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS, lineterminator="\n")
+        writer = csv.DictWriter(handle, fieldnames=schema.columns, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
         handle.flush()
@@ -649,17 +930,22 @@ def run_sweep(points: Sequence[GridPoint] | Grid, out: str | os.PathLike[str], *
 
 
 def _run_locked(points, path, workers, scheduler, progress, retry_errors, on_row):
+    schemas = {point.schema for point in points}
+    if len(schemas) > 1:
+        raise ValueError("the points of one sweep must share losses and table version (one "
+                         "Grid); run separate sweeps into separate files")
+    schema = schemas.pop() if schemas else DEFAULT_SCHEMA
     done: dict[tuple[str, ...], dict[str, str]] = {}
     dropped = retried = 0
     if path.exists() and path.stat().st_size > 0:
-        rows, dropped = _load(path)
+        rows, dropped = _load(path, schema)
         kept = [r for r in rows if not (retry_errors and r["status"] == "error")]
         retried = len(rows) - len(kept)
         if dropped or retried:
-            _write_table(path, kept)
+            _write_table(path, kept, schema)
         done = {_row_key(r): r for r in kept}
     else:
-        _write_table(path, [])
+        _write_table(path, [], schema)
     pending = [p for p in points if p.key() not in done]
     summary = SweepSummary(path, total=len(points), skipped=len(points) - len(pending),
                            dropped=dropped, retried=retried)
@@ -672,7 +958,7 @@ def _run_locked(points, path, workers, scheduler, progress, retry_errors, on_row
     bar = tqdm(total=len(points), initial=summary.skipped, unit="point", desc="sweep",
                disable=not progress, dynamic_ncols=True)
     with path.open("a", encoding="utf-8", newline="") as handle, bar:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS, lineterminator="\n")
+        writer = csv.DictWriter(handle, fieldnames=schema.columns, lineterminator="\n")
 
         def record(row: dict[str, str]) -> None:
             writer.writerow(row)

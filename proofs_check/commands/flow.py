@@ -1,4 +1,8 @@
-"""`sobolev-verify flow`: L2 vs H1 gradient flow from the same initialisation.
+"""`sobolev-verify flow`: L2 vs H1 (and H2) gradient flows from the same initialisation.
+
+--loss picks the flows (default l2 h1; h2 = L + λJ + μJ₂ needs a smooth --activation);
+--input-covariance FILE.npy or --spike STRENGTH:RANK set the input law x ~ N(0, Σ), which every
+flow and every prediction uses.
 
 Prints, per loss, the stop status, time to reach loss <= ε, the fitted rate (with window and
 standard error) and the predicted local rate (proofs_check.rates); --plot draws loss vs time on
@@ -16,16 +20,19 @@ from proofs_check.commands._options import (
     activation_from_args,
     add_activation_option,
     add_configuration_options,
+    add_input_law_options,
     check_output_file,
     configuration_from_args,
+    describe_input_law,
     dump_json,
+    input_covariance_from_args,
 )
 from proofs_check.rates import compare_flow_rate
 
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "flow", help="integrate the L2 and H1 gradient flows and compare rates",
+        "flow", help="integrate the L2 and H1 (and H2) gradient flows and compare rates",
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_configuration_options(parser)
     add_activation_option(parser)
@@ -37,6 +44,10 @@ def register(subparsers) -> None:
     parser.add_argument("--convention", choices=("expected", "exact"), default="expected",
                         help="convention of the Sobolev field (default expected)")
     parser.add_argument("--sobolev-weight", type=float, default=1.0, help="λ in H = L + λJ")
+    parser.add_argument("--loss", nargs="+", choices=("l2", "h1", "h2"), default=["l2", "h1"],
+                        help="flows to integrate, in this order (default l2 h1; h2 = L + λJ + "
+                             "μJ₂ needs a smooth activation: erf, sine or gelu)")
+    add_input_law_options(parser)
     parser.add_argument("--method", default="LSODA", help="solve_ivp method (default LSODA)")
     parser.add_argument("--rtol", type=float, default=1e-10)
     parser.add_argument("--atol", type=float, default=1e-13)
@@ -59,21 +70,35 @@ def run(args: argparse.Namespace) -> int:
     activation = activation_from_args(args)
     if not math.isfinite(args.epsilon) or args.epsilon <= 0:
         raise ValueError(f"--epsilon must be > 0; got {args.epsilon}")
+    losses = list(dict.fromkeys(args.loss))  # in the given order, each once
+    if "h2" in losses:
+        from numerics.activations import get_activation
+
+        if not get_activation(activation).is_smooth:
+            raise ValueError(f"--loss h2 needs a smooth --activation (erf, sine or gelu): for "
+                             f"{activation} φ'' is a Dirac mass and J₂ is infinite")
+        if not math.isfinite(args.second_order_weight) or args.second_order_weight < 0:
+            raise ValueError(f"--second-order-weight must be finite and >= 0; got "
+                             f"{args.second_order_weight}")
     if args.plot:
         check_output_file(args.plot, "--plot")
     config = configuration_from_args(args)
+    sigma = input_covariance_from_args(args, config.W.shape[1])
+    law = {"input_covariance": sigma}
+    if "h2" in losses:
+        law["second_order_weight"] = args.second_order_weight
     matched = config.W.shape[0] == config.W_star.shape[0]
     rows, flows = [], {}
-    for loss in ("l2", "h1"):
+    for loss in losses:
         try:
             flow = gradient_flow(config.W, config.W_star, loss, convention=args.convention,
                                  sobolev_weight=args.sobolev_weight, t_max=args.t_max,
                                  method=args.method, rtol=args.rtol, atol=args.atol,
-                                 activation=activation)
+                                 activation=activation, **law)
         except FlowError as exc:
             raise ValueError(str(exc)) from None
         flows[loss] = flow
-        row = {"loss": loss, "convention": args.convention if loss == "h1" else "(l2)",
+        row = {"loss": loss, "convention": args.convention if loss != "l2" else "(l2)",
                "status": flow.status, "message": flow.message, "t_end": float(flow.t[-1]),
                "time_to_epsilon": _finite(flow.time_to(args.epsilon)),
                "final_loss": float(flow.loss[-1]), "rate": flow.rate,
@@ -88,20 +113,25 @@ def run(args: argparse.Namespace) -> int:
             comparison = compare_flow_rate(config.W, config.W_star, loss, flow=flow,
                                            convention=args.convention,
                                            sobolev_weight=args.sobolev_weight,
-                                           activation=activation)
+                                           activation=activation, **law)
             row.update(predicted_rate=_finite(comparison.predicted),
                        predicted_window_rate=comparison.predicted_window,
                        prediction=comparison.how)
         rows.append(row)
     report = {"configuration": config.describe(), "activation": activation,
-              "epsilon": args.epsilon, "flows": rows}
+              "input_law": describe_input_law(args), "epsilon": args.epsilon, "flows": rows}
+    if "h2" in losses:
+        report["second_order_weight"] = args.second_order_weight
     if args.plot:
         _plot(flows, args.plot, config, args)
         report["plot"] = args.plot
     if args.json:
         print(dump_json(report))
         return 0
-    print(f"flow: {config.describe()}; activation {activation}")
+    law_note = f"; {describe_input_law(args)}" if sigma is not None else ""
+    if "h2" in losses:
+        law_note += f"; μ = {args.second_order_weight:g}"
+    print(f"flow: {config.describe()}; activation {activation}{law_note}")
     print(f"dW/dt = −F(W), solve_ivp {args.method}, rtol={args.rtol:g}, atol={args.atol:g}")
     for row in rows:
         def fmt(value, spec=".4g"):
@@ -151,4 +181,5 @@ def _plot(flows, path: str, config, args) -> None:
                          f"{', '.join('.' + f for f in FORMATS)}")
     plot_flows(flows, config.W_star, Path(path),
                f"Gradient flow from the same start, {config.describe()}; {args.method}, rtol "
-               f"{args.rtol:g}, λ = {args.sobolev_weight:g}", sobolev_weight=args.sobolev_weight)
+               f"{args.rtol:g}, λ = {args.sobolev_weight:g}", sobolev_weight=args.sobolev_weight,
+               second_order_weight=args.second_order_weight)

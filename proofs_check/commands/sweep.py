@@ -10,31 +10,38 @@ from theory.configurations import PLACEMENTS
 from theory.validation import SPECTRUM_METHODS
 
 _AXIS_OPTIONS = ("width", "teacher_width", "dim", "seed", "sobolev_weight", "at", "radius",
-                 "activation")
+                 "activation", "second_order_weight", "spike")
+#: Options that apply to every point (not axes); exclusive with --grid like the axes.
+_GRID_OPTIONS = ("method", "flow_t_max", "loss", "input_covariance")
 
 
 def run(args: argparse.Namespace) -> int:
     from proofs_check import sweep
 
     given = [name for name in _AXIS_OPTIONS if getattr(args, name) is not None]
-    given += [name for name in ("method", "flow_t_max") if getattr(args, name) is not None]
+    given += [name for name in _GRID_OPTIONS if getattr(args, name) is not None]
     if args.grid is not None:
         if given:
             options = ", ".join("--" + n.replace("_", "-") for n in given)
             raise ValueError(f"--grid FILE and grid options ({options}) are exclusive; "
-                             "put every axis (and method, flow_t_max) in the grid file")
+                             "put every axis (and method, flow_t_max, loss, "
+                             "input_covariance) in the grid file")
         grid = sweep.grid_from_toml(args.grid)
     else:
         values = {name: getattr(args, name) for name in _AXIS_OPTIONS}
         defaults = {"width": ["2"], "teacher_width": ["same"], "dim": ["3"], "seed": ["0"],
                     "sobolev_weight": ["1.0"], "at": ["default"], "radius": ["default"],
-                    "activation": ["relu"]}
+                    "activation": ["relu"], "second_order_weight": ["1.0"],
+                    "spike": ["none"]}
         values = {k: v if v is not None else defaults[k] for k, v in values.items()}
         grid = sweep.grid_from_lists(
             width=values["width"], teacher_width=values["teacher_width"], dim=values["dim"],
             seed=values["seed"], sobolev_weight=values["sobolev_weight"], at=values["at"],
             radius=values["radius"], method=args.method or "auto", flow_t_max=args.flow_t_max,
             activation=values["activation"],
+            second_order_weight=values["second_order_weight"], spike=values["spike"],
+            input_covariance=args.input_covariance,
+            losses=args.loss if args.loss is not None else ("l2", "h1"),
         )
     points = grid.points()
     check_output_file(args.out, "--out")
@@ -80,15 +87,25 @@ def run(args: argparse.Namespace) -> int:
 
 def _columns(grid) -> list[str]:
     """What the CSV columns hold (printed, and in --json)."""
-    columns = [
+    schema = grid.schema
+    columns = []
+    if schema.law_keys:
+        columns.append(
+            "table_version (2), second_order_weight (μ of h2), "
+            "input_law ('identity', 'spike S:R' = I + S·Σ_{r<R} e_r e_rᵀ built per d, or 'file "
+            "PATH sha256:…'): key columns beside the grid axes")
+    columns += [
         "<loss>_<convention>_{lambda_min,lambda_max,kappa,max_abs_imag,undefined} for loss in "
-        "(l2, h1), convention in (expected, exact): closed-form population Hessian (theory), "
+        f"({', '.join(schema.losses)}), convention in (expected, exact): closed-form population "
+        "Hessian (theory), "
         f"eigenvalues by the {grid.method!r} method, λ by real part, κ = max Re λ / min Re λ "
         "(inf if min Re λ <= 0); 'undefined' gives the reason where the Hessian does not exist "
         "(Sobolev term at a parallel pair, e.g. at the teacher)"]
     if grid.flow_t_max is not None:
         columns.append(
-            "flow_<loss>_<convention>_{rate,rate_stderr,status,note}: fitted rate -d log q/dt "
+            "flow_<loss>_<convention>_{rate,rate_stderr,status,note} for "
+            f"{', '.join(f'{loss} {conv}' for loss, conv in schema.flows)}: fitted rate "
+            "-d log q/dt "
             "of numerics.gradient_flow (DOP853, rtol 1e-10) up to t = "
             f"{grid.flow_t_max:g}, with its least-squares standard error; see the note column")
     return columns
@@ -123,10 +140,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     axes.add_argument("--activation", nargs="+", default=None, metavar="NAME",
                       help="activations: relu, leaky_relu(0.1) (any slope 0 <= α < 1), gelu, erf, "
                            "sine (default relu; tanh has no closed form)")
+    axes.add_argument("--second-order-weight", nargs="+", default=None, metavar="MU",
+                      help="μ values in H2 = L + λJ + μJ₂ (default 1; needs --loss ... h2)")
+    axes.add_argument("--spike", nargs="+", default=None, metavar="STRENGTH:RANK",
+                      help="input laws x ~ N(0, I + STRENGTH·Σ_{r<RANK} e_r e_rᵀ), Σ built for "
+                           "each point's d; 'none' = identity (default none)")
+    axes.add_argument("--input-covariance", metavar="FILE.npy", default=None,
+                      help="x ~ N(0, Σ) with one (d, d) Σ from a .npy file for every point "
+                           "(every --dim must be d; not with --spike)")
+    axes.add_argument("--loss", nargs="+", choices=("l2", "h1", "h2"), default=None,
+                      help="losses to tabulate (default l2 h1: the default table; other losses, "
+                           "--spike, --second-order-weight or --input-covariance write a "
+                           "version-2 table keyed also by μ and the input law); h2 needs smooth "
+                           "activations")
     axes.add_argument("--method", choices=SPECTRUM_METHODS, default=None,
                       help="eigenvalue method (default auto)")
     axes.add_argument("--flow-t-max", type=float, default=None, metavar="T",
-                      help="also integrate the gradient flows (l2; h1 expected and exact) up to "
+                      help="also integrate the gradient flows (l2; h1 and h2 expected and "
+                           "exact, for the losses of the table) up to "
                            "t = T and record their fitted rates (slower: seconds per point)")
     run_group = parser.add_argument_group("execution")
     run_group.add_argument("--out", default="results.csv",
