@@ -41,37 +41,35 @@ def figure_landscape(path: Path, quick: bool = False,
         from proofs_check.claims.landscape import landscape_evidence
 
         rows = [{**row, "K": row["k"]} for row in landscape_evidence(quick)["per_k"]]
-    try:
-        import matplotlib
+    from proofs_check.figures import _RC, LOSS_STYLE, _finish, _pyplot, _save
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("figures need matplotlib: pip install 'sobolev-verify[plot]'") from exc
-    fig, ax = plt.subplots(figsize=(6, 4))
-    offsets = sorted({row.get("K", row["k"]) - row["k"] for row in rows})
-    for extra in offsets:
-        subset = [row for row in rows if row.get("K", row["k"]) - row["k"] == extra]
-        for loss, shift, marker in (("l2", -0.08, "o"), ("h1", 0.08, "s")):
-            ks = [row["k"] + shift for row in subset]
-            fractions = [row[f"{loss}_global"] / row["n"] for row in subset]
-            intervals = [wilson_interval(row[f"{loss}_global"], row["n"]) for row in subset]
-            errors = [[f - low for f, (low, _) in zip(fractions, intervals, strict=True)],
-                      [high - f for f, (_, high) in zip(fractions, intervals, strict=True)]]
-            width = "K = k" if extra == 0 else f"K = k + {extra}"
-            ax.errorbar(ks, fractions, yerr=errors, marker=marker, capsize=3,
-                        linestyle="-" if extra == 0 else ":", label=f"{loss}, {width}")
-    ax.set_xlabel("teacher width k (orthonormal teacher, d = k)")
-    ax.set_ylabel("fraction of starts reaching W*")
-    ax.set_ylim(-0.02, 1.02)
-    n = "/".join(str(value) for value in sorted({row["n"] for row in rows}))
-    ax.set_title(f"Gradient descent on the exact population field (h1: expected convention, "
-                 f"λ = 1), {n} N(0, 1/d) starts per k; Wilson 95 % intervals", fontsize=7)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return Path(path)
+    plt = _pyplot()
+    styles = {"l2": LOSS_STYLE["l2"], "h1": LOSS_STYLE["h1 expected"]}
+    with plt.rc_context(_RC):
+        fig, ax = plt.subplots(figsize=(6.4, 4.4))
+        offsets = sorted({row.get("K", row["k"]) - row["k"] for row in rows})
+        for extra in offsets:
+            subset = [row for row in rows if row.get("K", row["k"]) - row["k"] == extra]
+            for loss, shift in (("l2", -0.08), ("h1", 0.08)):
+                ks = [row["k"] + shift for row in subset]
+                fractions = [row[f"{loss}_global"] / row["n"] for row in subset]
+                intervals = [wilson_interval(row[f"{loss}_global"], row["n"]) for row in subset]
+                errors = [[f - low for f, (low, _) in zip(fractions, intervals, strict=True)],
+                          [high - f for f, (_, high) in zip(fractions, intervals, strict=True)]]
+                width = "K = k" if extra == 0 else f"K = k + {extra}"
+                ax.errorbar(ks, fractions, yerr=errors, marker=styles[loss]["marker"],
+                            color=styles[loss]["color"], capsize=3,
+                            linestyle=styles[loss]["linestyle"] if extra == 0 else ":",
+                            label=f"{loss}{' (expected field)' if loss == 'h1' else ''}, {width}")
+        ax.set_xticks(sorted({row["k"] for row in rows}))
+        ax.set_xlabel("teacher width k (orthonormal teacher W* = I_k, d = k)")
+        ax.set_ylabel("fraction of starts reaching W*")
+        ax.set_ylim(-0.02, 1.02)
+        n = "/".join(str(value) for value in sorted({row["n"] for row in rows}))
+        _finish(fig, "Gradient descent on the exact population field from the same starts "
+                f"(relu, λ = 1; {n} N(0, 1/d) starts per k), Wilson 95 % intervals",
+                axes_with_legend=ax, ncol=2)
+        return _save(fig, Path(path))
 
 
 def main(argv: list[str] | None = None) -> int:
