@@ -47,7 +47,9 @@ def dask_client(scheduler: Any) -> Iterator[Any]:
 class DaskMap:
     """Executor-like adapter: ``map(fn, jobs)`` submits every job to ``client`` and yields the
     results as they complete (in completion order); unfinished tasks are cancelled when the
-    consumer stops early (an error or an interrupt)."""
+    consumer stops early (an error or an interrupt). A task that fails on the cluster raises
+    OSError (one line: the cause and the usual fix, the scheduler's and workers' environment);
+    results yielded before it are the caller's to keep."""
 
     def __init__(self, client: Any) -> None:
         self.client = client
@@ -58,6 +60,15 @@ class DaskMap:
         futures = self.client.map(fn, list(jobs), pure=False)
         try:
             for future in distributed.as_completed(futures):
-                yield future.result()
+                try:
+                    result = future.result()
+                except Exception as exc:  # unpicklable task, module missing on a worker, ...
+                    cause = (str(exc).strip().splitlines() or [""])[0]
+                    raise OSError(
+                        f"a task failed on the Dask cluster {self.client.scheduler.address} "
+                        f"({type(exc).__name__}: {cause}); the scheduler and every worker must "
+                        "import the same sobolev-verify (install it there, or start them from "
+                        "the project directory); re-run to resume") from exc
+                yield result
         finally:
             self.client.cancel([f for f in futures if not f.done()])

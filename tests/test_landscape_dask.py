@@ -131,3 +131,18 @@ def test_missing_dask_is_one_line_exit_two(capsys, monkeypatch):
                  "--scheduler", "tcp://127.0.0.1:9"])
     err = capsys.readouterr().err
     assert code == 2 and len(err.strip().splitlines()) == 1 and "dask" in err
+
+
+def _fails(job):
+    raise ModuleNotFoundError("No module named 'numerics'")
+
+
+def test_a_task_failing_on_the_cluster_is_a_one_line_os_error(cluster):
+    import distributed
+
+    from proofs_check.dask_client import DaskMap
+
+    with distributed.Client(cluster.scheduler_address) as client:
+        with pytest.raises(OSError, match="No module named 'numerics'.*same sobolev-verify"):
+            list(DaskMap(client).map(_fails, [1, 2]))
+        assert sorted(DaskMap(client).map(abs, [-2, -1, 3])) == [1, 2, 3]
