@@ -146,3 +146,15 @@ def test_a_task_failing_on_the_cluster_is_a_one_line_os_error(cluster):
         with pytest.raises(OSError, match="No module named 'numerics'.*same sobolev-verify"):
             list(DaskMap(client).map(_fails, [1, 2]))
         assert sorted(DaskMap(client).map(abs, [-2, -1, 3])) == [1, 2, 3]
+
+
+def test_any_executor_gives_the_same_census_and_workers_exclude_it(fresh):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(2) as pool:
+        threaded = census_resumable(K, STARTS, "l2", seed=SEED, chunk_size=2, executor=pool)
+        assert _records(threaded) == _records(fresh)
+        with pytest.raises(ValueError, match="workers"):
+            census_resumable(K, STARTS, "l2", seed=SEED, workers=2, executor=pool)
+    with pytest.raises(ValueError, match="executor"):
+        census_resumable(K, STARTS, "l2", seed=SEED, executor=object())
