@@ -619,13 +619,18 @@ def _run_chunk(job: tuple) -> list[Endpoint]:
 def census_resumable(width: int, n_starts: int, loss: str = "l2", *,
                      teacher_width: int | None = None, dim: int | None = None, seed: int = 0,
                      settings: CensusSettings | None = None, out=None, workers: int = 1,
-                     chunk_size: int = 20, on_chunk=None) -> CensusResult:
+                     chunk_size: int = 20, on_chunk=None, executor=None) -> CensusResult:
     """census() in chunks of starts, on a process pool of ``workers``, appending every finished
     endpoint to the JSON-lines file ``out`` (one object per line: {"key": run_key, "endpoint":
     ...}); a re-run with the same ``out`` and settings skips the starts already there, so an
     interrupted census resumes where it stopped. The result equals census()'s (each start is
     descended on its own; chunking does not change any number). ``on_chunk(done, total)`` is
-    called after each chunk."""
+    called after each chunk.
+
+    ``executor``: instead of the local pool, any object whose ``map(fn, jobs)`` yields
+    ``fn(job)`` for every job, in any order (a concurrent.futures executor, or an adapter over
+    a Dask cluster); the calling process stays the only writer of ``out``. Exclusive with
+    ``workers > 1``."""
     import json
     from concurrent.futures import ProcessPoolExecutor
     from pathlib import Path
@@ -640,6 +645,10 @@ def census_resumable(width: int, n_starts: int, loss: str = "l2", *,
         raise ValueError(f"n_starts must be a positive integer; got {n_starts!r}")
     if not isinstance(workers, (int, np.integer)) or workers < 1:
         raise ValueError(f"workers must be a positive integer; got {workers!r}")
+    if executor is not None and workers > 1:
+        raise ValueError(f"workers={workers} and an executor are exclusive; pass one of them")
+    if executor is not None and not callable(getattr(executor, "map", None)):
+        raise ValueError(f"executor must have a map(fn, jobs) method; got {executor!r}")
     _loss_weights(loss, settings.sobolev_weight)
     key = run_key(width, teacher_width, dim, seed, loss, settings)
     finished = load_finished(out, key) if out is not None else {}
@@ -663,7 +672,10 @@ def census_resumable(width: int, n_starts: int, loss: str = "l2", *,
         if on_chunk is not None:
             on_chunk(sum(i in finished for i in range(n_starts)), n_starts)
 
-    if workers > 1 and len(jobs) > 1:
+    if executor is not None:
+        for endpoints in executor.map(_run_chunk, jobs):
+            store(endpoints)
+    elif workers > 1 and len(jobs) > 1:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             for endpoints in pool.map(_run_chunk, jobs):
                 store(endpoints)

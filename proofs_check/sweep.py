@@ -78,6 +78,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from proofs_check.dask_client import dask_client
 from theory.activations import get_activation as closed_form_activation
 from theory.configurations import PLACEMENTS, default_placement, make_configuration
 from theory.validation import CONVENTIONS, check_method, check_sobolev_weight
@@ -154,8 +155,6 @@ class TableSchema:
 
 
 DEFAULT_SCHEMA = TableSchema()
-#: How long to wait for a Dask scheduler before giving up (dask time string).
-SCHEDULER_TIMEOUT = "10s"
 #: Largest grid a sweep accepts (its rows and bookkeeping must fit in memory).
 MAX_GRID_POINTS = 1_000_000
 
@@ -1052,23 +1051,9 @@ def _run_pool(pending: Sequence[GridPoint], workers: int | None,
 
 def _run_dask(pending: Sequence[GridPoint], scheduler: Any,
               record: Callable[[dict[str, str]], None]) -> str:
-    try:
+    with dask_client(scheduler) as client:
         import distributed
-    except ImportError:
-        raise ImportError(
-            "--scheduler needs dask.distributed: pip install 'sobolev-verify[dask]'"
-        ) from None
-    own_client = not isinstance(scheduler, distributed.Client)
-    if own_client:
-        try:
-            client = distributed.Client(scheduler, timeout=SCHEDULER_TIMEOUT)
-        except (OSError, TimeoutError) as exc:
-            raise OSError(f"--scheduler {scheduler!r} is unreachable ({exc}); check the address "
-                          "and that the scheduler is running, or omit --scheduler to run "
-                          "locally") from None
-    else:
-        client = scheduler
-    try:
+
         futures = {client.submit(compute_point, point, pure=False): point for point in pending}
         try:
             for future in distributed.as_completed(list(futures)):
@@ -1080,9 +1065,6 @@ def _run_dask(pending: Sequence[GridPoint], scheduler: Any,
         finally:
             client.cancel([f for f in futures if not f.done()])
         return f"dask distributed ({client.scheduler.address})"
-    finally:
-        if own_client:
-            client.close()
 
 
 def sort_rows(rows: Iterable[dict[str, str]], points: Sequence[GridPoint]) -> list[dict[str, str]]:

@@ -194,7 +194,9 @@ def test_stopped_sweep_leaves_no_processes_and_an_intact_table(tmp_path, how):
 
 
 def test_unreachable_scheduler_is_one_line_exit_two(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(sweep, "SCHEDULER_TIMEOUT", "1s")
+    from proofs_check import dask_client
+
+    monkeypatch.setattr(dask_client, "SCHEDULER_TIMEOUT", "1s")
     code = main(["sweep", "--no-progress", "--scheduler", "tcp://127.0.0.1:9",
                  "--out", str(tmp_path / "s.csv")])
     err = capsys.readouterr().err

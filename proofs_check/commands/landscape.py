@@ -11,12 +11,15 @@ examined under h1 (its h1 field there, and where h1 descent from it ends).
 
 --out FILE.jsonl appends every finished start as it completes; re-running with the same file and
 settings skips finished starts (an interrupted census resumes). --workers runs chunks of starts
-on a local process pool. See numerics.landscape for the tolerances.
+on a local process pool; --scheduler tcp://HOST:PORT submits them to a Dask cluster instead (the
+dask extra), with the same file and the same resume (this process is the only writer). The
+numbers do not depend on either. See numerics.landscape for the tolerances.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 
@@ -28,6 +31,7 @@ from numerics.landscape import (
     orthonormal_teacher,
 )
 from proofs_check.commands._options import positive_int
+from proofs_check.dask_client import DaskMap, dask_client
 
 
 def register(subparsers) -> None:
@@ -53,6 +57,10 @@ def register(subparsers) -> None:
                         help=f"gradient steps per start (default {CensusSettings.max_steps})")
     parser.add_argument("--workers", type=positive_int, default=1,
                         help="local processes (default 1)")
+    parser.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                        help="Dask scheduler address (e.g. tcp://host:8786; needs the dask "
+                             "extra): chunks of starts run on the cluster; exclusive with "
+                             "--workers > 1")
     parser.add_argument("--out", metavar="FILE.jsonl", default=None,
                         help="append per-start results here and resume from it")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -76,17 +84,25 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise ValueError(f"--sobolev-weight / --max-steps: {exc}") from None
     losses = list(dict.fromkeys(args.loss))
+    if args.scheduler is not None and args.workers > 1:
+        raise ValueError(f"--workers {args.workers} and --scheduler are exclusive: the cluster's "
+                         "workers run the starts; drop --workers")
 
     def progress(done: int, total: int) -> None:
         if not args.json:
             print(f"  ... {done}/{total} starts", file=sys.stderr, flush=True)
 
     results = {}
-    for loss in losses:
-        results[loss] = census_resumable(args.width, args.starts, loss,
-                                         teacher_width=teacher_width, dim=dim, seed=args.seed,
-                                         settings=settings, out=args.out, workers=args.workers,
-                                         on_chunk=progress)
+    connection = (dask_client(args.scheduler) if args.scheduler is not None
+                  else contextlib.nullcontext())
+    with connection as client:
+        executor = DaskMap(client) if client is not None else None
+        for loss in losses:
+            results[loss] = census_resumable(args.width, args.starts, loss,
+                                             teacher_width=teacher_width, dim=dim,
+                                             seed=args.seed, settings=settings, out=args.out,
+                                             workers=args.workers, on_chunk=progress,
+                                             executor=executor)
     under_h1 = []
     if "l2" in results and "h1" in losses:
         under_h1 = l2_minima_under_h1(results["l2"].of_class("spurious_minimum"), W_star,
