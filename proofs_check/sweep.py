@@ -1046,6 +1046,13 @@ def _run_pool(pending: Sequence[GridPoint], workers: int | None,
                 process.terminate()
             for process in processes:
                 process.join(timeout=5)
+            # Let the pool's manager thread see the dead workers and exit now: left running, it
+            # raced the interpreter's atexit hook of concurrent.futures, which then wrote to a
+            # closed wake-up pipe ("Bad file descriptor" traceback after the one-line message;
+            # seen once in ~10 SIGTERM runs).
+            manager = getattr(pool, "_executor_manager_thread", None)
+            if manager is not None:
+                manager.join(timeout=5)
     return f"local process pool ({workers} workers)"
 
 
