@@ -110,21 +110,6 @@ def _loss_weights(loss: str, sobolev_weight: float) -> tuple[float, float]:
     return (1.0, 0.0) if loss == "l2" else (1.0, weight)
 
 
-def _field_geometry(a: NDArray[np.float64], b: NDArray[np.float64]) -> kernels.PairGeometry:
-    """The part of theory.kernels.pair_geometry that the "relu" and "step_expected" pair fields
-    use: norms, unit vectors and θ = kernels.stable_angle(â, b̂) (accurate in float64 for every
-    θ). The in-plane direction e, which only the Jacobian blocks and the exact Sobolev field
-    need, is not formed (e = None), nor its extended-precision pass: three times faster."""
-    a, b = np.broadcast_arrays(a, b)
-    norm_a = np.sqrt(np.einsum("...i,...i->...", a, a))
-    norm_b = np.sqrt(np.einsum("...i,...i->...", b, b))
-    a_hat = a / norm_a[..., None]
-    theta = kernels.stable_angle(a_hat, b / norm_b[..., None])
-    sin = np.sin(theta)
-    return kernels.PairGeometry(norm_a, norm_b, theta, sin, np.cos(theta), a_hat, None,
-                                sin <= kernels.PARALLEL_SIN_TOL)
-
-
 def expected_field(Ws: NDArray[np.float64], W_star: NDArray[np.float64], loss: str = "l2",
                    sobolev_weight: float = 1.0) -> NDArray[np.float64]:
     """The expected-convention population field F for a stack of students, shape (S, K, d).
@@ -136,8 +121,8 @@ def expected_field(Ws: NDArray[np.float64], W_star: NDArray[np.float64], loss: s
     Ws = np.asarray(Ws, dtype=float)
     S, K, d = Ws.shape
     w_l2, w_sobolev = _loss_weights(loss, sobolev_weight)
-    students = _field_geometry(Ws[:, :, None, :], Ws[:, None, :, :])
-    teacher = _field_geometry(Ws[:, :, None, :], W_star[None, None, :, :])
+    students = kernels.float64_field_geometry(Ws[:, :, None, :], Ws[:, None, :, :])
+    teacher = kernels.float64_field_geometry(Ws[:, :, None, :], W_star[None, None, :, :])
     off_diagonal = ~np.eye(K, dtype=bool)[None, :, :, None]
     teacher_b = np.broadcast_to(W_star[None, None, :, :], (S, K) + W_star.shape)
     total = np.zeros_like(Ws)

@@ -61,10 +61,13 @@ from numpy.typing import ArrayLike, NDArray
 
 from numerics.activations import Activation, get_activation
 from theory.validation import (
+    ALL_LOSSES,
     NonDifferentiableError,
     as_student_teacher,
+    check_input_covariance,
     check_loss,
     check_sobolev_weight,
+    loss_weights,
 )
 
 Array = NDArray[np.float64]
@@ -76,7 +79,7 @@ STEP_SCALE_KINKED = 0.3
 #: Relative step for smooth activations: h_k = STEP_SMOOTH·|w_k|.
 STEP_SMOOTH = 1e-4
 #: Loss names the estimators accept (theory's first-order ones plus the second-order family).
-LOSSES = ("l2", "sobolev", "h1", "sobolev2", "h2")
+LOSSES = ALL_LOSSES
 DIMENSIONS = ("span", "full")
 SAMPLERS = ("random", "sobol")
 #: Bound on the entries of one chunk's (K, rows, p) array of per-sample gradients (small enough
@@ -102,33 +105,6 @@ def _check_seed(seed):
     raise ValueError(f"seed must be a non-negative integer or None; got {seed!r}")
 
 
-def check_second_order_weight(second_order_weight: float) -> float:
-    """μ, the weight of J₂ in "h2": a finite number >= 0."""
-    try:
-        value = float(second_order_weight)
-    except (TypeError, ValueError):
-        raise ValueError("second_order_weight must be a finite number >= 0; "
-                         f"got {second_order_weight!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise ValueError("second_order_weight must be a finite number >= 0; "
-                         f"got {second_order_weight!r}")
-    return value
-
-
-def loss_weights(loss: str, sobolev_weight: float = 1.0, second_order_weight: float = 1.0
-                 ) -> tuple[float, float, float]:
-    """(c₂, c_s, c₂₂): weights of L, J and J₂ in ``loss`` (module docstring)."""
-    if not isinstance(loss, str):
-        raise ValueError(f"loss must be a string, one of {LOSSES}; got {type(loss).__name__} "
-                         f"{loss!r}")
-    if loss not in LOSSES:
-        raise ValueError(f"loss must be one of {LOSSES}; got {loss!r}")
-    lam = check_sobolev_weight(sobolev_weight)
-    mu = check_second_order_weight(second_order_weight)
-    return {"l2": (1.0, 0.0, 0.0), "sobolev": (0.0, 1.0, 0.0), "h1": (1.0, lam, 0.0),
-            "sobolev2": (0.0, 0.0, 1.0), "h2": (1.0, lam, mu)}[loss]
-
-
 def loss_coefficients(loss: str, sobolev_weight: float) -> tuple[float, float]:
     """(c₂, c_s): weights of the l2 and Sobolev parts of a first-order loss (l2, sobolev, h1)."""
     check_loss(loss)
@@ -143,29 +119,12 @@ def input_covariance_factor(input_covariance: ArrayLike | None, d: int) -> Array
     otherwise ValueError naming ``input_covariance``. Σ exactly equal to I_d returns None, so
     the identity reproduces the default estimator bit for bit.
     """
-    if input_covariance is None:
+    sigma = check_input_covariance(input_covariance, d)  # ValueError naming input_covariance
+    if sigma is None:  # None or exactly I_d: the default estimator, bit for bit
         return None
-    try:
-        sigma = np.asarray(input_covariance, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError("input_covariance must be a real symmetric positive definite (d, d) "
-                         f"array; got {type(input_covariance).__name__}") from None
-    if sigma.shape != (d, d):
-        raise ValueError(f"input_covariance must have shape (d, d) = ({d}, {d}) to match W; "
-                         f"got {sigma.shape}")
-    if not np.all(np.isfinite(sigma)):
-        raise ValueError("input_covariance must be finite (no NaN or inf entries)")
-    scale = float(np.abs(sigma).max())
-    if np.abs(sigma - sigma.T).max() > 1e-12 * scale:
-        raise ValueError("input_covariance must be symmetric; got max |Σ − Σᵀ| = "
-                         f"{np.abs(sigma - sigma.T).max():.3g} (symmetrise it: (Σ + Σᵀ)/2)")
-    if np.array_equal(sigma, np.eye(d)):
-        return None
-    try:
-        return np.linalg.cholesky(0.5 * (sigma + sigma.T))
-    except np.linalg.LinAlgError:
-        raise ValueError("input_covariance must be positive definite (its Cholesky "
-                         "factorisation failed: an eigenvalue is <= 0)") from None
+    if not isinstance(sigma, np.ndarray):  # theory.SpikedCovariance: Σ = I + U Uᵀ
+        sigma = np.eye(d) + sigma.factor @ sigma.factor.T
+    return np.linalg.cholesky(sigma)
 
 
 def _z(confidence: float) -> float:

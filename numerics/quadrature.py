@@ -67,9 +67,7 @@ from theory.validation import (
     NonDifferentiableError,
     as_student_teacher,
     check_input_covariance,
-    check_population_loss,
-    check_second_order_weight,
-    check_sobolev_weight,
+    loss_weights,
 )
 
 Array = NDArray[np.float64]
@@ -476,16 +474,6 @@ def _assemble(W: Array, W_star: Array, act: Activation, c2: float, cs: float, he
     diagonal = da_ss.sum(axis=1) - da_st.sum(axis=1) + db_ss[idx, idx]
     jac[idx, :, idx, :] = diagonal
     return float(loss), gradient, jac.reshape(K * d, K * d)
-
-
-def loss_weights(loss: str, sobolev_weight: float = 1.0, second_order_weight: float = 1.0
-                 ) -> tuple[float, float, float]:
-    """(c₂, c_s, c₂ₙ): weights of L, J and J₂ in ``loss`` (l2, sobolev, h1, sobolev2, h2)."""
-    check_population_loss(loss)
-    lam = check_sobolev_weight(sobolev_weight)
-    mu = check_second_order_weight(second_order_weight)
-    return {"l2": (1.0, 0.0, 0.0), "sobolev": (0.0, 1.0, 0.0), "h1": (1.0, lam, 0.0),
-            "sobolev2": (0.0, 0.0, 1.0), "h2": (1.0, lam, mu)}[loss]
 
 
 def quadrature(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,

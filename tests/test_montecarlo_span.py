@@ -15,12 +15,12 @@ from scipy import stats
 import theory
 from numerics.activations import get_activation
 from numerics.montecarlo import (
-    loss_weights,
     monte_carlo,
     monte_carlo_hessian,
     pointwise_gradients,
 )
 from theory.configurations import make_configuration
+from theory.validation import loss_weights
 
 
 def _z(m: int, familywise: float = 1e-3) -> float:

@@ -56,10 +56,9 @@ from theory.validation import (
     check_convention,
     check_input_covariance,
     check_loss,
-    check_population_loss,
-    check_second_order_weight,
     check_sobolev_weight,
     homogeneous_scaling,
+    loss_weights,
     require_dense_hessian_memory,
     rescale,
 )
@@ -255,17 +254,8 @@ def loss_order_weights(loss: str, sobolev_weight: float = 1.0,
     l2 -> {0: 1}; sobolev -> {1: 1}; h1 -> {0: 1, 1: λ}; sobolev2 -> {2: 1};
     h2 -> {0: 1, 1: λ, 2: μ}. Zero weights are dropped (h1 with λ = 0 is exactly l2).
     """
-    check_population_loss(loss)
-    lam = check_sobolev_weight(sobolev_weight)
-    mu = check_second_order_weight(second_order_weight)
-    weights = {
-        "l2": {0: 1.0},
-        "sobolev": {1: 1.0},
-        "h1": {0: 1.0, 1: lam},
-        "sobolev2": {2: 1.0},
-        "h2": {0: 1.0, 1: lam, 2: mu},
-    }[loss]
-    return {n: w for n, w in weights.items() if w != 0.0}
+    weights = loss_weights(loss, sobolev_weight, second_order_weight)
+    return {n: w for n, w in enumerate(weights) if w != 0.0}
 
 
 @dataclass(frozen=True)

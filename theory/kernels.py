@@ -152,6 +152,15 @@ def _geometry_fields(a: NDArray, b: NDArray, frame: bool = True) -> list[NDArray
     return [norm_a, norm_b, theta, sin, cos, a_hat, e, degenerate]
 
 
+def float64_field_geometry(a: NDArray[np.float64], b: NDArray[np.float64]) -> PairGeometry:
+    """:func:`pair_geometry` with ``frame=False`` and without its extended-precision pass: the
+    norms, unit vectors and θ (stable_angle, accurate in float64 for every θ) that the "relu"
+    and "step_expected" pair fields need. For hot loops over many stacked students (the
+    landscape census), where the e direction and its near-parallel refinement are not used."""
+    a, b = np.broadcast_arrays(np.asarray(a, np.float64), np.asarray(b, np.float64))
+    return PairGeometry(*_geometry_fields(a, b, frame=False))
+
+
 def pair_geometry(a: NDArray[np.float64], b: NDArray[np.float64], frame: bool = True
                   ) -> PairGeometry:
     """Geometry of the pairs (a, b); ``a`` and ``b`` broadcast over leading axes, last axis d.

@@ -330,6 +330,17 @@ def check_population_loss(loss: str) -> str:
     return loss
 
 
+def loss_weights(loss: str, sobolev_weight: float = 1.0, second_order_weight: float = 1.0
+                 ) -> tuple[float, float, float]:
+    """(c₀, c₁, c₂): the weights of L, J and J₂ in ``loss`` (validated, ValueError naming the
+    argument): l2 (1, 0, 0), sobolev (0, 1, 0), h1 (1, λ, 0), sobolev2 (0, 0, 1), h2 (1, λ, μ)."""
+    check_population_loss(loss)
+    lam = check_sobolev_weight(sobolev_weight)
+    mu = check_second_order_weight(second_order_weight)
+    return {"l2": (1.0, 0.0, 0.0), "sobolev": (0.0, 1.0, 0.0), "h1": (1.0, lam, 0.0),
+            "sobolev2": (0.0, 0.0, 1.0), "h2": (1.0, lam, mu)}[loss]
+
+
 def check_second_order_weight(second_order_weight: float) -> float:
     try:
         weight = float(second_order_weight)
