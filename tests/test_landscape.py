@@ -239,3 +239,12 @@ def test_a_split_teacher_neuron_is_a_global_minimum_of_the_wider_student(loss):
     assert classify(0, W, W_star, loss, 0, CensusSettings()).cls == "global"
     assert classify(0, W + [[0, 0.1, 0], [0] * 3, [0] * 3], W_star, loss, 0,
                     CensusSettings()).cls != "global"
+
+
+def test_cli_refuses_an_unusable_out_path_before_any_descent(tmp_path, capsys):
+    from proofs_check.cli import main
+
+    code = main(["landscape", "--width", "3", "--starts", "2", "--out", str(tmp_path)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "--out" in err and "is a directory" in err

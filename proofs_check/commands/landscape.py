@@ -30,7 +30,7 @@ from numerics.landscape import (
     l2_minima_under_h1,
     orthonormal_teacher,
 )
-from proofs_check.commands._options import positive_int
+from proofs_check.commands._options import check_output_file, positive_int
 from proofs_check.dask_client import DaskMap, dask_client
 
 
@@ -84,6 +84,8 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise ValueError(f"--sobolev-weight / --max-steps: {exc}") from None
     losses = list(dict.fromkeys(args.loss))
+    if args.out is not None:
+        check_output_file(args.out, "--out")  # before the census, not after its first chunk
     if args.scheduler is not None and args.workers > 1:
         raise ValueError(f"--workers {args.workers} and --scheduler are exclusive: the cluster's "
                          "workers run the starts; drop --workers")
