@@ -369,15 +369,15 @@ def test_identity_covariance_and_defaults_reproduce_the_relu_path_exactly():
             theory.population_hessian(W, W_star, loss))
 
 
-@pytest.mark.parametrize("activation", ("erf", "gelu"))
+@pytest.mark.parametrize("activation", ("erf", "gelu", "sine"))
 def test_auxiliary_symbol_forms_equal_the_plain_kernels(activation):
     """KERNEL_AUX with its auxiliaries substituted is KERNEL, and each auxiliary's stated
     partials are the derivatives of its definition (checked at rational points, exactly)."""
     import sympy as sp
 
-    from theory.activations import erf, gelu
+    from theory.activations import erf, gelu, sine
     from theory.activations._partials import FIRST_ORDER, c, s_a, s_b
-    module = {"erf": erf, "gelu": gelu}[activation]
+    module = {"erf": erf, "gelu": gelu, "sine": sine}[activation]
     substitution = {symbol: definition for symbol, definition, _ in module.AUXILIARY}
     for point in ({s_a: sp.Rational(7, 10), s_b: sp.Rational(13, 10), c: sp.Rational(2, 5)},
                   {s_a: 2, s_b: sp.Rational(1, 2), c: sp.Rational(-9, 10)}):
@@ -467,3 +467,36 @@ def test_spiked_covariance_structured_spectrum_at_large_d_and_bad_factor():
     with pytest.raises(ValueError, match="input_covariance.factor has non-finite"):
         theory.population_loss(W, W_star, activation="erf",
                                input_covariance=theory.SpikedCovariance(np.full((d, 1), np.inf)))
+
+
+def test_sine_kernels_stay_finite_for_large_weights():
+    """e^{−(s_a+s_b)/2}·sinh c overflowed to inf·0 = NaN once c > 710 (|w| ≈ 27 here, where the
+    gradient used to be NaN). The loss and field at |w| ≈ 40 against 50-digit mpmath of
+    ½P(w,w) − P(w,w*) + ½P(w*,w*) with P = k + (a·b)·∂k/∂c, k = e^{−(s_a+s_b)/2} sinh c."""
+    import mpmath
+
+    mpmath.mp.dps = 50
+    w = np.array([-6.6, -39.1])
+    w_star = np.array([3.0, -8.4])
+
+    def loss(u):
+        def pair(a, b):
+            sa = sum(x * x for x in a)
+            sb = sum(x * x for x in b)
+            cc = sum(x * y for x, y in zip(a, b, strict=True))
+            scale = mpmath.exp(-(sa + sb) / 2)
+            return scale * mpmath.sinh(cc) + cc * scale * mpmath.cosh(cc)
+        t = [mpmath.mpf(x) for x in w_star]
+        return pair(u, u) / 2 - pair(u, t) + pair(t, t) / 2
+
+    point = [mpmath.mpf(x) for x in w]
+    expected_loss = float(loss(point))
+    expected_gradient = [float(mpmath.diff(lambda x, i=i: loss(
+        [x if j == i else point[j] for j in range(2)]), point[i])) for i in range(2)]
+    with np.errstate(over="raise", invalid="raise"):  # no overflow, no inf·0 on the way
+        value = theory.population_loss(w[None], w_star[None], "h1", activation="sine")
+        gradient = theory.population_gradient(w[None], w_star[None], "h1", activation="sine")
+        hessian = theory.population_hessian(w[None], w_star[None], "h1", activation="sine")
+    assert value == pytest.approx(expected_loss, rel=1e-13)
+    np.testing.assert_allclose(gradient[0], expected_gradient, rtol=1e-12)
+    assert np.all(np.isfinite(hessian))
