@@ -173,6 +173,11 @@ def _check_pair_memory(K: int, N: int, d: int) -> None:
                        f"K*={N - K}, d={d}", "use fewer neurons (they grow like K·(K+K*))")
 
 
+def _at_teacher(Z: Array, K: int) -> bool:
+    """W = W* row for row (Z = [W; W*])."""
+    return 2 * K == Z.shape[0] and bool((Z[:K] == Z[K:]).all())
+
+
 def _angles(Zh: Array, Z: Array, K: int, frame: bool):
     """(C = cos θ, θ, sin θ, near) for the pairs (rows of Z[:K]) × (rows of Z).
 
@@ -206,17 +211,23 @@ def _angles(Zh: Array, Z: Array, K: int, frame: bool):
 def two_slope_gradient(plan: LeanPlan, Z: Array, n2: Array, K: int) -> Array | None:
     """The population gradient (K, d) of the relu family at Σ = I on the lean route (module
     docstring), or None where the general route must decide (a degenerate pair in the exact
-    convention)."""
+    convention).
+
+    At W = W* (row for row) the result is 0 exactly, as the general route's term-by-term
+    cancellation gives it (a Gram matrix computed by BLAS need not give bitwise equal entries
+    for equal columns, so the lean sums would leave rounding noise there).
+    """
     N, d = Z.shape
+    if _at_teacher(Z, K):  # every student term cancels its teacher term, as in the general route
+        return None if plan.exact else np.zeros((K, d))  # exact: degenerate pairs (it raises)
     _check_pair_memory(K, N, d)
     norms = np.sqrt(n2)
     Zh = Z / norms[:, None]
     C, theta, sin, near = _angles(Zh, Z, K, plan.exact)
-    sign = _signs(K, N)
     # (π − θ) b/(2π) of every kind: the self pair gives ½(w₀ + w₁) w_i
     A = PI - theta
-    A *= sign * ((plan.l2 + plan.sobolev) / (2 * PI))
-    radial = sin * (sign * (plan.l2 / (2 * PI))) if plan.l2 else None
+    A *= (plan.l2 + plan.sobolev) / (2 * PI)
+    radial = sin * (plan.l2 / (2 * PI)) if plan.l2 else None
     if plan.exact:
         if near is not None and near[2].degenerate.any():
             return None  # the exact Sobolev gradient does not exist: the general route raises
@@ -225,49 +236,56 @@ def two_slope_gradient(plan: LeanPlan, Z: Array, n2: Array, K: int) -> Array | N
         sin.flat[:: N + 1] = 1.0
         if near is not None:
             sin[near[0], near[1]] = 1.0
-        Q = (C / sin) * (sign * (plan.sobolev / (2 * PI)))
+        Q = C / sin
+        Q *= plan.sobolev / (2 * PI)
         Q.flat[:: N + 1] = 0.0
         if near is not None:
             Q[near[0], near[1]] = 0.0
         A += Q
         QC = Q * C
         radial = -QC if radial is None else radial - QC
-    F = A @ Z
+    W, W_star = Z[:K], Z[K:]
+    F = A[:, :K] @ W - A[:, K:] @ W_star
     if radial is not None:
-        F += (radial @ norms)[:, None] * Zh[:K]
+        F += (radial[:, :K] @ norms[:K] - radial[:, K:] @ norms[K:])[:, None] * Zh[:K]
     if plan.exact and near is not None:
         rows, cols, geometry = near
-        coefficient = (plan.sobolev / (2 * PI)) * sign[cols] * norms[cols] * geometry.cos
+        coefficient = (plan.sobolev / (2 * PI)) * _signs(K, N)[cols] * norms[cols] * geometry.cos
         scatter = np.zeros((K, rows.size))
         scatter[rows, np.arange(rows.size)] = coefficient
         F += scatter @ geometry.e
     if plan.slope:
-        u = Z[:K].sum(axis=0) - Z[K:].sum(axis=0)  # the linear part α·t (theory.assembly)
+        u = W.sum(axis=0) - W_star.sum(axis=0)  # the linear part α·t (theory.assembly)
         F = (1 - plan.slope) ** 2 * F + (plan.slope * (plan.l2 + plan.sobolev)) * u
     return F
 
 
 def two_slope_loss(plan: LeanPlan, Z: Array, n2: Array, K: int) -> float:
     """The population loss of the relu family at Σ = I on the lean route:
-    ½ Σ_{p,q} σ_p σ_q P(z_p, z_q) over all N × N pairs of rows of Z = [W; W*], with
-    2π P = n_p n_q [w₀ (sin θ + (π − θ) cos θ) + w₁ (π − θ) cos θ]."""
+    ½ Σ P(w_i, w_j) − Σ P(w_i, w*_j) + ½ Σ P(w*_i, w*_j) over the blocks of the N × N pairs of
+    rows of Z = [W; W*], with 2π P = n_p n_q [w₀ (sin θ + (π − θ) cos θ) + w₁ (π − θ) cos θ]
+    (0 exactly at W = W* row for row, as in the general route)."""
     N, d = Z.shape
+    if _at_teacher(Z, K):
+        return 0.0
     _check_pair_memory(N, N, d)
     norms = np.sqrt(n2)
     Zh = Z / norms[:, None]
     C, theta, sin, _ = _angles(Zh, Z, N, False)
-    P = (PI - theta) * C
+    P = PI - theta
+    P *= C
     P *= plan.l2 + plan.sobolev
     if plan.l2:
         P += plan.l2 * sin
-    v = norms.copy()
-    v[K:] *= -1.0
-    total = float(v @ P @ v) / (4 * PI)
+    P *= norms
+    P *= norms[:, None]
+    total = (0.5 * np.add.reduce(P[:K, :K], axis=None) - np.add.reduce(P[:K, K:], axis=None)
+             + 0.5 * np.add.reduce(P[K:, K:], axis=None)) / (2 * PI)
     if plan.slope:
         u = Z[:K].sum(axis=0) - Z[K:].sum(axis=0)
         total = (1 - plan.slope) ** 2 * total + plan.slope * 0.5 * (plan.l2 + plan.sobolev) * (
-            float(u @ u))
-    return total
+            u @ u)
+    return float(total)
 
 
 def lean_gradient(W, W_star, loss, convention, activation, sobolev_weight, second_order_weight,
@@ -317,11 +335,12 @@ class GradientField:
         from theory.assembly import general_population_gradient, make_problem
 
         teacher = as_weight_matrix(W_star, "W_star")
-        # validate every setting now (a ValueError here names the argument): one student row
-        # of the teacher's d stands in for W
-        make_problem(teacher[:1], teacher, loss, activation=activation, convention=convention,
-                     sobolev_weight=sobolev_weight, second_order_weight=second_order_weight,
-                     input_covariance=input_covariance)
+        # validate every setting now (a ValueError here names the argument): the teacher's
+        # largest row stands in for W (so that a problem with W* is named W_star)
+        largest = int(np.argmax(np.abs(teacher).max(axis=1)))
+        make_problem(teacher[largest:largest + 1], teacher, loss, activation=activation,
+                     convention=convention, sobolev_weight=sobolev_weight,
+                     second_order_weight=second_order_weight, input_covariance=input_covariance)
         sigma = check_input_covariance(input_covariance, teacher.shape[1])
         self.W_star = teacher
         self.W_star.setflags(write=False)
@@ -356,3 +375,33 @@ class GradientField:
         return (f"GradientField(loss={self.loss!r}, convention={self.convention!r}, "
                 f"activation={self.activation!r}, sobolev_weight={self.sobolev_weight!r}, "
                 f"K*={K_star}, d={d})")
+
+
+def gradient_field(W_star, loss: str = "h1", *, convention: str = "expected",
+                   activation: str = "relu", sobolev_weight: float = 1.0,
+                   second_order_weight: float = 1.0, input_covariance=None) -> GradientField:
+    r"""The population gradient field W ↦ F(W) against a fixed teacher, validated once.
+
+    ``field = gradient_field(W_star, loss, ...)`` then ``field(W)`` equals
+    ``theory.population_gradient(W, W_star, loss, ...)`` with the same arguments: shape (K, d)
+    (a (d,) W is one neuron, result (1, d)), row i the gradient with respect to w_i of the loss
+
+        loss = ½ Σ_{i,j} P(w_i, w_j) − Σ_{i,j} P(w_i, w*_j) + ½ Σ_{i,j} P(w*_i, w*_j)
+
+    for x ~ N(0, Σ): "l2" L = E ½(g − g*)², "sobolev" J = E ½|∇_x g − ∇_x g*|², "h1" L + λJ
+    (λ = sobolev_weight), and for smooth activations "sobolev2"/"h2" with J₂ (μ =
+    second_order_weight). convention="expected" is E_x of the pointwise gradient with the
+    step's derivative taken as 0 (what autograd and large-batch SGD follow, the right-hand side
+    of a training flow dW/dt = −F(W)); "exact" is ∇_W of the population loss (for the relu
+    family it adds boundary terms and does not exist where two rows are (anti)parallel:
+    NonDifferentiableError). For smooth activations both are the same field.
+
+    Every setting and W* are checked here (ValueError naming the argument, as
+    population_gradient raises). Each call then checks only W: on the lean route of
+    theory.fast_field (relu family, Σ = I, a float64 W of the teacher's d with finite non-zero
+    rows) it costs a few matrix products of size K × (K + K*) × d; any other W or setting runs
+    population_gradient's general route, which raises its usual ValueError for a bad W.
+    """
+    return GradientField(W_star, loss, convention=convention, activation=activation,
+                         sobolev_weight=sobolev_weight, second_order_weight=second_order_weight,
+                         input_covariance=input_covariance)
