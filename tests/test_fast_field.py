@@ -18,11 +18,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import theory
-from theory import assembly, fast_field, kernels
+from theory import assembly, fast_field, kernels, pair_frame
+from theory.activations import get_activation
 
 LOSSES = ("l2", "sobolev", "h1")
 CONVENTIONS = ("expected", "exact")
 ACTIVATIONS = ("relu", "leaky_relu(0.3)")
+SMOOTH = ("erf", "sine", "gelu")
+SMOOTH_LOSSES = ("l2", "sobolev", "h1", "sobolev2", "h2")
 RTOL = 1e-14
 
 
@@ -165,11 +168,14 @@ def test_the_lean_route_is_taken_for_plain_relu_input(monkeypatch):
             theory.population_gradient(W[0], W_star, loss, convention=convention,
                                        activation="leaky_relu(0.1)", input_covariance=np.eye(4))
         theory.population_loss(W, W_star, loss)
+        for activation in SMOOTH:
+            theory.population_gradient(W, W_star, loss, activation=activation)
+            theory.population_loss(W, W_star, loss, activation=activation)
     assert calls == []
 
 
 @pytest.mark.parametrize("case", [
-    "list", "float32", "sigma", "erf", "huge", "tiny", "degenerate_exact", "weight_array",
+    "list", "float32", "sigma", "erf_sigma", "huge", "tiny", "degenerate_exact", "weight_array",
 ])
 def test_everything_else_takes_the_general_route(monkeypatch, case):
     calls = _count_general(monkeypatch)
@@ -182,8 +188,8 @@ def test_everything_else_takes_the_general_route(monkeypatch, case):
         W = W.astype(np.float32)
     elif case == "sigma":
         options["input_covariance"] = np.diag([1.0, 2.0, 1.0, 1.0])
-    elif case == "erf":
-        options["activation"] = "erf"
+    elif case == "erf_sigma":
+        options.update(activation="erf", input_covariance=np.diag([1.0, 2.0, 1.0, 1.0]))
     elif case == "huge":
         W, W_star = W * 1e200, W_star * 1e200
     elif case == "tiny":
@@ -291,3 +297,47 @@ def test_zero_at_the_teacher_exactly(K):
                                                   activation=activation).any()
     with pytest.raises(theory.NonDifferentiableError, match="parallel"):
         theory.population_gradient(W_star.copy(), W_star, "h1", convention="exact")
+
+
+def _smooth_term_scales(W, W_star, activation, loss):
+    """(field scale, loss scale): the largest Σ_q of |terms| a field row sums, 2|F_sa||w_i| +
+    (|F_c| + |F_e|)|z_q| (theory.pair_frame's chain rule at Σ = I), and Σ|F| over all pairs
+    of rows for the loss."""
+    partials = get_activation(activation).partials
+    weights = assembly.loss_order_weights(loss, 0.7, 0.4)
+    Z = np.vstack([W, W_star])
+    n2 = np.einsum("ij,ij->i", Z, Z)
+    norms = np.sqrt(n2)
+    c = Z @ Z.T
+    D = pair_frame.pair_derivatives(partials, weights, n2[:, None], n2[None, :], c, c, 1)
+    K = W.shape[0]
+    f = {name: np.abs(value[:K]) for name, value in D.first.items()}
+    field = (2 * f["sa"].sum(axis=1) * norms[:K] + (f["c"] + f["e"]) @ norms).max()
+    return field, np.abs(D.value).sum()
+
+
+@given(configurations(), st.sampled_from(SMOOTH))
+def test_lean_smooth_route_equals_the_general_route(config, activation):
+    """erf, sine, gelu: one (K, K + K*) grid of pairs instead of two, to 1e-14 of the size of
+    the terms summed (the smooth kernels' scale is not |w|: they saturate or decay)."""
+    W, W_star = config
+    if max(np.abs(W).max(), np.abs(W_star).max()) > 1e3:
+        W, W_star = W / np.abs(W).max(), W_star / np.abs(W).max()  # keep the kernels O(1)
+    for loss in SMOOTH_LOSSES:
+        options = dict(activation=activation, sobolev_weight=0.7, second_order_weight=0.4)
+        field_scale, loss_scale = _smooth_term_scales(W, W_star, activation, loss)
+        lean = theory.population_gradient(W, W_star, loss, **options)
+        general = assembly.general_population_gradient(W, W_star, loss, **options)
+        assert np.abs(lean - general).max() <= RTOL * field_scale, loss
+        lean_loss = theory.population_loss(W, W_star, loss, **options)
+        general_loss = assembly.general_population_loss(W, W_star, loss, **options)
+        assert abs(lean_loss - general_loss) <= RTOL * loss_scale, loss
+
+
+@pytest.mark.parametrize("activation", SMOOTH)
+def test_smooth_zero_at_the_teacher_exactly(activation):
+    W_star = np.random.default_rng(9).standard_normal((3, 4))
+    for loss in SMOOTH_LOSSES:
+        assert theory.population_loss(W_star.copy(), W_star, loss, activation=activation) == 0
+        assert not theory.population_gradient(W_star.copy(), W_star, loss,
+                                              activation=activation).any()

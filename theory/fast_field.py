@@ -45,8 +45,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from theory import kernels
-from theory.activations import get_activation
+from theory.activations import ClosedFormActivation, get_activation
 from theory.kernels import PI
+from theory.pair_frame import pair_derivatives
 from theory.validation import (
     as_weight_matrix,
     check_convention,
@@ -108,22 +109,34 @@ class LeanPlan:
     terms: tuple[tuple[float, str], ...]
 
 
+@dataclass(frozen=True)
+class SmoothPlan:
+    """Validated settings of the lean route of a smooth activation (erf, sine, gelu): the
+    activation and the (order n, weight w_n) of its loss terms (theory.pair_frame)."""
+
+    activation: ClosedFormActivation
+    weights: tuple[tuple[int, float], ...]
+
+
 @functools.lru_cache(maxsize=128, typed=True)
 def _cached_plan(loss, convention, activation, sobolev_weight, second_order_weight
-                 ) -> LeanPlan | None:
+                 ) -> LeanPlan | SmoothPlan | None:
     # the same checks, in the same order, as theory.assembly.make_problem before it looks at W
     act = get_activation(activation)
     w0, w1, w2 = loss_weights(loss, sobolev_weight, second_order_weight)
     check_convention(convention)
-    if not act.homogeneous or w2 != 0.0:
-        return None  # smooth activation, or J₂ for relu (the general route raises)
+    if act.smooth:  # "expected" and "exact" are the same field
+        weights = tuple((n, w) for n, w in enumerate((w0, w1, w2)) if w != 0.0)
+        return SmoothPlan(act, weights)
+    if w2 != 0.0:
+        return None  # J₂ is infinite for the relu family: the general route raises
     step = "step_exact" if convention == "exact" else "step_expected"
     terms = tuple((w, kind) for w, kind in ((w0, "relu"), (w1, step)) if w != 0.0)
     return LeanPlan(float(act.slope), w0, w1, convention == "exact" and w1 != 0.0, terms)
 
 
 def lean_plan(loss, convention, activation, sobolev_weight, second_order_weight
-              ) -> LeanPlan | None:
+              ) -> LeanPlan | SmoothPlan | None:
     """The lean route's settings, or None where only the general route applies.
 
     Raises the general route's ValueError for an unknown activation, loss or convention or a
@@ -288,6 +301,42 @@ def two_slope_loss(plan: LeanPlan, Z: Array, n2: Array, K: int) -> float:
     return float(total)
 
 
+def smooth_gradient(plan: SmoothPlan, Z: Array, n2: Array, K: int) -> Array:
+    """The population gradient (K, d) of a smooth activation at Σ = I on the lean route: the
+    chain rule of theory.pair_frame on one (K, K + K*) grid of pairs (w_i, z_q) instead of a
+    student grid and a teacher grid (half the partials evaluations). With Σ = I, c = e = w·z:
+
+        F_i = 2 (Σ_j F_sa(w_i, w_j) − Σ_j F_sa(w_i, w*_j)) w_i
+              + Σ_j (F_c + F_e)(w_i, w_j) w_j − Σ_j (F_c + F_e)(w_i, w*_j) w*_j.
+
+    0 exactly at W = W* row for row (every student term cancels its teacher term)."""
+    N, d = Z.shape
+    if _at_teacher(Z, K):
+        return np.zeros((K, d))
+    _check_pair_memory(K, N, d)
+    W, W_star = Z[:K], Z[K:]
+    c = W @ Z.T
+    D = pair_derivatives(plan.activation.partials, dict(plan.weights), n2[:K, None],
+                         n2[None, :], c, c, 1)
+    F_sa, G = D.first["sa"], D.first["c"] + D.first["e"]
+    radial = 2.0 * (F_sa[:, :K].sum(axis=1) - F_sa[:, K:].sum(axis=1))
+    return radial[:, None] * W + (G[:, :K] @ W - G[:, K:] @ W_star)
+
+
+def smooth_loss(plan: SmoothPlan, Z: Array, n2: Array, K: int) -> float:
+    """The population loss of a smooth activation at Σ = I on the lean route: the pair kernel
+    F = Σ_n w_n eⁿ h_n on one (K + K*)² grid, summed by blocks ½ Σ_ss − Σ_st + ½ Σ_tt (0
+    exactly at W = W* row for row)."""
+    N, d = Z.shape
+    if _at_teacher(Z, K):
+        return 0.0
+    _check_pair_memory(N, N, d)
+    c = Z @ Z.T
+    value = pair_derivatives(plan.activation.partials, dict(plan.weights), n2[:, None],
+                             n2[None, :], c, c, 0).value
+    return float(0.5 * value[:K, :K].sum() - value[:K, K:].sum() + 0.5 * value[K:, K:].sum())
+
+
 def lean_gradient(W, W_star, loss, convention, activation, sobolev_weight, second_order_weight,
                   input_covariance) -> Array | None:
     """population_gradient on the lean route, or None where the general route must run."""
@@ -297,6 +346,8 @@ def lean_gradient(W, W_star, loss, convention, activation, sobolev_weight, secon
     rows = lean_rows(W, W_star)
     if rows is None or not _isotropic(input_covariance, rows[0].shape[1]):
         return None
+    if isinstance(plan, SmoothPlan):
+        return smooth_gradient(plan, *rows)
     return two_slope_gradient(plan, *rows)
 
 
@@ -309,6 +360,8 @@ def lean_loss(W, W_star, loss, activation, sobolev_weight, second_order_weight,
     rows = lean_rows(W, W_star)
     if rows is None or not _isotropic(input_covariance, rows[0].shape[1]):
         return None
+    if isinstance(plan, SmoothPlan):
+        return smooth_loss(plan, *rows)
     return two_slope_loss(plan, *rows)
 
 
@@ -360,9 +413,11 @@ class GradientField:
             if student.ndim == 2 and student.size and student.shape[1] == self.W_star.shape[1]:
                 n2 = np.einsum("ij,ij->i", student, student)
                 if _representable(n2):
-                    F = two_slope_gradient(plan, np.concatenate((student, self.W_star)),
-                                           np.concatenate((n2, self._teacher_n2)),
-                                           student.shape[0])
+                    rows = (np.concatenate((student, self.W_star)),
+                            np.concatenate((n2, self._teacher_n2)), student.shape[0])
+                    if isinstance(plan, SmoothPlan):
+                        return smooth_gradient(plan, *rows)
+                    F = two_slope_gradient(plan, *rows)
                     if F is not None:
                         return F
         return self._general(W, self.W_star, self.loss, convention=self.convention,
