@@ -1,4 +1,10 @@
-r"""Lean evaluation of the relu-family population field and loss (Σ = I) from the Gram matrix.
+r"""Lean evaluation of the population field and loss at Σ = I, and the prepared field.
+
+relu family: angles from the Gram matrix (below). Smooth activations (erf, sine, gelu): the
+chain rule of theory.pair_frame on one (K, K + K*) grid of pairs (w_i, z_q) instead of a
+student grid and a teacher grid (smooth_gradient, smooth_loss). Both skip the general route's
+per-call validation: the settings are validated once per distinct value (cached) and the
+weights by one exact check of their squared row norms. :func:`gradient_field` also fixes W*.
 
 The general route (theory.assembly's ``general_population_gradient`` / ``general_population_loss``)
 validates every argument, rescales the weights by a power of two, and builds the geometry of
@@ -15,8 +21,9 @@ student columns, −1 for teacher columns, the field of theory.assembly is
 (w₀ the L2 weight, w₁ = λ the Sobolev weight, w₁ᵉ = w₁ in the "exact" convention and 0 in the
 "expected" one). The self pair q = i has θ = 0 and contributes exactly ½(w₀ + w₁) w_i, the
 ½W term of the assembly. This is two matrix products of size K × N × d instead of ~20 passes
-over K × N × d arrays; the loss is the quadratic form ½ vᵀ P v, v_q = σ_q n_q, over the N × N
-Gram matrix in the same way.
+over K × N × d arrays; the loss sums the pair kernel over the N × N Gram matrix in blocks,
+½ Σ_ss − Σ_st + ½ Σ_tt. At W = W* (row for row) field and loss are returned as exactly 0, as
+the general route's term-by-term cancellation gives them.
 
 Precision. An angle from a Gram entry carries an absolute error ~ε/sin θ (the information
 about a small angle is in the last digits of cos θ), against ~ε for the stable angle
@@ -28,7 +35,7 @@ formulas (theory.kernels.refined_pair_geometry), in extended precision where sin
 one to ~1e-15 × Σ_q |z_q| (field) and ~1e-15 × (Σ_q |z_q|)² (loss).
 
 When the lean route is taken (else the general route runs, unchanged, and raises its errors):
-the activation is relu or leaky relu, there is no second-order term, Σ = I (``input_covariance``
+the activation has a closed form (relu family: no second-order term), Σ = I (``input_covariance``
 None, or a valid covariance exactly equal to I, as the general route treats it), W and W* are
 float64 numpy arrays of matching d whose squared row norms lie in [2⁻⁴⁰⁰, 2⁴⁰⁰] (so every row
 is finite and non-zero, no rescaling is needed and every intermediate is far from over- and
