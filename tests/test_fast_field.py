@@ -251,6 +251,12 @@ def test_bad_settings_raise_before_anything_is_cached():
             theory.gradient_field(W_star, **kwargs)
     with pytest.raises(ValueError, match="W_star has a non-finite"):
         theory.gradient_field(np.array([[1.0, np.nan]]))
+    for sigma, fragment in ((np.ones((3, 3)), "not positive definite"),
+                            (np.eye(2), "input_covariance must have shape")):
+        with pytest.raises(ValueError, match=fragment):
+            theory.gradient_field(W_star, input_covariance=sigma)
+        with pytest.raises(ValueError, match=fragment):
+            theory.population_gradient(np.eye(3), W_star, input_covariance=sigma)
 
 
 @pytest.mark.parametrize("activation", ["relu", "leaky_relu(0.2)", "erf", "sine"])
