@@ -8,6 +8,9 @@ Public API (stable):
     population_hessian(same arguments) -> (K·d, K·d), index i·d + a
     spectrum(same arguments, method="auto"|"dense"|"structured")
     condition_number(same arguments) -> float
+    gradient_field(W_star, loss="h1", *, convention=..., activation=..., sobolev_weight=...,
+                   second_order_weight=..., input_covariance=...) -> callable W ↦ F(W), equal
+                   to population_gradient(W, W_star, ...) with W* and the settings validated once
 
 Losses: "l2" (E ½(g − g*)²), "sobolev" (E ½|∇_x g − ∇_x g*|²), "h1" (l2 + λ·sobolev),
 "sobolev2" (E ½‖∇²_x g − ∇²_x g*‖²_F), "h2" (l2 + λ·sobolev + μ·sobolev2).
@@ -19,6 +22,7 @@ Conventions: "expected" (E_x of the pointwise gradient, step derivative 0; drive
 
 from theory import activations  # noqa: F401  (theory.activations.available(), parse_activation)
 from theory.assembly import population_gradient, population_hessian, population_loss
+from theory.fast_field import GradientField, gradient_field
 from theory.spectra import condition_number, spectrum
 from theory.validation import (
     ALL_LOSSES,
@@ -34,7 +38,9 @@ __all__ = [
     "LOSSES",
     "NonDifferentiableError",
     "SpikedCovariance",
+    "GradientField",
     "condition_number",
+    "gradient_field",
     "population_gradient",
     "population_hessian",
     "population_loss",

@@ -188,6 +188,31 @@ def pair_geometry(a: NDArray[np.float64], b: NDArray[np.float64], frame: bool = 
     return PairGeometry(*fields)
 
 
+def refined_pair_geometry(a: NDArray[np.float64], b: NDArray[np.float64],
+                          extended: NDArray[np.bool_], frame: bool = True) -> PairGeometry:
+    """:func:`pair_geometry` of pairs (a, b), shape (n, d), whose extended-precision pass the
+    caller has chosen: the pairs marked by ``extended`` (n,) are computed in np.longdouble from
+    the float64 inputs and rounded to float64, the others in float64.
+
+    pair_geometry marks the pairs with sin θ < EXTENDED_PRECISION_BELOW from its own float64
+    pass; a caller that already has an estimate of sin θ (theory.fast_field, from the Gram
+    matrix) saves that pass when every pair is marked. Identical vectors give θ = 0 exactly in
+    either precision. Rows must be non-zero.
+    """
+    if extended.all():
+        fields = _geometry_fields(a.astype(np.longdouble), b.astype(np.longdouble), frame)
+        return PairGeometry(*(field if field is None or field.dtype == np.bool_
+                              else field.astype(np.float64) for field in fields))
+    fields = _geometry_fields(a, b, frame)
+    if extended.any():
+        precise = _geometry_fields(a[extended].astype(np.longdouble),
+                                   b[extended].astype(np.longdouble), frame)
+        for target, value in zip(fields, precise, strict=True):
+            if target is not None:
+                target[extended] = value
+    return PairGeometry(*fields)
+
+
 def kernel_value(kind: str, a: NDArray[np.float64], b: NDArray[np.float64],
                  geometry: PairGeometry) -> NDArray[np.float64]:
     """Value of the pair kernel: k(a, b) for "relu", q(a, b) for both step kinds. Shape (...)."""
