@@ -308,3 +308,39 @@ def test_flow_setting_is_part_of_the_key():
     assert plain.key() != with_flow.key()
     with pytest.raises(ValueError, match="flow_t_max"):
         sweep.grid_from_lists(flow_t_max=-1)
+
+
+# ------------------------------------------------------------------------------- start-up cost
+
+_FOOTPRINT = """
+import sys
+from proofs_check import sweep
+points = sweep.grid_from_lists(width=["2", "3"], dim=["3", "10"], seed=["0:2"],
+                               activation=["relu", "leaky_relu(0.1)"]).points()
+summary = sweep.run_sweep(points, sys.argv[1], workers=1, progress=False)
+assert summary.computed == len(points) == 16 and summary.failed == 0, summary
+heavy = ("scipy", "sympy", "mpmath", "matplotlib", "dask", "distributed", "tqdm", "numerics")
+print(" ".join(name for name in heavy if name in sys.modules))
+"""
+
+
+def test_spectra_only_sweep_imports_neither_scipy_nor_sympy_nor_tqdm(tmp_path):
+    """A relu / leaky relu spectra-only sweep (grid validation, the lock, every compute_point,
+    the CSV) runs on numpy and theory alone: each spawned pool worker pays these imports, and
+    scipy.special + mpmath (numerics.activations) or tqdm cost ~0.1 s each per process, more
+    than a whole 54-point spectra sweep's per-point work. Checked in a fresh interpreter."""
+    result = subprocess.run([sys.executable, "-c", _FOOTPRINT, str(tmp_path / "t.csv")],
+                            capture_output=True, text=True, timeout=120,
+                            cwd=Path(__file__).resolve().parents[1])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [], f"heavy imports: {result.stdout}"
+
+
+def test_one_pending_point_is_computed_in_process_whatever_workers(tmp_path, small_points,
+                                                                   reference):
+    out = tmp_path / "one.csv"
+    rows = sweep.read_results(reference)
+    sweep._write_table(out, rows[1:])  # every point but the first is done
+    summary = sweep.run_sweep(small_points, out, workers=2, progress=False)
+    assert summary.computed == 1 and summary.executor == "in-process"
+    assert sorted(_table(out)) == sorted(_table(reference))
