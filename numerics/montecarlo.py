@@ -89,10 +89,10 @@ SAMPLERS = ("random", "sobol")
 #: to stay in cache; measured fastest on 2 cores): the rows
 #: processed at once are min(batch_size, max(256, CHUNK_ENTRIES // (K·p))).
 CHUNK_ENTRIES = 2 ** 17
-#: The same bound for the relu / leaky relu span kernel (:class:`_HomogeneousSpanKernel`), whose
-#: buffers are reused across chunks: fewer, larger chunks halve its per-chunk overhead
-#: (measured 2–5 % faster than 2^17 at K = 4, p = 8 on 2 cores; 2^19 was slower: cache).
-KERNEL_CHUNK_ENTRIES = 2 ** 18
+#: Bound on m·n·k of the relu / leaky relu span kernel's (P, m)·(m, rows) product: OpenBLAS
+#: runs a GEMM single-threaded up to 65536·4 = 2^18 multiply-adds. Above it, threaded BLAS on a
+#: loaded 2-core machine slowed that one product 250× (15 ms instead of 60 µs per chunk).
+SINGLE_THREAD_GEMM = 2 ** 18
 
 
 def _positive_int(value, name: str) -> int:
@@ -587,7 +587,8 @@ def monte_carlo(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *, n_samples:
     if sampler == "random" and scatter and weights[2] == 0 and slopes is not None:
         kernel = _HomogeneousSpanKernel(frame, K, slopes, weights)
         rng = np.random.default_rng(seed)
-        kernel_rows = min(batch_size, max(256, KERNEL_CHUNK_ENTRIES // (K * p)))
+        kernel_rows = min(batch_size, max(256, min(
+            CHUNK_ENTRIES // (K * p), SINGLE_THREAD_GEMM // frame.mix.size)))
         with _progress(n_samples, progress, "monte-carlo") as bar:
             for size in _chunks(n_samples, kernel_rows):
                 ell_mean, ell_m2, total, squares = kernel.chunk(kernel.draw(rng, size))
