@@ -462,24 +462,17 @@ def _wall(command: list[str], repeat: int = 3) -> float:
     return best
 
 
-#: Spawn a 2-worker pool as the sweep does and wait for one trivial point from each worker.
-_POOL_PROBE = """
-import multiprocessing, os
-from concurrent.futures import ProcessPoolExecutor
-from proofs_check import sweep
-if __name__ == "__main__":
-    point = sweep.grid_from_lists(width=["1"], dim=["2"]).points()[0]
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(2, mp_context=context, initializer=sweep._die_with_parent,
-                             initargs=(os.getpid(),)) as pool:
-        list(pool.map(sweep.compute_point, [point, point]))
-"""
-#: The same script without the pool (its difference with _POOL_PROBE is the pool's cost).
-_NO_POOL = """
-from proofs_check import sweep
-point = sweep.grid_from_lists(width=["1"], dim=["2"]).points()[0]
-sweep.compute_point(point), sweep.compute_point(point)
-"""
+def _wall_and_cpu(command: list[str]) -> tuple[float, float]:
+    """(wall time, CPU time = user + sys of the command and every process it waited for)."""
+    import resource
+    import subprocess
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True)
+    elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return elapsed, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def bench_startup(quick: bool) -> list[Row]:
@@ -503,34 +496,33 @@ def bench_startup(quick: bool) -> list[Row]:
 
     with tempfile.TemporaryDirectory() as folder:
         outs = {w: os.path.join(folder, f"sweep{w}.csv") for w in (1, 2)}
-
-        def fresh(workers: int) -> Callable[[], float]:
-            def run() -> float:
-                if os.path.exists(outs[workers]):
+        wall = {"1": math.inf, "2": math.inf, "fixed": math.inf}
+        cpu = dict(wall)
+        # Interleaved, best of 5: load that comes and goes hits all three alike. "fixed" is the
+        # same command on the finished table (Python, imports, grid, lock, reading the table;
+        # no point to compute, no pool). CPU time (user + sys of the command and its pool
+        # workers) is far less sensitive to other load than wall time.
+        for _ in range(5):
+            for name, workers in (("1", 1), ("2", 2), ("fixed", 1)):
+                if name != "fixed" and os.path.exists(outs[workers]):
                     os.remove(outs[workers])
-                return _wall(command(workers, outs[workers]), repeat=1)
-            return run
-
-        # Interleaved, best of 5: load that comes and goes hits both alike.
-        t1, _, t2, _ = interleaved(fresh(1), fresh(2), repeat=5)
-        # Fixed cost: the same command on the finished table (Python, imports, grid, lock,
-        # reading the table; no point to compute, no pool).
-        t_fixed = _wall(command(1, outs[1]), repeat=5)
-        # What a pool costs before its first result: spawn 2 workers that import
-        # proofs_check.sweep (numpy, theory) and compute one trivial point each.
-        t_pool = _wall([python, "-c", _POOL_PROBE], repeat=3) - _wall([python, "-c", _NO_POOL])
-    work = max(t1 - t_fixed, 0.0)
+                elapsed, used = _wall_and_cpu(command(workers, outs[workers]))
+                wall[name], cpu[name] = min(wall[name], elapsed), min(cpu[name], used)
+    t1, t2, t_fixed = wall["1"], wall["2"], wall["fixed"]
+    work = max(cpu["1"] - cpu["fixed"], 0.0)  # CPU time of the points themselves
+    spawn = max(cpu["2"] - cpu["1"], 0.0) / 2  # CPU time one spawned worker adds
     speedup = t1 / t2
-    bound = t1 / (t_fixed + work / 2)  # 2 workers with a free pool (no spawn, no imports)
+    free = (cpu["fixed"] + work) / (cpu["fixed"] + work / 2)  # 2 workers, free pool
     load = os.getloadavg()[0]
     rows.append(Row(f"{points}-point spectra-only sweep, 2 workers vs 1", seconds(t2),
                     seconds(t1), f"{speedup:.3g}x", ">= 1.5x", _met(speedup >= 1.5),
                     "sobolev-verify sweep --width 2 3 4 --dim 3 10 20 (spawned workers; "
-                    "interleaved best of 5); "
-                    f"fixed cost (same command, table done) {seconds(t_fixed)}, per-point work "
-                    f"{work / points * 1e3:.2g} ms ({seconds(work)} in all), pool start-up "
-                    f"(2 spawned workers to first result) {seconds(t_pool)}: even a free pool "
-                    f"gives at most {bound:.3g}x; load average {load:.1f}"))
+                    f"interleaved best of 5; wall with the table done: {seconds(t_fixed)}). "
+                    "CPU time: 1 worker "
+                    f"{seconds(cpu['1'])} = fixed {seconds(cpu['fixed'])} (table done) + points "
+                    f"{seconds(work)} ({work / points * 1e3:.2g} ms each); each spawned worker "
+                    f"adds {seconds(spawn)} before its first point; even a free pool gives at "
+                    f"most {free:.3g}x; load average {load:.1f}"))
     return rows
 ACTIVATIONS_BENCHED = ("leaky_relu(0.1)", "gelu", "erf", "sine")
 
