@@ -344,3 +344,42 @@ def test_one_pending_point_is_computed_in_process_whatever_workers(tmp_path, sma
     summary = sweep.run_sweep(small_points, out, workers=2, progress=False)
     assert summary.computed == 1 and summary.executor == "in-process"
     assert sorted(_table(out)) == sorted(_table(reference))
+
+
+def _blas_variables() -> dict[str, str | None]:
+    return {name: os.environ.get(name) for name in sweep.BLAS_THREAD_VARIABLES}
+
+
+def test_spawned_workers_get_cores_over_workers_blas_threads(monkeypatch):
+    """Processes spawned inside _worker_threads(n) see n for every BLAS thread variable the
+    user did not set, the user's value where set; the parent's environment is restored."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.delenv("MKL_NUM_THREADS", raising=False)
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")
+    before = _blas_variables()
+    with sweep._worker_threads(1):
+        pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        future = pool.submit(_blas_variables)
+    with pool:
+        seen = future.result(timeout=60)
+    assert seen == {"OPENBLAS_NUM_THREADS": "3", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    assert _blas_variables() == before
+
+
+def test_local_pool_starts_its_workers_with_single_threaded_blas(monkeypatch, tmp_path,
+                                                                 small_points):
+    """2 workers on os.cpu_count() cores get cores // 2 BLAS threads each (at least 1)."""
+    calls = []
+    original = sweep._worker_threads
+
+    def recording(threads):
+        calls.append(threads)
+        return original(threads)
+
+    monkeypatch.setattr(sweep, "_worker_threads", recording)
+    summary = sweep.run_sweep(small_points[:4], tmp_path / "t.csv", workers=2, progress=False)
+    assert summary.executor.startswith("local process pool") and summary.failed == 0
+    assert calls == [max(1, (os.cpu_count() or 1) // 2)]
