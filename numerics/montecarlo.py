@@ -36,6 +36,9 @@ per student row, and mapped back to (K, d) at the end, so the reported standard 
 exact sample standard errors of the per-sample (K, d) gradients. ``dimension="full"`` draws
 x ∈ R^d and uses the unconditioned pointwise gradient (the estimator before the span; for
 tests). When m = d the two coincide and "span" draws x in full (same stream, same numbers).
+For relu and leaky relu with l2, sobolev or h1 (per-sample gradients e_k = σ'(Z_k)·y) the span
+estimator runs a buffered kernel in a (rows, samples) layout (:class:`_HomogeneousSpanKernel`):
+the same sums, up to summation order, without per-chunk temporaries.
 
 Samplers. ``sampler="random"``: i.i.d. draws from one numpy Generator; chunks of ``batch_size``
 rows, and the stream of normals does not depend on the chunking (results for different
@@ -86,6 +89,10 @@ SAMPLERS = ("random", "sobol")
 #: to stay in cache; measured fastest on 2 cores): the rows
 #: processed at once are min(batch_size, max(256, CHUNK_ENTRIES // (K·p))).
 CHUNK_ENTRIES = 2 ** 17
+#: Bound on m·n·k of the relu / leaky relu span kernel's (P, m)·(m, rows) product: OpenBLAS
+#: runs a GEMM single-threaded up to 65536·4 = 2^18 multiply-adds. Above it, threaded BLAS on a
+#: loaded 2-core machine slowed that one product 250× (15 ms instead of 60 µs per chunk).
+SINGLE_THREAD_GEMM = 2 ** 18
 
 
 def _positive_int(value, name: str) -> int:
@@ -267,6 +274,12 @@ class _GradientMoments:
             centred = np.maximum(centred - total * mean, 0.0)
         self.merge(n, mean, centred)
 
+    def add_sums(self, n: int, total: Array, squares: Array) -> None:
+        """Add a chunk given Σ_b e_kb (K, p) and the raw scatter Σ_b e_kb e_kbᵀ (K, p, p)."""
+        mean = total / n
+        centred = squares - total[:, :, None] * mean[:, None, :]
+        self.merge(n, mean, centred)
+
     def merge(self, n: int, mean: Array, centred: Array) -> None:
         combined = self.n + n
         delta = mean - self.mean
@@ -339,6 +352,111 @@ def _process(frame: _Frame, U: Array, K: int, activation: Activation,
              ) -> tuple[Array, Array | None, Array | None, Array | None]:
     x = U if frame.x_map is None else U @ frame.x_map
     return _pointwise(U @ frame.mix, x, frame.rows, frame.gram, K, activation, weights)
+
+
+class _HomogeneousSpanKernel:
+    """One chunk of the span estimator for a first-order loss and a homogeneous activation.
+
+    The same quantities as :func:`_pointwise` followed by :meth:`_GradientMoments.add_chunk`
+    for relu and leaky relu with the losses l2, sobolev and h1 (there the regular σ'' and σ'''
+    vanish, so the per-sample gradient of row k is e_k = a_k·y with a = σ'(Z) and
+    y = c₂ r x + c_s D), computed in a transposed (rows, samples) layout into buffers allocated
+    once per chunk size: every pass runs over contiguous memory and no chunk allocates (and
+    page-faults) its large temporaries.
+
+        pre = mixᵀ Uᵀ (P, n);   a = σ'(pre),  σ(pre) = pre·σ'(pre)   (degree-1 homogeneity)
+        r = Σ_i σ(pre_i) − Σ_j σ(pre*_j);   D = R_Sᵀ a_S − R_Tᵀ a_T   (p, n)
+        ℓ = c₂ ½ r² + c_s ½ |D|²;   y = c₂ r x + c_s D
+        Σ_b e_kb = a_k yᵀ;   Σ_b e_kb e_kbᵀ = (a_k² ⊙ y) yᵀ   (one batched (K, p, n)·(n, p) product)
+
+    σ' of such an activation is σ'(1) on t > 0 and σ'(−1) on t ≤ 0 (see
+    :func:`_homogeneous_slopes`). Same numbers as the generic path up to summation order.
+    """
+
+    def __init__(self, frame: _Frame, K: int, slopes: tuple[float, float],
+                 weights: tuple[float, float, float]) -> None:
+        self.K = K
+        self.positive, self.negative = slopes
+        self.binary = (self.positive, self.negative) == (1.0, 0.0)  # relu: a = 1{t > 0} = a²
+        self.c2, self.cs = weights[0], weights[1]
+        self.mix_t = np.ascontiguousarray(frame.mix.T)  # (P, m)
+        self.x_map_t = None if frame.x_map is None else np.ascontiguousarray(frame.x_map.T)
+        self.student_rows_t = np.ascontiguousarray(frame.rows[:K].T)  # (p, K)
+        self.teacher_rows_t = np.ascontiguousarray(frame.rows[K:].T)  # (p, K*)
+        self.P, self.p = frame.mix.shape[1], frame.rows.shape[1]
+        self.n_draw = frame.n_draw
+        self._buffers: dict[int, dict[str, Array]] = {}
+
+    def buffers(self, n: int) -> dict[str, Array]:
+        """Work arrays for chunks of n samples (allocated on first use, then reused)."""
+        if n not in self._buffers:
+            P, p, K = self.P, self.p, self.K
+            self._buffers[n] = {
+                "U": np.empty((n, self.n_draw)), "pre": np.empty((P, n)),
+                "slopes": np.empty((P, n)), "below": np.empty((P, n)), "ell": np.empty(n),
+                "r": np.empty(n), "scratch": np.empty(n),
+                "D": np.empty((p, n)), "D_teacher": np.empty((p, n)),
+                "x": np.empty((p, n)), "y": np.empty((p, n)), "a2": np.empty((K, n)),
+                "weighted": np.empty((K, p, n)), "total": np.empty((K, p)),
+                "squares": np.empty((K, p, p)),
+            }
+        return self._buffers[n]
+
+    def draw(self, rng: np.random.Generator, n: int) -> Array:
+        """n standard normal rows (n, m) into the chunk's buffer (numpy's stream order)."""
+        U = self.buffers(n)["U"]
+        rng.standard_normal(out=U)
+        return U
+
+    def chunk(self, U: Array) -> tuple[float, float, Array, Array]:
+        """Sufficient statistics of the samples U (n, m): (mean of ℓ, Σ_b (ℓ_b − mean)²,
+        Σ_b e_kb (K, p), Σ_b e_kb e_kbᵀ (K, p, p)); the arrays are the kernel's buffers."""
+        n = U.shape[0]
+        buf = self.buffers(n)
+        K, c2, cs = self.K, self.c2, self.cs
+        pre, slopes, y, ell = buf["pre"], buf["slopes"], buf["y"], buf["ell"]
+        np.matmul(self.mix_t, U.T, out=pre)
+        np.greater(pre, 0.0, out=slopes, casting="unsafe")  # 1{t > 0} as 0.0 / 1.0
+        if not self.binary:  # σ'(1)·1{t > 0} + σ'(−1)·(1 − 1{t > 0}), exact in floating point
+            below = np.subtract(1.0, slopes, out=buf["below"])
+            below *= self.negative
+            slopes *= self.positive
+            slopes += below
+        a = slopes[:K]
+        x = U.T if self.x_map_t is None else np.matmul(self.x_map_t, U.T, out=buf["x"])
+        ell.fill(0.0)
+        if c2:  # r = Σ_i σ(Z_i) − Σ_j σ(Z*_j) with σ(t) = t·σ'(t)
+            r = np.einsum("pb,pb->b", pre[:K], a, out=buf["r"])
+            r -= np.einsum("pb,pb->b", pre[K:], slopes[K:], out=buf["scratch"])
+            np.multiply(r, r, out=ell)
+            ell *= 0.5 * c2
+            np.multiply(x, r if c2 == 1.0 else c2 * r, out=y)
+        if cs:  # D = ∇ₓg(x; W) − ∇ₓg(x; W*)
+            D = np.matmul(self.student_rows_t, a, out=buf["D"])
+            D -= np.matmul(self.teacher_rows_t, slopes[K:], out=buf["D_teacher"])
+            squared = np.einsum("pb,pb->b", D, D, out=buf["scratch"])
+            squared *= 0.5 * cs
+            ell += squared
+            scaled = D if cs == 1.0 else np.multiply(D, cs, out=buf["D_teacher"])
+            if c2:
+                y += scaled
+            else:
+                np.copyto(y, scaled)
+        total = np.matmul(a, y.T, out=buf["total"])
+        a2 = a if self.binary else np.square(a, out=buf["a2"])
+        weighted = np.multiply(a2[:, None, :], y[None, :, :], out=buf["weighted"])
+        squares = np.matmul(weighted, y.T, out=buf["squares"])
+        ell_mean = float(ell.sum()) / n
+        ell -= ell_mean
+        return ell_mean, float(np.dot(ell, ell)), total, squares
+
+
+def _homogeneous_slopes(activation: Activation) -> tuple[float, float] | None:
+    """(σ'(1), σ'(−1)) when σ' is constant on t > 0 and on t ≤ 0 (relu, leaky relu), else None."""
+    if not activation.homogeneous:
+        return None
+    positive, zero, negative = (float(v) for v in activation.numpy[1](np.array([1.0, 0.0, -1.0])))
+    return (positive, negative) if zero == negative else None
 
 
 @dataclass(frozen=True)
@@ -465,7 +583,21 @@ def monte_carlo(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *, n_samples:
     grad = _GradientMoments(K, p, scatter)
     value = _Moments(())
     law = "N(0, I_d)" if factor is None else "N(0, Σ)"
-    if sampler == "random":
+    slopes = _homogeneous_slopes(act)
+    if sampler == "random" and scatter and weights[2] == 0 and slopes is not None:
+        kernel = _HomogeneousSpanKernel(frame, K, slopes, weights)
+        rng = np.random.default_rng(seed)
+        kernel_rows = min(batch_size, max(256, min(
+            CHUNK_ENTRIES // (K * p), SINGLE_THREAD_GEMM // frame.mix.size)))
+        with _progress(n_samples, progress, "monte-carlo") as bar:
+            for size in _chunks(n_samples, kernel_rows):
+                ell_mean, ell_m2, total, squares = kernel.chunk(kernel.draw(rng, size))
+                value.add(size, ell_mean, ell_m2)
+                grad.add_sums(size, total, squares)
+                bar.update(size)
+        scrambles = None
+        how = f"monte-carlo, x ~ {law}, normal-approximation intervals"
+    elif sampler == "random":
         rng = np.random.default_rng(seed)
         with _progress(n_samples, progress, "monte-carlo") as bar:
             for size in _chunks(n_samples, rows_per_chunk):

@@ -308,3 +308,78 @@ def test_flow_setting_is_part_of_the_key():
     assert plain.key() != with_flow.key()
     with pytest.raises(ValueError, match="flow_t_max"):
         sweep.grid_from_lists(flow_t_max=-1)
+
+
+# ------------------------------------------------------------------------------- start-up cost
+
+_FOOTPRINT = """
+import sys
+from proofs_check import sweep
+points = sweep.grid_from_lists(width=["2", "3"], dim=["3", "10"], seed=["0:2"],
+                               activation=["relu", "leaky_relu(0.1)"]).points()
+summary = sweep.run_sweep(points, sys.argv[1], workers=1, progress=False)
+assert summary.computed == len(points) == 16 and summary.failed == 0, summary
+heavy = ("scipy", "sympy", "mpmath", "matplotlib", "dask", "distributed", "tqdm", "numerics")
+print(" ".join(name for name in heavy if name in sys.modules))
+"""
+
+
+def test_spectra_only_sweep_imports_neither_scipy_nor_sympy_nor_tqdm(tmp_path):
+    """A relu / leaky relu spectra-only sweep (grid validation, the lock, every compute_point,
+    the CSV) runs on numpy and theory alone: each spawned pool worker pays these imports, and
+    scipy.special + mpmath (numerics.activations) or tqdm cost ~0.1 s each per process, more
+    than a whole 54-point spectra sweep's per-point work. Checked in a fresh interpreter."""
+    result = subprocess.run([sys.executable, "-c", _FOOTPRINT, str(tmp_path / "t.csv")],
+                            capture_output=True, text=True, timeout=120,
+                            cwd=Path(__file__).resolve().parents[1])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [], f"heavy imports: {result.stdout}"
+
+
+def test_one_pending_point_is_computed_in_process_whatever_workers(tmp_path, small_points,
+                                                                   reference):
+    out = tmp_path / "one.csv"
+    rows = sweep.read_results(reference)
+    sweep._write_table(out, rows[1:])  # every point but the first is done
+    summary = sweep.run_sweep(small_points, out, workers=2, progress=False)
+    assert summary.computed == 1 and summary.executor == "in-process"
+    assert sorted(_table(out)) == sorted(_table(reference))
+
+
+def _blas_variables() -> dict[str, str | None]:
+    return {name: os.environ.get(name) for name in sweep.BLAS_THREAD_VARIABLES}
+
+
+def test_spawned_workers_get_cores_over_workers_blas_threads(monkeypatch):
+    """Processes spawned inside _worker_threads(n) see n for every BLAS thread variable the
+    user did not set, the user's value where set; the parent's environment is restored."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.delenv("MKL_NUM_THREADS", raising=False)
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")
+    before = _blas_variables()
+    with sweep._worker_threads(1):
+        pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        future = pool.submit(_blas_variables)
+    with pool:
+        seen = future.result(timeout=60)
+    assert seen == {"OPENBLAS_NUM_THREADS": "3", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    assert _blas_variables() == before
+
+
+def test_local_pool_starts_its_workers_with_single_threaded_blas(monkeypatch, tmp_path,
+                                                                 small_points):
+    """2 workers on os.cpu_count() cores get cores // 2 BLAS threads each (at least 1)."""
+    calls = []
+    original = sweep._worker_threads
+
+    def recording(threads):
+        calls.append(threads)
+        return original(threads)
+
+    monkeypatch.setattr(sweep, "_worker_threads", recording)
+    summary = sweep.run_sweep(small_points[:4], tmp_path / "t.csv", workers=2, progress=False)
+    assert summary.executor.startswith("local process pool") and summary.failed == 0
+    assert calls == [max(1, (os.cpu_count() or 1) // 2)]
