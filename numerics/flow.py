@@ -472,7 +472,7 @@ def gradient_flow(W0: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
                         "'LSODA' or 'Radau'), looser rtol/atol, or a smaller t_max.")
                 t_old, t, y = solver.t_old, solver.t, solver.y
                 norm = float(np.linalg.norm(field_of(y)))
-                hits = []  # (time, status) of the stops inside this step
+                hits = []  # the stops whose condition was met inside this step
                 if norm <= threshold:
                     hits.append("converged")
                 hits += geometric_hits(y)
@@ -487,15 +487,16 @@ def gradient_flow(W0: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
                     t = t_end
                 elif plateau_reached(t, norm):
                     status, t_end = "plateau", t
-                upto = int(np.searchsorted(uniform, t, side="right"))
-                pending = uniform[next_uniform:upto]
-                pending = pending[pending != t]  # the step's (or the stop's) own point
-                next_uniform = upto
-                if pending.size:
-                    if interpolant is None:
-                        interpolant = solver.dense_output()
-                    extra_times.extend(pending.tolist())
-                    extra_states.extend(interpolant(pending).T)
+                if next_uniform < uniform.size and uniform[next_uniform] <= t:
+                    upto = int(np.searchsorted(uniform, t, side="right"))
+                    pending = uniform[next_uniform:upto]
+                    pending = pending[pending != t]  # the step's (or the stop's) own point
+                    next_uniform = upto
+                    if pending.size:
+                        if interpolant is None:
+                            interpolant = solver.dense_output()
+                        extra_times.extend(pending.tolist())
+                        extra_states.extend(interpolant(pending).T)
                 if hits:
                     extra_times.append(t_end)
                     extra_states.append(interpolant(t_end))
