@@ -1,4 +1,8 @@
-r"""Gradient flow dW/dt = −F(W) of the population loss, integrated with scipy's solve_ivp.
+r"""Gradient flow dW/dt = −F(W) of the population loss, integrated by scipy's ODE solvers.
+
+The solver (scipy.integrate.RK45, DOP853, Radau, ... — the classes behind solve_ivp) is driven
+step by step, so the flow takes exactly the steps of solve_ivp with the same method, tolerances
+and span (t_eval=None), and makes the same field evaluations.
 
 F is theory.population_gradient (convention "expected" — E_x of the pointwise gradient, what
 training follows — or "exact" — the gradient of the population loss); implicit methods (Radau,
@@ -7,30 +11,45 @@ Where that Jacobian does not exist (a student row (anti)parallel to another row:
 cone) the call falls back to forward differences of F (scipy.optimize.approx_fprime) and the
 fallback is counted in the result.
 
-Stopping (events of solve_ivp): convergence when ‖F(W)‖_F <= max(gradient_tol,
-gradient_rtol·‖F(W0)‖_F); a plateau (status "plateau"): ‖F‖ has fallen below 1e-6·‖F(W0)‖ and
-has not halved for 5 times the median of its last halving times — the floor that the solver's
+Stopping (status): "converged" when ‖F(W)‖_F <= max(gradient_tol, gradient_rtol·‖F(W0)‖_F)
+(the message says which tolerance); "plateau" when ‖F‖ has fallen below 1e-6·‖F(W0)‖ and has
+not halved for 5 times the median of its last halving times — the floor that the solver's
 tolerances and rounding put under ‖F‖ (about λ_max·rtol·‖W‖), so a smaller gradient_tol would
-only integrate on in place; a row norm below
-1e-8·scale (a neuron collapsed to 0, the model is undefined there); a row norm above 1e6·scale
-(divergence, raises FlowError); for the exact Sobolev convention of a kinked activation (relu,
-leaky relu), a pair reaching sin θ <= 1e-7:
-the exact flow reaches the cone singularity in finite time (theory.reduced_flow), beyond which
-it is a Filippov sliding motion that this integrator does not follow (status "singular").
+only integrate on in place; "collapsed" at a row norm below 1e-8·scale (a neuron collapsed to 0,
+the model is undefined there); a row norm above 1e6·scale (divergence, raises FlowError); for
+the exact Sobolev convention of a kinked activation (relu, leaky relu), "singular" at a pair
+reaching sin θ <= 1e-7: the exact flow reaches the cone singularity in finite time
+(theory.reduced_flow), beyond which it is a Filippov sliding motion that this integrator does
+not follow; "t_max" otherwise. The conditions are checked at every accepted step; one that falls
+from > 0 to <= 0 inside a step is located on the step's dense output by brentq (as solve_ivp's
+terminal events are), the plateau stops at the step where it is detected.
 
-Cost: the convergence event reads the field the step has just computed (a cache keyed by the
-state), so events add no field evaluations; the field at the uniform output times and the loss
-at every output time are the only evaluations beyond the solver's.
+Output: the solver's accepted steps (non-uniform: dense where the flow is fast), the point of
+a located stop, and, only on request (n_samples), uniform output times computed from the
+solver's dense output.
+
+Cost: the convergence check reads the field the step has just computed (a cache keyed by the
+state; RK45, RK23 and DOP853 evaluate F at the step's end point) and the geometric stops are a
+few norms per step, so without n_samples the flow makes exactly the field evaluations of the
+bare solver, plus, once, the dense output and brentq evaluations that locate a convergence
+stop inside its step. Uniform output times cost DOP853 3 extra field evaluations per step
+holding one (RK45 and RK23 build their dense output from the step's stages: free). The loss at
+the output times, and ‖F‖ at output times that are not solver steps, are evaluated on first
+access.
 
 Measured rate: the slope −d log q/dt fitted by least squares (scipy.stats.linregress, with its
 standard error) over the window where q is between window[1]·scale and window[0]·scale, with q
 the distance to the teacher minimised over neuron permutations (scipy.optimize.
-linear_sum_assignment) when K = K*, scale = ‖W*‖_F; otherwise q = ‖F(W)‖_F, scale = ‖F(W0)‖_F.
+linear_sum_assignment) when K = K*, scale = ‖W*‖_F; otherwise q = ‖F(W)‖_F, scale = ‖F(W0)‖_F;
+it needs MIN_FIT_SAMPLES = 3 output samples in the window. The samples are the output points
+(by default the solver's steps), so the fit weighs the window as the solver's steps do.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
+import statistics
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
@@ -56,6 +75,11 @@ SINGULAR_SIN_TOL = 1e-7
 #: the median of its last halving times.
 PLATEAU_BELOW = 1e-6
 PLATEAU_PATIENCE = 5.0
+EPS = float(np.finfo(float).eps)
+#: Fewest output samples in the fit window for a rate: 3 solver points leave the least-squares
+#: line one residual degree of freedom for its standard error. (Interpolated output samples add
+#: no information beyond the solver points they are interpolated from.)
+MIN_FIT_SAMPLES = 3
 
 
 class FlowError(ValueError):
@@ -115,9 +139,10 @@ class FlowResult:
     ``rate_note`` saying why when the window holds too few samples); fit_window: (t_start, t_end).
     status: "converged", "plateau", "t_max", "singular" or "collapsed"; message explains it
     (for "converged": which tolerance, absolute or relative, was met).
-    Output times are the solver's accepted steps plus the n_samples uniform times of
-    [0, t_max] reached before the flow stopped (solve_ivp's t_eval: its dense output is computed
-    only for the steps containing one), and the end point of a terminal event.
+    Output times are the solver's accepted steps, the end point of a stop located inside a
+    step, and, when n_samples is given, the n_samples uniform times of [0, t_max] reached before
+    the flow stopped (from the solver's dense output). nfev counts every field evaluation of the
+    flow, the one at W0 included (as solve_ivp's nfev does).
     max_loss_increase: max over consecutive samples of loss[k+1] − loss[k] (<= 0: monotone).
     """
 
@@ -219,10 +244,10 @@ def _check_positive(name: str, value: float) -> float:
 def _fit_rate(t, q, scale, window):
     upper, lower = window[0] * scale, window[1] * scale
     inside = (q <= upper) & (q >= lower) & (q > 0)
-    if inside.sum() < 5:
+    if inside.sum() < MIN_FIT_SAMPLES:
         return None, None, None, (
-            f"too few samples ({int(inside.sum())}) with {lower:.1e} <= q <= {upper:.1e}; "
-            "increase t_max or lower gradient_tol")
+            f"too few samples ({int(inside.sum())} < {MIN_FIT_SAMPLES}) with {lower:.1e} <= q "
+            f"<= {upper:.1e}; increase t_max or lower gradient_tol")
     from scipy.stats import linregress
 
     fit = linregress(t[inside], np.log(q[inside]))
@@ -236,7 +261,7 @@ def gradient_flow(W0: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
                   convention: str = "expected", sobolev_weight: float = 1.0,
                   t_max: float = 200.0, rtol: float = 1e-10, atol: float = 1e-13,
                   method: str = "DOP853", gradient_tol: float = 1e-10,
-                  window: tuple[float, float] = (1e-3, 1e-8), n_samples: int = 200,
+                  window: tuple[float, float] = (1e-3, 1e-8), n_samples: int | None = None,
                   max_evaluations: int = 200_000, gradient_rtol: float = 0.0,
                   stop_on_plateau: bool = True, activation: str = "relu",
                   second_order_weight: float = 1.0,
@@ -257,8 +282,10 @@ def gradient_flow(W0: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
             too-small gradient_tol (module docstring).
         window: (upper, lower) bounds of the rate-fit window, relative to the scale of q
             (see the module docstring).
-        n_samples: uniform output times on [0, t_max] added to the solver's own steps (those
-            before the flow stops).
+        n_samples: None (default): output at the solver's own steps only. An integer n >= 2:
+            add the n uniform times of [0, t_max] reached before the flow stops, interpolated
+            by the solver's dense output — with DOP853 that costs 3 extra field evaluations per
+            step holding one (RK45/RK23: none).
         max_evaluations: budget of field evaluations; exceeding it raises FlowError.
         activation: σ of student and teacher, any spec theory has closed forms for ("relu",
             "leaky_relu(0.1)", "gelu", "erf", "sine"). Smooth σ have no cone singularity, so
@@ -290,12 +317,14 @@ def gradient_flow(W0: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
     if not (isinstance(window, (tuple, list)) and len(window) == 2
             and all(isinstance(x, (int, float)) for x in window) and 0 < window[1] < window[0]):
         raise ValueError(f"window must be (upper, lower) with 0 < lower < upper; got {window!r}")
-    for name, value, least in (("n_samples", n_samples, 2), ("max_evaluations", max_evaluations,
-                                                             10)):
+    for name, value, least in (("n_samples", n_samples, 2),
+                               ("max_evaluations", max_evaluations, 10)):
+        if name == "n_samples" and value is None:
+            continue
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
-            raise ValueError(f"{name} must be an integer >= {least}; got {value!r}")
-    if int(max_evaluations) < 10:
-        raise ValueError(f"max_evaluations must be >= 10; got {max_evaluations!r}")
+            raise ValueError(f"{name} must be an integer >= {least}" +
+                             (" or None (the solver's steps only)" if name == "n_samples" else "")
+                             + f"; got {value!r}")
 
     law = dict(sobolev_weight=weight,
                second_order_weight=check_second_order_weight(second_order_weight))
@@ -311,37 +340,43 @@ def gradient_flow(W0: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
                          "from W0/c, W_star/c and scale the trajectory back") from None
 
     K, d = W0.shape
-    from scipy.integrate import solve_ivp  # scipy imported on use (start-up time)
-    from scipy.optimize import approx_fprime
+    from scipy.integrate import BDF, DOP853, LSODA, RK23, RK45, Radau
+    from scipy.optimize import approx_fprime, brentq
 
+    solvers = {"RK45": RK45, "RK23": RK23, "DOP853": DOP853, "Radau": Radau, "BDF": BDF,
+               "LSODA": LSODA}
     act = get_activation(activation)
     activation, kinked = act.name, not act.is_smooth
     options = dict(convention=convention, activation=activation, **law)
     scale = float(np.linalg.norm(W0) + np.linalg.norm(W_star))
     singular_flow = convention == "exact" and loss != "l2" and weight > 0 and kinked
-    counters = {"nfev": 0, "njev": 0, "fallbacks": 0}
+    counters = {"nfev": 1, "njev": 0, "fallbacks": 0}  # nfev counts the field at W0
     initial_field = theory.population_gradient(W0, W_star, loss, **options)  # may raise
     initial_norm = float(np.linalg.norm(initial_field))
     threshold = max(gradient_tol, gradient_rtol * initial_norm)
-    cache: OrderedDict[bytes, NDArray[np.float64]] = OrderedDict()  # last fields, by state
+    y0 = W0.ravel().astype(float)
+    # The last fields, by state: the solver's first call (at W0) and the convergence check at
+    # each step end (the state whose field the step has just computed) are cache hits.
+    cache: OrderedDict[bytes, NDArray[np.float64]] = OrderedDict([(y0.tobytes(), initial_field)])
 
     def field_of(y):
         key = y.tobytes()
-        if key in cache:
-            return cache[key]
+        value = cache.get(key)
+        if value is not None:
+            return value
         counters["nfev"] += 1
         if counters["nfev"] > max_evaluations:
             raise _Abort(
                 f"the solver exceeded max_evaluations={max_evaluations} field evaluations; "
                 f"rtol={rtol:g}/atol={atol:g} may be too tight for method {method!r}, or t_max "
                 "too long: loosen the tolerances, shorten t_max or raise max_evaluations")
-        if not np.all(np.isfinite(y)):
-            raise _Abort("the state became non-finite (the trajectory diverged)")
-        try:
+        try:  # theory validates the state (finite entries) on every call
             value = theory.population_gradient(y.reshape(K, d), W_star, loss, **options)
         except theory.NonDifferentiableError as exc:
             raise _Abort(f"the field is undefined at a trial point of the solver: {exc}") from exc
         except ValueError as exc:
+            if not np.all(np.isfinite(y)):
+                raise _Abort("the state became non-finite (the trajectory diverged)") from None
             raise _Abort(f"the field could not be evaluated at a trial point: {exc}") from exc
         cache[key] = value
         if len(cache) > 32:
@@ -359,113 +394,162 @@ def gradient_flow(W0: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
             counters["fallbacks"] += 1
             return approx_fprime(y, lambda z: rhs(0.0, z), 1e-7 * max(1.0, scale))
 
-    # Plateau monitor, updated once per accepted step (the converged event is evaluated there,
-    # on the field the step has just computed: a cache hit, no extra evaluation).
-    monitor = {"t": 0.0, "best": initial_norm, "halvings": [(0.0, initial_norm)],
-               "plateau_at": math.inf}
-    steps: list[tuple[float, NDArray[np.float64], float]] = [(0.0, W0.ravel(), initial_norm)]
+    # Stop conditions, each g(t, y) with a stop where g falls from > 0 to <= 0 within a step
+    # (solve_ivp's terminal events with direction −1), located on the step's dense output by
+    # brentq as solve_ivp does. The geometric ones cost a few vector norms per step; the
+    # convergence check reads the field at the step end (a cache hit).
+    def converged_g(y):
+        return math.log(max(float(np.linalg.norm(field_of(y))), 1e-300)) - math.log(threshold)
 
-    def _observe(t: float, y, norm: float) -> None:
-        if t <= monitor["t"]:
-            return  # root-finding calls inside the last step
-        monitor["t"] = t
-        steps.append((t, np.array(y, dtype=float), norm))
+    def row_norms(y):
+        rows = y.reshape(K, d)
+        return np.sqrt(np.einsum("kd,kd->k", rows, rows))
+
+    def collapsed_g(y):
+        return float(row_norms(y).min()) - 1e-8 * scale
+
+    def diverged_g(y):
+        return 1e6 * scale - float(row_norms(y).max())
+
+    def singular_g(y):
+        return _min_pair_sin(y.reshape(K, d), W_star) - SINGULAR_SIN_TOL
+
+    stops = {"collapsed": collapsed_g, "diverged": diverged_g, "converged": converged_g}
+    if singular_flow:
+        stops["singular"] = singular_g
+
+    def geometric_hits(y) -> list[str]:
+        """The geometric stops (row norms, pair angles) whose g fell to <= 0 in this step."""
+        rows = row_norms(y)
+        values = {"collapsed": float(rows.min()) - 1e-8 * scale,
+                  "diverged": 1e6 * scale - float(rows.max())}
+        if singular_flow:
+            values["singular"] = singular_g(y)
+        hits = [name for name, value in values.items() if previous[name] >= 0 >= value]
+        previous.update(values)
+        return hits
+
+    previous = {name: stops[name](y0) for name in ("collapsed", "diverged", "singular")
+                if name in stops}
+
+    # Plateau monitor, updated once per accepted step.
+    monitor = {"best": initial_norm, "halvings": [(0.0, initial_norm)]}
+
+    def plateau_reached(t: float, norm: float) -> bool:
         monitor["best"] = min(monitor["best"], norm)
         halvings = monitor["halvings"]
         if norm <= 0.5 * halvings[-1][1]:
             halvings.append((t, norm))
-        elif (stop_on_plateau and len(halvings) >= 4 and math.isinf(monitor["plateau_at"])
-              and monitor["best"] <= PLATEAU_BELOW * initial_norm):
-            recent = np.diff([time for time, _ in halvings[-6:]])
-            if t - halvings[-1][0] > PLATEAU_PATIENCE * float(np.median(recent)):
-                monitor["plateau_at"] = t
+            return False
+        if (stop_on_plateau and len(halvings) >= 4
+                and monitor["best"] <= PLATEAU_BELOW * initial_norm):
+            times = [time for time, _ in halvings[-6:]]
+            recent = [later - earlier for earlier, later in itertools.pairwise(times)]
+            return t - halvings[-1][0] > PLATEAU_PATIENCE * statistics.median(recent)
+        return False
 
-    def converged(t, y):
-        norm = float(np.linalg.norm(field_of(y)))
-        _observe(t, y, norm)
-        return math.log(max(norm, 1e-300)) - math.log(threshold)
-
-    def plateau(t, _y):
-        return -1.0 if t >= monitor["plateau_at"] else 1.0
-
-    def collapsed(_t, y):
-        return float(np.linalg.norm(y.reshape(K, d), axis=1).min()) - 1e-8 * scale
-
-    def diverged(_t, y):
-        return 1e6 * scale - float(np.linalg.norm(y.reshape(K, d), axis=1).max())
-
-    def singular(_t, y):
-        return _min_pair_sin(y.reshape(K, d), W_star) - SINGULAR_SIN_TOL
-
-    events = [converged, plateau, collapsed, diverged] + ([singular] if singular_flow else [])
-    for event in events:
-        event.terminal = True
-        event.direction = -1
-    converged_at_start = bool(initial_norm <= threshold)
-    if converged_at_start:
-        t_max = 1e-12 * t_max  # already converged: record the initial point only
-    extra = {"jac": jac} if method in IMPLICIT_METHODS else {}
+    times: list[float] = [0.0]
+    states: list[NDArray[np.float64]] = [y0]
+    norms: list[float] = [initial_norm]
+    uniform = (np.linspace(0.0, t_max, int(n_samples))[1:] if n_samples is not None
+               else np.empty(0))
+    next_uniform = 0
+    extra_times: list[float] = []  # uniform output times and the point of a located stop
+    extra_states: list[NDArray[np.float64]] = []
+    converged_at_start = initial_norm <= threshold
+    status = "converged" if converged_at_start else "t_max"
+    t_end = 0.0
     try:
-        solution = solve_ivp(rhs, (0.0, t_max), W0.ravel(), method=method, rtol=rtol, atol=atol,
-                             events=events, t_eval=np.linspace(0.0, t_max, int(n_samples)),
-                             **extra)
+        if not converged_at_start:  # else W0 is a stationary point: record it only
+            solver = solvers[method](rhs, 0.0, y0, t_max, rtol=rtol, atol=atol,
+                                     **({"jac": jac} if method in IMPLICIT_METHODS else {}))
+            while solver.status == "running":
+                solver_message = solver.step()
+                if solver.status == "failed":
+                    raise FlowError(
+                        f"gradient_flow ({loss}, {convention}, {method}): the solver failed at "
+                        f"t = {solver.t:.6g}: {solver_message}. Try another method (e.g. "
+                        "'LSODA' or 'Radau'), looser rtol/atol, or a smaller t_max.")
+                t_old, t, y = solver.t_old, solver.t, solver.y
+                norm = float(np.linalg.norm(field_of(y)))
+                hits = []  # the stops whose condition was met inside this step
+                if norm <= threshold:
+                    hits.append("converged")
+                hits += geometric_hits(y)
+                interpolant = None
+                if hits:
+                    interpolant = solver.dense_output()
+                    located = []
+                    for name in hits:
+                        located.append((brentq(lambda s, g=stops[name], sol=interpolant: g(sol(s)),
+                                               t_old, t, xtol=4 * EPS, rtol=4 * EPS), name))
+                    t_end, status = min(located)
+                    t = t_end
+                elif plateau_reached(t, norm):
+                    status, t_end = "plateau", t
+                if next_uniform < uniform.size and uniform[next_uniform] <= t:
+                    upto = int(np.searchsorted(uniform, t, side="right"))
+                    pending = uniform[next_uniform:upto]
+                    pending = pending[pending != t]  # the step's (or the stop's) own point
+                    next_uniform = upto
+                    if pending.size:
+                        if interpolant is None:
+                            interpolant = solver.dense_output()
+                        extra_times.extend(pending.tolist())
+                        extra_states.extend(interpolant(pending).T)
+                if hits:
+                    extra_times.append(t_end)
+                    extra_states.append(interpolant(t_end))
+                    break
+                times.append(t)
+                states.append(np.array(y, dtype=float))
+                norms.append(norm)
+                if status == "plateau":
+                    break
+            else:
+                t_end = float(solver.t)
     except _Abort as abort:
         raise FlowError(f"gradient_flow ({loss}, {convention}, {method}) stopped: "
                         f"{abort.message}") from None
-    if solution.status == -1:
-        raise FlowError(f"gradient_flow ({loss}, {convention}, {method}): the solver failed at "
-                        f"t = {solution.t[-1]:.6g}: {solution.message}. Try another method "
-                        "(e.g. 'LSODA' or 'Radau'), looser rtol/atol, or a smaller t_max.")
-    t_end = t_max
-    final = None
-    if solution.status == 1:
-        index = [i for i, times in enumerate(solution.t_events) if len(times)][0]
-        t_end, final = float(solution.t_events[index][0]), solution.y_events[index][0]
-    status, message = "t_max", f"reached t_max = {t_max:g} before the convergence event"
-    if converged_at_start:
-        status, message = "converged", (
-            f"converged at the start: ‖F(W0)‖_F = {np.linalg.norm(initial_field):.3g} <= "
-            f"gradient_tol = {gradient_tol:g} (W0 is a stationary point; nothing to integrate)")
-    elif solution.status == 1:
-        hit = events[[i for i, times in enumerate(solution.t_events) if len(times)][0]]
-        if hit is converged:
-            which = (f"gradient_tol = {gradient_tol:g}" if threshold == gradient_tol else
-                     f"gradient_rtol·‖F(W0)‖ = {gradient_rtol:g}·{initial_norm:.3g}")
-            status, message = "converged", (
-                f"converged: ‖F(W)‖_F <= {threshold:.3g} ({which}) at t = {t_end:.6g}")
-        elif hit is plateau:
-            status, message = "plateau", (
-                f"plateau: ‖F(W)‖_F stopped decreasing at {monitor['best']:.3g} "
-                f"(<= {PLATEAU_BELOW:g}·‖F(W0)‖, no halving for {PLATEAU_PATIENCE:g} recent "
-                f"halving times; the floor set by rtol/atol and rounding) at t = {t_end:.6g}, "
-                f"above the convergence threshold {threshold:.3g}")
-        elif hit is collapsed:
-            status, message = "collapsed", (
-                f"a student neuron collapsed to |w| <= {1e-8 * scale:.1e} at t = {t_end:.6g} "
-                "(the model is undefined at w = 0)")
-        elif hit is singular:
-            status, message = "singular", (
-                f"the exact Sobolev flow reached the cone singularity (a pair with sin θ <= "
-                f"{SINGULAR_SIN_TOL:g}) in finite time t = {t_end:.6g}; beyond it the exact flow "
-                "slides along the cone (Filippov), which this integrator does not follow — use "
-                "convention='expected', or theory.reduced_flow for one neuron")
-        else:
-            status, message = "diverged", (
-                f"a row norm exceeded 1e6·(‖W0‖+‖W*‖) at t = {t_end:.6g}: the flow diverged")
 
-    # Output: the solver's accepted steps (recorded by the convergence event, with their field
-    # norms), the uniform times of t_eval (solve_ivp's dense output, computed only for the steps
-    # that contain one) and the end point of a terminal event.
-    records = [(t, y, norm) for t, y, norm in steps if t <= t_end]
-    uniform = [(float(t), y, None) for t, y in zip(solution.t, solution.y.T, strict=True)]
-    points = {t: (y, norm) for t, y, norm in records + uniform}
-    if final is not None:
-        points[t_end] = (final, None)
-    for t, y, _norm in records:  # solver points take precedence over interpolated ones
-        points[t] = (y, _norm)
-    times = np.array(sorted(points))
-    W = np.array([points[t][0] for t in times]).reshape(-1, K, d)
-    known = np.array([np.nan if points[t][1] is None else points[t][1] for t in times])
+    if converged_at_start:
+        message = (f"converged at the start: ‖F(W0)‖_F = {initial_norm:.3g} <= gradient_tol = "
+                   f"{gradient_tol:g} (W0 is a stationary point; nothing to integrate)")
+    elif status == "converged":
+        which = (f"gradient_tol = {gradient_tol:g}" if threshold == gradient_tol else
+                 f"gradient_rtol·‖F(W0)‖ = {gradient_rtol:g}·{initial_norm:.3g}")
+        message = f"converged: ‖F(W)‖_F <= {threshold:.3g} ({which}) at t = {t_end:.6g}"
+    elif status == "plateau":
+        message = (f"plateau: ‖F(W)‖_F stopped decreasing at {monitor['best']:.3g} "
+                   f"(<= {PLATEAU_BELOW:g}·‖F(W0)‖, no halving for {PLATEAU_PATIENCE:g} recent "
+                   f"halving times; the floor set by rtol/atol and rounding) at t = {t_end:.6g}, "
+                   f"above the convergence threshold {threshold:.3g}")
+    elif status == "collapsed":
+        message = (f"a student neuron collapsed to |w| <= {1e-8 * scale:.1e} at t = "
+                   f"{t_end:.6g} (the model is undefined at w = 0)")
+    elif status == "singular":
+        message = (f"the exact Sobolev flow reached the cone singularity (a pair with sin θ <= "
+                   f"{SINGULAR_SIN_TOL:g}) in finite time t = {t_end:.6g}; beyond it the exact "
+                   "flow slides along the cone (Filippov), which this integrator does not "
+                   "follow — use convention='expected', or theory.reduced_flow for one neuron")
+    elif status == "diverged":
+        message = (f"a row norm exceeded 1e6·(‖W0‖+‖W*‖) at t = {t_end:.6g}: the flow "
+                   "diverged")
+    else:
+        message = f"reached t_max = {t_max:g} before the convergence event"
+
+    # Output: the solver's accepted steps (with their field norms), the uniform times asked for
+    # (dense output) and the point of a located stop; solver points take precedence.
+    points = {t: (y, math.nan) for t, y in zip(extra_times, extra_states, strict=True)}
+    points.update((t, (y, norm)) for t, y, norm in zip(times, states, norms, strict=True))
+    ordered = sorted(points)
+    W = np.array([points[t][0] for t in ordered]).reshape(-1, K, d)
+    known = np.array([points[t][1] for t in ordered])
+    for k in np.flatnonzero(np.isnan(known)):  # a field the stop search already evaluated
+        value = cache.get(W[k].tobytes())
+        if value is not None:
+            known[k] = float(np.linalg.norm(value))
+    t_out = np.array(ordered)
     outputs = _Outputs(W, W_star, loss, options, known)
     distance = None
     if K == W_star.shape[0]:
@@ -474,8 +558,8 @@ def gradient_flow(W0: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
     else:
         quantity, q, q_scale = "gradient_norm", outputs.get("gradient_norm"), initial_norm
     finite = np.isfinite(q)
-    rate, stderr, fit_window, note = _fit_rate(times[finite], q[finite], q_scale, window)
-    result = FlowResult(times, W, distance, rate, stderr, fit_window, quantity, note, status,
+    rate, stderr, fit_window, note = _fit_rate(t_out[finite], q[finite], q_scale, window)
+    result = FlowResult(t_out, W, distance, rate, stderr, fit_window, quantity, note, status,
                         message, loss, convention, weight, method, rtol, atol, counters["nfev"],
                         counters["njev"], counters["fallbacks"], W_star, outputs)
     if status == "diverged":

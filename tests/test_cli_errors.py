@@ -120,7 +120,7 @@ def test_library_arguments_are_named():
     with pytest.raises(ValueError, match="seed must be a non-negative integer"):
         monte_carlo(W, W_star, n_samples=10, seed=-1)
     with pytest.raises(ValueError, match="n_samples must be an integer >= 2"):
-        gradient_flow(W, W_star, n_samples=None, t_max=1)
+        gradient_flow(W, W_star, n_samples=1, t_max=1)  # None: the solver's steps only
     with pytest.raises(ValueError, match="window must be"):
         gradient_flow(W, W_star, window=None, t_max=1)
     for call in (lambda: theory.population_loss(W, W_star, np.array(["l2"])),

@@ -129,24 +129,100 @@ def _two_neuron_problem():
     return W_star + 0.2 * rng.normal(size=(2, 4)) / 2, W_star
 
 
-def test_events_and_output_add_no_field_evaluations_to_the_solve():
-    """RK45's dense output reuses its stages and the convergence event reads the field the step
-    computed: gradient_flow makes exactly the field evaluations of a bare solve_ivp (same
-    method, tolerances and span), and its solver points are the bare solver's points."""
+def _counting_field(monkeypatch):
+    """Count every call of theory.population_gradient (the flow's field and the bare rhs)."""
+    calls = {"n": 0}
+    real = theory.population_gradient
+
+    def counted(*args, **kwargs):
+        calls["n"] += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(theory, "population_gradient", counted)
+    return calls
+
+
+@pytest.mark.parametrize("method", ["DOP853", "RK45"])
+@pytest.mark.parametrize("stop", ["t_max", "plateau"])
+def test_flow_makes_exactly_the_field_evaluations_of_a_bare_solve_ivp(monkeypatch, method, stop):
+    """Stops, bookkeeping and output add no field evaluation: counted calls of the public field
+    equal those of solve_ivp(t_eval=None) with the same method, tolerances and span (0, t_end),
+    and the flow's output points are the bare solver's points, bit for bit. (Stopped on the
+    plateau, the flow may have had one more step attempt rejected than the bare solver, whose
+    span ends where the flow stopped: its last step is clipped to t_end instead.)"""
+    import scipy.integrate
     from scipy.integrate import solve_ivp
 
     W0, W_star = _two_neuron_problem()
-    flow = gradient_flow(W0, W_star, "h1", method="RK45", t_max=30.0, rtol=1e-9, atol=1e-12)
-    assert flow.status == "t_max"
+    options = (dict(t_max=30.0, rtol=1e-9, atol=1e-12) if stop == "t_max" else
+               dict(t_max=2000.0, rtol=1e-8, atol=1e-11, gradient_tol=1e-16))
+    calls = _counting_field(monkeypatch)
+    flow = gradient_flow(W0, W_star, "h1", method=method, **options)
+    ours = calls["n"]
+    assert flow.status == stop and flow.nfev == ours
 
     def rhs(_t, y):
         return -theory.population_gradient(y.reshape(W0.shape), W_star, "h1").ravel()
 
-    bare = solve_ivp(rhs, (0.0, 30.0), W0.ravel(), method="RK45", rtol=1e-9, atol=1e-12)
-    assert flow.nfev == bare.nfev
-    assert np.all(np.isin(bare.t, flow.t))
-    np.testing.assert_array_equal(flow.W[np.isin(flow.t, bare.t)].reshape(len(bare.t), -1),
-                                  bare.y.T)
+    calls["n"] = 0
+    bare = solve_ivp(rhs, (0.0, float(flow.t[-1])), W0.ravel(), method=method,
+                     rtol=options["rtol"], atol=options["atol"])
+    assert bare.status == 0 and calls["n"] == bare.nfev
+    attempt = getattr(scipy.integrate, method).n_stages  # fields of one rejected step attempt
+    assert ours == bare.nfev if stop == "t_max" else ours - bare.nfev in (0, attempt)
+    np.testing.assert_array_equal(flow.t, bare.t)
+    np.testing.assert_array_equal(flow.W.reshape(len(flow.t), -1), bare.y.T)
+
+
+def test_uniform_output_times_are_on_request_and_cost_dop853_its_dense_output(monkeypatch):
+    """n_samples adds the uniform times of [0, t_max] (values from the dense output, compared
+    with solve_ivp's t_eval), keeps the solver's points, and costs DOP853 3 fields per step
+    holding one; RK45's dense output is free."""
+    from scipy.integrate import solve_ivp
+
+    W0, W_star = _two_neuron_problem()
+    options = dict(t_max=30.0, rtol=1e-9, atol=1e-12)
+    steps = gradient_flow(W0, W_star, "h1", **options)
+    sampled = gradient_flow(W0, W_star, "h1", n_samples=61, **options)
+    uniform = np.linspace(0.0, 30.0, 61)
+    assert np.all(np.isin(uniform, sampled.t)) and np.all(np.isin(steps.t, sampled.t))
+    assert len(sampled.t) == len(np.union1d(uniform, steps.t))
+    holding = np.count_nonzero(np.diff(np.searchsorted(uniform, steps.t, side="left")) > 0)
+    # a uniform time that coincides with a step end (t = 0, t_max) needs no dense output
+    exact = np.count_nonzero(np.isin(steps.t[1:], uniform))
+    assert sampled.nfev - steps.nfev == 3 * (holding - exact) > 0
+
+    def rhs(_t, y):
+        return -theory.population_gradient(y.reshape(W0.shape), W_star, "h1").ravel()
+
+    bare = solve_ivp(rhs, (0.0, 30.0), W0.ravel(), method="DOP853", rtol=1e-9, atol=1e-12,
+                     t_eval=uniform)
+    np.testing.assert_allclose(sampled.W[np.isin(sampled.t, uniform)].reshape(61, -1), bare.y.T,
+                               rtol=0, atol=1e-14)
+    rk = gradient_flow(W0, W_star, "h1", method="RK45", **options)
+    rk_sampled = gradient_flow(W0, W_star, "h1", method="RK45", n_samples=61, **options)
+    assert rk_sampled.nfev == rk.nfev
+    with pytest.raises(ValueError, match="n_samples"):
+        gradient_flow(W0, W_star, "h1", n_samples=1, **options)
+
+
+@pytest.mark.parametrize("loss", ["l2", "h1"])
+def test_time_to_and_rate_from_solver_steps_match_a_fine_uniform_sampling(loss):
+    """The default output (the solver's steps, non-uniform and coarse) against 20001 uniform
+    samples of the same solution: time_to (log-linear between output points) agrees to 1e-2
+    relative over six decades of distance and of loss (measured: <= 4e-3, the interpolation
+    error over the longest early steps), the fitted rate to 1 % (the window's samples differ)."""
+    config_W0 = np.array([[0.9, -0.4, 0.3], [-0.2, 0.7, 0.8]])
+    W_star = np.array([[1.0, 0.2, -0.3], [0.1, 0.9, 0.4]])
+    steps = gradient_flow(config_W0, W_star, loss, t_max=200.0)
+    fine = gradient_flow(config_W0, W_star, loss, t_max=200.0, n_samples=20001)
+    d0 = float(steps.distance[0])
+    for epsilon, quantity in ([(d0 * 10.0**-k, "distance") for k in range(1, 7)]
+                              + [(10.0**-k, "loss") for k in range(3, 9)]):
+        reference = fine.time_to(epsilon, quantity)
+        assert math.isfinite(reference)
+        assert steps.time_to(epsilon, quantity) == pytest.approx(reference, rel=1e-2)
+    assert steps.rate == pytest.approx(fine.rate, rel=1e-2)
 
 
 def test_plateau_stop_is_reported_where_the_field_stalls():

@@ -32,3 +32,15 @@ def test_flow_plot_writes_the_requested_format(tmp_path, capsys, suffix, magic):
     assert main(["flow", "--t-max", "50", "--plot", str(path)]) == 0
     assert path.read_bytes().startswith(magic)
     assert main(["flow", "--t-max", "50", "--plot", str(tmp_path / "flow.jpg")]) == 2
+
+
+def test_flow_from_the_teacher_has_one_output_point_and_a_null_with_its_reason(capsys):
+    """Converged at the start: the flow records W0 only; the loss change over consecutive output
+    points is then undefined and strict JSON says why instead of printing -Infinity."""
+    assert main(["flow", "--at", "teacher", "--t-max", "5", "--json"]) == 0
+    out = capsys.readouterr().out
+    assert "Infinity" not in out and "NaN" not in out
+    for row in json.loads(out)["flows"]:
+        assert row["status"] == "converged" and row["output_points"] == 1 and row["t_end"] == 0
+        assert row["max_loss_increase"] is None and "one output point" in row[
+            "max_loss_increase_reason"]

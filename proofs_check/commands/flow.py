@@ -5,8 +5,9 @@
 flow and every prediction uses.
 
 Prints, per loss, the stop status, time to reach loss <= ε, the fitted rate (with window and
-standard error) and the predicted local rate (proofs_check.rates); --plot draws loss vs time on
-a log scale (matplotlib, imported lazily); --json prints the same as JSON.
+standard error), the predicted local rate (proofs_check.rates), and the number of output points
+(the solver's steps) and field evaluations; --plot draws loss vs time on a log scale
+(matplotlib, imported lazily); --json prints the same as JSON.
 """
 
 from __future__ import annotations
@@ -104,7 +105,12 @@ def run(args: argparse.Namespace) -> int:
                "final_loss": float(flow.loss[-1]), "rate": flow.rate,
                "rate_stderr": flow.rate_stderr, "fit_window": flow.fit_window,
                "fit_quantity": flow.fit_quantity, "max_loss_increase": flow.max_loss_increase,
-               "nfev": flow.nfev, "method": flow.method, "rtol": flow.rtol, "atol": flow.atol}
+               "nfev": flow.nfev, "output_points": len(flow.t), "method": flow.method,
+               "rtol": flow.rtol, "atol": flow.atol}
+        if len(flow.t) < 2:
+            row["max_loss_increase"] = None
+            row["max_loss_increase_reason"] = ("one output point (the flow stopped at its start): "
+                                               "no loss change to measure")
         if matched and flow.distance is not None and flow.distance[-1] == 0:
             row.update(predicted_rate=None, predicted_window_rate=None,
                        prediction="none: the flow starts at the teacher (W = W*), so there is "
@@ -139,7 +145,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"\n[{row['loss']}] {row['message']}")
         print(f"  time to loss <= {args.epsilon:g}: {fmt(row['time_to_epsilon'])}"
               f"   final loss {row['final_loss']:.3e}   max loss increase "
-              f"{row['max_loss_increase']:.1e}")
+              f"{fmt(row['max_loss_increase'], '.1e')}   ({row['output_points']} output "
+              f"point{'s' * (row['output_points'] != 1)}, {row['nfev']} field evaluations)")
         if row["rate"] is not None:
             print(f"  fitted rate of the {row['fit_quantity']}: {row['rate']:.5f} ± "
                   f"{row['rate_stderr']:.1e} over t in [{row['fit_window'][0]:.1f}, "
