@@ -351,7 +351,9 @@ def gradient_flow(W0: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
     scale = float(np.linalg.norm(W0) + np.linalg.norm(W_star))
     singular_flow = convention == "exact" and loss != "l2" and weight > 0 and kinked
     counters = {"nfev": 1, "njev": 0, "fallbacks": 0}  # nfev counts the field at W0
-    initial_field = theory.population_gradient(W0, W_star, loss, **options)  # may raise
+    # W* and the settings are validated once; each call checks only the state (theory.fast_field)
+    field = theory.gradient_field(W_star, loss, **options)
+    initial_field = field(W0)  # may raise
     initial_norm = float(np.linalg.norm(initial_field))
     threshold = max(gradient_tol, gradient_rtol * initial_norm)
     y0 = W0.ravel().astype(float)
@@ -371,7 +373,7 @@ def gradient_flow(W0: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
                 f"rtol={rtol:g}/atol={atol:g} may be too tight for method {method!r}, or t_max "
                 "too long: loosen the tolerances, shorten t_max or raise max_evaluations")
         try:  # theory validates the state (finite entries) on every call
-            value = theory.population_gradient(y.reshape(K, d), W_star, loss, **options)
+            value = field(y.reshape(K, d))
         except theory.NonDifferentiableError as exc:
             raise _Abort(f"the field is undefined at a trial point of the solver: {exc}") from exc
         except ValueError as exc:

@@ -130,15 +130,25 @@ def _two_neuron_problem():
 
 
 def _counting_field(monkeypatch):
-    """Count every call of theory.population_gradient (the flow's field and the bare rhs)."""
+    """Count every evaluation of the field: calls of theory.population_gradient (the bare rhs)
+    and of the prepared fields theory.gradient_field returns (the flow's)."""
     calls = {"n": 0}
-    real = theory.population_gradient
+    real, real_field = theory.population_gradient, theory.gradient_field
 
     def counted(*args, **kwargs):
         calls["n"] += 1
         return real(*args, **kwargs)
 
+    def counted_field(*args, **kwargs):
+        field = real_field(*args, **kwargs)
+
+        def call(W):
+            calls["n"] += 1
+            return field(W)
+        return call
+
     monkeypatch.setattr(theory, "population_gradient", counted)
+    monkeypatch.setattr(theory, "gradient_field", counted_field)
     return calls
 
 
