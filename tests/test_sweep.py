@@ -383,3 +383,38 @@ def test_local_pool_starts_its_workers_with_single_threaded_blas(monkeypatch, tm
     summary = sweep.run_sweep(small_points[:4], tmp_path / "t.csv", workers=2, progress=False)
     assert summary.executor.startswith("local process pool") and summary.failed == 0
     assert calls == [max(1, (os.cpu_count() or 1) // 2)]
+
+
+def _blas_threads_now() -> int:
+    from threadpoolctl import threadpool_info
+
+    return max(pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas")
+
+
+@pytest.mark.parametrize("user_value", [None, "2"])
+def test_in_process_sweep_computes_its_points_with_single_threaded_blas(monkeypatch, tmp_path,
+                                                                        small_points, user_value):
+    """workers=1 computes every point under IN_PROCESS_BLAS_THREADS (= 1) BLAS threads, read
+    from the BLAS library itself during compute_point, and restores the previous count after;
+    a BLAS thread variable the user set switches the limit off (the user's choice stands)."""
+    for name in sweep.BLAS_THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    if user_value is not None:
+        monkeypatch.setenv("OPENBLAS_NUM_THREADS", user_value)
+    from threadpoolctl import threadpool_limits
+
+    seen = []
+    original = sweep.compute_point
+
+    def recording(point):
+        seen.append(_blas_threads_now())
+        return original(point)
+
+    monkeypatch.setattr(sweep, "compute_point", recording)
+    with threadpool_limits(limits=2, user_api="blas"):  # what the process had before the sweep
+        summary = sweep.run_sweep(small_points[:3], tmp_path / "t.csv", workers=1,
+                                  progress=False)
+        after = _blas_threads_now()
+    assert summary.executor == "in-process" and summary.failed == 0
+    assert seen == [1 if user_value is None else 2] * 3
+    assert after == 2
