@@ -360,21 +360,26 @@ def bench_qmc(quick: bool) -> list[Row]:
 
 
 def _condition_number_before(W, W_star, loss, convention):
-    """The algorithm before the extreme-eigenvalue path: SVD basis of the span, the whole
-    spectrum with the complement eigenvalues repeated d − m times, sorted (same kernels)."""
+    """The algorithm before the extreme-eigenvalue path: validation with copies, SVD basis of the
+    span, the whole spectrum with the complement eigenvalues repeated d − m times, sorted (same
+    kernels; relu, Σ = I)."""
     from theory.assembly import jacobian_parts, loss_terms, make_pairs
-    from theory.spectra import _eigenvalues, _is_symmetric, span_basis
-    from theory.validation import as_student_teacher
 
     terms = loss_terms(loss, convention, 1.0)
-    W, W_star = as_student_teacher(W, W_star)
+    W, W_star = (np.array(X, dtype=np.float64) for X in (W, W_star))
+    for X in (W, W_star):
+        if not np.isfinite(X).all() or not np.any(X != 0, axis=1).all():
+            raise ValueError("bad weights")
     K, d = W.shape
-    basis = span_basis(W, W_star)
+    rows = np.vstack([W, W_star])
+    _, singular, vt = np.linalg.svd(rows, full_matrices=False)
+    basis = vt[:int((singular > singular.max() * max(rows.shape) * np.finfo(float).eps).sum())].T
     m = basis.shape[1]
     parts = jacobian_parts(make_pairs(W @ basis, W_star @ basis), terms)
-    symmetric = _is_symmetric(terms)
-    values = np.concatenate([_eigenvalues(parts.dense.reshape(K * m, K * m), symmetric),
-                             np.repeat(_eigenvalues(parts.complement, symmetric), d - m)])
+    symmetric = convention == "exact" or loss == "l2"
+    solve = np.linalg.eigvalsh if symmetric else np.linalg.eigvals
+    values = np.concatenate([solve(parts.dense.reshape(K * m, K * m)),
+                             np.repeat(solve(parts.complement), d - m)])
     values = values[np.argsort(values.real, kind="stable")]
     real = np.real(values)
     return math.inf if real.min() <= 0 else float(real.max() / real.min())

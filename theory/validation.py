@@ -32,6 +32,11 @@ def as_weight_matrix(value: ArrayLike, name: str) -> NDArray[np.float64]:
             f"{name} has complex entries; weights must be real numbers (pass the real part "
             "explicitly, e.g. np.real(W), if the imaginary part is rounding noise)"
         )
+    if (isinstance(value, np.ndarray) and value.dtype == np.float64 and value.ndim == 2
+            and value.size >= LEAN_CHECK_MIN_SIZE):
+        lean = _lean_weight_matrix(value)
+        if lean is not None:
+            return lean
     try:
         array = np.array(value, dtype=np.float64)
     except OverflowError:
@@ -69,6 +74,34 @@ def as_weight_matrix(value: ArrayLike, name: str) -> NDArray[np.float64]:
             "angle to other neurons is undefined; remove those rows"
         )
     return array
+
+
+#: float64 2-D weight arrays with at least this many entries are validated without a copy
+#: (:func:`_lean_weight_matrix`); smaller ones take the full checks (their cost is negligible).
+LEAN_CHECK_MIN_SIZE = 1 << 16
+
+
+def row_scales(array: NDArray[np.float64]) -> NDArray[np.float64]:
+    """max_a |W_ia| per row, as max(max W_i·, −min W_i·): two reductions, no |W| temporary.
+
+    NaN propagates through max and min, and a ±inf entry makes the row's scale inf, so the
+    result is finite exactly when every entry is; it is 0 exactly for the all-zero rows."""
+    return np.maximum(array.max(axis=1), -array.min(axis=1))
+
+
+def _lean_weight_matrix(array: NDArray[np.float64]) -> NDArray[np.float64] | None:
+    """A read-only view of a float64 (rows, d) array when every entry is finite and no row is
+    zero (checked by :func:`row_scales`, which cannot miss a NaN or inf); None otherwise (the
+    caller's full checks then name the problem). No copy of the caller's data is made, and the
+    view cannot be written through, so the caller's array is never modified."""
+    if array.shape[0] == 0 or array.shape[1] == 0:
+        return None
+    scales = row_scales(array)
+    if not (np.isfinite(scales).all() and (scales > 0).all()):
+        return None
+    view = array.view()
+    view.flags.writeable = False
+    return view
 
 
 def _is_complex(value: object) -> bool:
@@ -194,13 +227,13 @@ def homogeneous_scaling(
     check_pair_memory(W, W_star)
     if not homogeneous:
         return W, W_star, 0
-    row_scales = (np.abs(W).max(axis=1), np.abs(W_star).max(axis=1))
-    largest = max(float(row_scales[0].max()), float(row_scales[1].max()))
+    scales = (row_scales(W), row_scales(W_star))
+    largest = max(float(scales[0].max()), float(scales[1].max()))
     exponent = math.frexp(largest)[1]
     exponent -= exponent % 2
     if exponent:
         W, W_star = np.ldexp(W, -exponent), np.ldexp(W_star, -exponent)
-    for name, row_scale in zip(("W", "W_star"), row_scales, strict=True):
+    for name, row_scale in zip(("W", "W_star"), scales, strict=True):
         smallest = float(row_scale.min())
         if math.ldexp(smallest, -exponent) < MIN_RELATIVE_ROW_SCALE:
             row = int(np.argmin(row_scale))
