@@ -275,3 +275,17 @@ def test_structured_hessian_is_not_used_where_it_does_not_apply():
     assert structured_hessian(_problem(W, W_star, "l2", "relu", "exact", sigma)) is None
     W[0] = W_star[0] + 1e-6 * W_star[1]  # nearly parallel: keep extended-precision angles
     assert structured_hessian(_problem(W, W_star, "h1", "relu", "exact")) is None
+
+
+def test_a_non_converging_arpack_run_falls_back_to_lapack(monkeypatch):
+    import theory.spectra as spectra
+
+    def no_convergence(operator, symmetric, **options):
+        raise spectra.ArpackNoConvergence("no convergence", np.zeros(0), np.zeros((0, 0)))
+
+    config = make_configuration(12, 12, 60, seed=2)
+    args = (config.W, config.W_star, "h1")
+    reference = theory.condition_number(*args, convention="expected", eigensolver="lapack")
+    monkeypatch.setattr(spectra, "extreme_real_parts", no_convergence)
+    assert theory.condition_number(*args, convention="expected",
+                                   eigensolver="arpack") == reference

@@ -158,11 +158,14 @@ def extreme_real_parts(operator: LinearOperator, symmetric: bool, *,
                        tol: float = ITERATIVE_TOL) -> tuple[float, float]:
     """(min Re λ, max Re λ) of the operator by ARPACK: eigsh (Lanczos, which="SA"/"LA") when
     ``symmetric``, else eigs (Arnoldi, which="SR"/"LR"); relative tolerance ``tol`` (see
-    ITERATIVE_TOL), Krylov dimension ITERATIVE_NCV, the same start vector (all ones) for both
-    ends so results are reproducible. Raises ArpackNoConvergence if ARPACK does not converge."""
+    ITERATIVE_TOL), Krylov dimension ITERATIVE_NCV, the same start vector for both ends:
+    fixed (reproducible) but generic — Gaussian, seed 0 — because a structured one such as all
+    ones can lie in an invariant subspace of a symmetric configuration (e.g. permuted neurons)
+    and never see the extreme eigenvector. Raises ArpackNoConvergence if ARPACK does not
+    converge."""
     n = operator.shape[0]
     ncv = min(n - 1, ITERATIVE_NCV)
-    start = np.ones(n)
+    start = np.random.default_rng(0).standard_normal(n)
     if symmetric:
         ends = [eigsh(operator, k=1, which=w, tol=tol, ncv=ncv, v0=start,
                       return_eigenvectors=False)[0] for w in ("SA", "LA")]
