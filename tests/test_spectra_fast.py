@@ -281,7 +281,7 @@ def test_a_non_converging_arpack_run_falls_back_to_lapack(monkeypatch):
     import theory.spectra as spectra
 
     def no_convergence(operator, symmetric, **options):
-        raise spectra.ArpackNoConvergence("no convergence", np.zeros(0), np.zeros((0, 0)))
+        raise spectra.IterativeNoConvergence("no convergence")
 
     config = make_configuration(12, 12, 60, seed=2)
     args = (config.W, config.W_star, "h1")
@@ -289,3 +289,16 @@ def test_a_non_converging_arpack_run_falls_back_to_lapack(monkeypatch):
     monkeypatch.setattr(spectra, "extreme_real_parts", no_convergence)
     assert theory.condition_number(*args, convention="expected",
                                    eigensolver="arpack") == reference
+
+
+@pytest.mark.parametrize("scale", (1e-160, 1e140))
+def test_kappa_at_large_d_is_scale_free_for_relu_even_far_from_unit_norms(scale):
+    """relu's Hessian is homogeneous of degree 0: κ(cW, cW*) = κ(W, W*). At scales where the
+    squared norms under/overflow the Gram path must step aside, not return garbage."""
+    rng = np.random.default_rng(16)
+    d = GRAM_BASIS_MIN_D + 10
+    W, W_star = _rows(rng, 3, d), _rows(rng, 2, d)
+    assert gram_coordinates([scale * W, scale * W_star]) is None
+    reference = theory.condition_number(W, W_star, "h1", convention="exact")
+    assert theory.condition_number(scale * W, scale * W_star, "h1",
+                                   convention="exact") == pytest.approx(reference, rel=1e-12)

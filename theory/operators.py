@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigs, eigsh
 
 from theory import kernels
 from theory.assembly import Problem, _summed_blocks, pairs_of, require_nondegenerate
@@ -137,11 +136,19 @@ class _SmoothOperator:
         return y
 
 
-def jacobian_operator(problem: Problem) -> LinearOperator | None:
+class IterativeNoConvergence(RuntimeError):
+    """ARPACK did not reach the tolerance (callers fall back to a dense solver)."""
+
+
+def jacobian_operator(problem: Problem):
     """y = J x for the Jacobian J ((K·m)², index i·m + a) of ``problem``, matrix-free (module
-    docstring), or None where that is not implemented (Σ ≠ I: use the dense matrix).
+    docstring), as a scipy.sparse.linalg.LinearOperator; or None where that is not implemented
+    (Σ ≠ I: use the dense matrix). scipy is imported on first use (``import theory`` stays
+    free of it).
 
     Raises NonDifferentiableError where the Jacobian does not exist (as the dense assembly)."""
+    from scipy.sparse.linalg import LinearOperator
+
     if problem.sigma is not None:
         return None
     product = (_SmoothOperator if problem.activation.smooth else _RelulikeOperator)(problem)
@@ -154,26 +161,28 @@ def jacobian_operator(problem: Problem) -> LinearOperator | None:
     return LinearOperator((n, n), matvec=matvec, dtype=np.float64)
 
 
-def extreme_real_parts(operator: LinearOperator, symmetric: bool, *,
+def extreme_real_parts(operator, symmetric: bool, *,
                        tol: float = ITERATIVE_TOL) -> tuple[float, float]:
     """(min Re λ, max Re λ) of the operator by ARPACK: eigsh (Lanczos, which="SA"/"LA") when
     ``symmetric``, else eigs (Arnoldi, which="SR"/"LR"); relative tolerance ``tol`` (see
     ITERATIVE_TOL), Krylov dimension ITERATIVE_NCV, the same start vector for both ends:
     fixed (reproducible) but generic — Gaussian, seed 0 — because a structured one such as all
     ones can lie in an invariant subspace of a symmetric configuration (e.g. permuted neurons)
-    and never see the extreme eigenvector. Raises ArpackNoConvergence if ARPACK does not
+    and never see the extreme eigenvector. Raises IterativeNoConvergence if ARPACK does not
     converge."""
+    from scipy.sparse.linalg import ArpackNoConvergence, eigs, eigsh
+
     n = operator.shape[0]
     ncv = min(n - 1, ITERATIVE_NCV)
     start = np.random.default_rng(0).standard_normal(n)
-    if symmetric:
-        ends = [eigsh(operator, k=1, which=w, tol=tol, ncv=ncv, v0=start,
-                      return_eigenvectors=False)[0] for w in ("SA", "LA")]
-    else:
-        ends = [eigs(operator, k=1, which=w, tol=tol, ncv=ncv, v0=start,
-                     return_eigenvectors=False)[0] for w in ("SR", "LR")]
-    return float(np.real(ends[0])), float(np.real(ends[1]))
+    solve, ends = (eigsh, ("SA", "LA")) if symmetric else (eigs, ("SR", "LR"))
+    try:
+        values = [solve(operator, k=1, which=which, tol=tol, ncv=ncv, v0=start,
+                        return_eigenvectors=False)[0] for which in ends]
+    except ArpackNoConvergence as exc:
+        raise IterativeNoConvergence(str(exc)) from None
+    return float(np.real(values[0])), float(np.real(values[1]))
 
 
-__all__ = ["ITERATIVE_NCV", "ITERATIVE_TOL", "ArpackNoConvergence", "extreme_real_parts",
+__all__ = ["ITERATIVE_NCV", "ITERATIVE_TOL", "IterativeNoConvergence", "extreme_real_parts",
            "jacobian_operator"]

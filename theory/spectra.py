@@ -37,7 +37,7 @@ from theory.activations import get_activation
 from theory.assembly import Problem, loss_order_weights, make_problem, problem_jacobian
 from theory.operators import (
     ITERATIVE_NCV,
-    ArpackNoConvergence,
+    IterativeNoConvergence,
     extreme_real_parts,
     jacobian_operator,
 )
@@ -201,7 +201,7 @@ def _blocks(setup: _Setup, extremes_only: bool = False, eigensolver: str = "auto
         complement = problem_jacobian(problem, dense=False).complement
         try:
             smallest, largest = extreme_real_parts(operator, symmetric)
-        except ArpackNoConvergence:
+        except IterativeNoConvergence:
             pass  # fall back to LAPACK below (with its memory check)
         else:
             return [(np.array([smallest, largest]), 1),

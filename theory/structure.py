@@ -129,6 +129,10 @@ def covariance_spikes(sigma: NDArray[np.float64] | None) -> NDArray[np.float64] 
 GRAM_COORDINATES_MIN_RATIO = 1e-4
 
 
+#: gram_coordinates needs every squared row norm in [GRAM_SAFE_MIN, GRAM_SAFE_MAX].
+GRAM_SAFE_MIN, GRAM_SAFE_MAX = 1e-250, 1e250
+
+
 def _gram(blocks: list[NDArray[np.float64]]) -> NDArray[np.float64]:
     """G = R Rᵀ for R the vertical stack of ``blocks`` (each (n_b, d)), without forming R."""
     sizes = [b.shape[0] for b in blocks]
@@ -149,6 +153,12 @@ def gram_coordinates(blocks: list[NDArray[np.float64]]) -> NDArray[np.float64] |
     linearly independent with λ_min(G) >= GRAM_COORDINATES_MIN_RATIO·λ_max(G) (module
     docstring: then use a basis, :func:`gram_span_basis`)."""
     gram = _gram(blocks)
+    diagonal = np.diag(gram)
+    # squared norms far from under/overflow: products of entries that underflow then cost
+    # nothing relative to eps (otherwise the basis path, on rows the caller may rescale)
+    if not (np.isfinite(gram).all() and diagonal.min() >= GRAM_SAFE_MIN
+            and diagonal.max() <= GRAM_SAFE_MAX):
+        return None
     values = np.linalg.eigvalsh(gram)
     if not values[-1] > 0 or values[0] < GRAM_COORDINATES_MIN_RATIO * values[-1]:
         return None
