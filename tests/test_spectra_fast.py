@@ -18,7 +18,13 @@ import pytest
 
 import theory
 from theory import validation
-from theory.assembly import direct_hessian, make_problem, problem_jacobian, structured_hessian
+from theory.assembly import (
+    STRUCTURED_HESSIAN_MIN_SIZE,
+    direct_hessian,
+    make_problem,
+    problem_jacobian,
+    structured_hessian,
+)
 from theory.configurations import make_configuration
 from theory.operators import ITERATIVE_TOL, extreme_real_parts, jacobian_operator
 from theory.spectra import DENSE_SPECTRUM_MAX_SIZE
@@ -248,7 +254,8 @@ STRUCTURED_RTOL = 1e-13
 def test_structured_hessian_equals_the_pair_by_pair_assembly(activation, convention, loss,
                                                              law, seed):
     rng = np.random.default_rng(seed)
-    K, K_star, d = 3, 2, 11
+    K, K_star, d = 3, 2, 45
+    assert K * d >= STRUCTURED_HESSIAN_MIN_SIZE
     sigma = None
     if law is not None:
         U = rng.standard_normal((d, 2)) / 2
@@ -267,14 +274,17 @@ def test_structured_hessian_equals_the_pair_by_pair_assembly(activation, convent
 
 def test_structured_hessian_is_not_used_where_it_does_not_apply():
     rng = np.random.default_rng(3)
-    W, W_star = _rows(rng, 3, 5), _rows(rng, 2, 5)
+    W, W_star = _rows(rng, 30, 40), _rows(rng, 10, 40)
     assert structured_hessian(_problem(W, W_star, "h1", "relu", "exact")) is None  # m = d
-    W, W_star = _rows(rng, 2, 8), _rows(rng, 2, 8)
-    general = rng.standard_normal((8, 8))
-    sigma = np.eye(8) + general @ general.T / 8  # Σ − I of full rank: no common complement
+    W, W_star = _rows(rng, 2, 64), _rows(rng, 2, 64)
+    assert structured_hessian(_problem(W, W_star, "h1", "relu", "exact")) is not None
+    general = rng.standard_normal((64, 64))
+    sigma = np.eye(64) + general @ general.T / 64  # Σ − I of full rank: no common complement
     assert structured_hessian(_problem(W, W_star, "l2", "relu", "exact", sigma)) is None
     W[0] = W_star[0] + 1e-6 * W_star[1]  # nearly parallel: keep extended-precision angles
     assert structured_hessian(_problem(W, W_star, "h1", "relu", "exact")) is None
+    small = _problem(_rows(rng, 2, 10), _rows(rng, 1, 10), "h1", "relu", "exact")
+    assert structured_hessian(small) is None  # K·d = 20: the direct assembly is cheaper
 
 
 def test_a_non_converging_arpack_run_falls_back_to_lapack(monkeypatch):

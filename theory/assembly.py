@@ -597,6 +597,11 @@ def direct_hessian(p: Problem) -> NDArray[np.float64]:
 STRUCTURED_HESSIAN_MIN_SIN = 1e-3
 
 
+#: ... and only from this K·d on: below it the basis and the reduced assembly cost more than
+#: the direct one (~0.1 ms of fixed cost; break-even measured near K·d ~ 100).
+STRUCTURED_HESSIAN_MIN_SIZE = 128
+
+
 def structured_hessian(p: Problem) -> NDArray[np.float64] | None:
     r"""The (K·d)² Jacobian from its structure, or None where the direct assembly is used.
 
@@ -607,16 +612,17 @@ def structured_hessian(p: Problem) -> NDArray[np.float64] | None:
         H = Γ ⊗ I_d + (I_K ⊗ Q)(M − Γ ⊗ I_m)(I_K ⊗ Q)ᵀ,
 
     two GEMMs (O(K²·d·m·(d + m)) flops) instead of forming every d×d block. Used when Σ = I or
-    spiked, m < d, and every student-student and student-teacher pair has
-    sin θ >= STRUCTURED_HESSIAN_MIN_SIN (otherwise None: m = d gains nothing; a general Σ has
-    no common complement; nearly parallel pairs keep the extended-precision angles of the
-    direct assembly). Equal to :func:`direct_hessian` to rounding (tests: ~1e-13 relative).
+    spiked, m < d, K·d >= STRUCTURED_HESSIAN_MIN_SIZE, and every student-student and
+    student-teacher pair has sin θ >= STRUCTURED_HESSIAN_MIN_SIN (otherwise None: m = d gains
+    nothing; a general Σ has no common complement; nearly parallel pairs keep the
+    extended-precision angles of the direct assembly; tiny problems are cheaper directly).
+    Equal to :func:`direct_hessian` to rounding (tests: ~1e-13 relative).
     """
     from theory.structure import NotSpikedError, reduce_to_span
 
     W, W_star = p.W, p.W_star
     K, d = W.shape
-    if K + W_star.shape[0] >= d and p.sigma is None:
+    if K * d < STRUCTURED_HESSIAN_MIN_SIZE or (K + W_star.shape[0] >= d and p.sigma is None):
         return None
     if _smallest_gram_sine(W, W_star) < STRUCTURED_HESSIAN_MIN_SIN:
         return None
