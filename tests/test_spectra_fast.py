@@ -175,6 +175,9 @@ def test_kappa_at_large_d_with_a_spiked_covariance_equals_the_small_embedding():
     K, K_star, n0, d = 3, 2, 9, GRAM_BASIS_MIN_D + 500
     W0, W0_star, U0 = _rows(rng, K, n0), _rows(rng, K_star, n0), rng.standard_normal((n0, 2))
     (W, W_star), frame = _embedded(rng, [W0, W0_star], d)
+    # weights scaled as make_problem does (by a power of two) beside a unit-size spike factor:
+    # the Cholesky path still applies (its test is on unit rows)
+    assert gram_coordinates([256 * W, 256 * W_star, (frame @ U0).T.copy()]) is not None
     options = dict(convention="exact")
     large = theory.condition_number(W, W_star, "h1", input_covariance=SpikedCovariance(
         frame @ U0), **options)

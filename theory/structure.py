@@ -15,10 +15,12 @@ Two ways to get coordinates of the rows R (n×d, n << d) in an orthonormal basis
   pass that computes G (:func:`gram_coordinates`). Forming G squares the condition number: the
   computed C is the exact factor of G + E with ‖E‖ ~ n·eps·‖G‖, which moves the rows by about
   n·eps·κ(R) relative to their size (κ(R) = √κ(G)), against n·eps for an orthogonal basis.
-  Hence the path is taken only when λ_min(G) >= GRAM_COORDINATES_MIN_RATIO · λ_max(G)
-  (κ(R) <= 100: rows moved by <= ~100·n·eps ≈ 1e-13 relative for n <= 50), which also excludes
-  nearly (anti)parallel pairs (sin²θ bounds λ_min(G)/λ_max(G) from above, up to the norms),
-  the pairs whose angle the closed forms recompute in extended precision.
+  Hence the path is taken only when λ_min >= GRAM_COORDINATES_MIN_RATIO · λ_max for the Gram
+  matrix of the unit rows (κ <= 100 for the unit rows: each row moved by <= ~100·n·eps ≈ 1e-13
+  of its norm for n <= 50; row norms themselves do not matter), which also excludes
+  nearly (anti)parallel pairs (a pair at angle θ puts an eigenvalue <= 1 − |cos θ| ≈ sin²θ/2
+  into the unit rows' Gram matrix), the pairs whose angle the closed forms recompute in
+  extended precision.
 """
 
 from __future__ import annotations
@@ -149,9 +151,10 @@ def _gram(blocks: list[NDArray[np.float64]]) -> NDArray[np.float64]:
 
 def gram_coordinates(blocks: list[NDArray[np.float64]]) -> NDArray[np.float64] | None:
     """Coordinates C (n×n) of the stacked rows R = [blocks] in an orthonormal basis of their
-    span (R = C Qᵀ, QᵀQ = I), from the Cholesky factor of G = R Rᵀ; None when the rows are not
-    linearly independent with λ_min(G) >= GRAM_COORDINATES_MIN_RATIO·λ_max(G) (module
-    docstring: then use a basis, :func:`gram_span_basis`)."""
+    span (R = C Qᵀ, QᵀQ = I), from the Cholesky factor of G = R Rᵀ: with D = diag(|r_i|) and
+    D⁻¹GD⁻¹ = L Lᵀ, C = D L. None when the unit rows are not linearly independent with
+    λ_min ≥ GRAM_COORDINATES_MIN_RATIO·λ_max of D⁻¹GD⁻¹ (module docstring; then use a basis,
+    :func:`gram_span_basis`), or when a squared norm is outside [GRAM_SAFE_MIN, GRAM_SAFE_MAX]."""
     gram = _gram(blocks)
     diagonal = np.diag(gram)
     # squared norms far from under/overflow: products of entries that underflow then cost
@@ -159,10 +162,14 @@ def gram_coordinates(blocks: list[NDArray[np.float64]]) -> NDArray[np.float64] |
     if not (np.isfinite(gram).all() and diagonal.min() >= GRAM_SAFE_MIN
             and diagonal.max() <= GRAM_SAFE_MAX):
         return None
-    values = np.linalg.eigvalsh(gram)
-    if not values[-1] > 0 or values[0] < GRAM_COORDINATES_MIN_RATIO * values[-1]:
+    # the test and the factor on unit rows (the correlation matrix): rows of very different
+    # norms (scaled weights beside a spike factor) are not ill-conditioned for this purpose
+    norms = np.sqrt(diagonal)
+    correlation = gram / norms[:, None] / norms[None, :]
+    values = np.linalg.eigvalsh(correlation)
+    if values[0] < GRAM_COORDINATES_MIN_RATIO * values[-1]:
         return None
-    return np.linalg.cholesky(gram)
+    return norms[:, None] * np.linalg.cholesky(correlation)
 
 
 @dataclass(frozen=True)
