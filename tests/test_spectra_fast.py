@@ -315,3 +315,19 @@ def test_kappa_at_large_d_is_scale_free_for_relu_even_far_from_unit_norms(scale)
     reference = theory.condition_number(W, W_star, "h1", convention="exact")
     assert theory.condition_number(scale * W, scale * W_star, "h1",
                                    convention="exact") == pytest.approx(reference, rel=1e-12)
+
+
+@pytest.mark.parametrize("bad", (np.nan, np.inf))
+def test_bad_weights_at_large_d_are_refused_with_the_usual_message(bad):
+    """κ at d > GRAM_BASIS_MIN_D reads the weights once (for their Gram matrix); a NaN, an
+    inf or a zero row still gets the ValueError naming the argument."""
+    rng = np.random.default_rng(17)
+    d = GRAM_BASIS_MIN_D + 10
+    W, W_star = _rows(rng, 3, d), _rows(rng, 2, d)
+    W_star[1, 77] = bad
+    with pytest.raises(ValueError, match="W_star has a non-finite entry"):
+        theory.condition_number(W, W_star, "h1")
+    W_star[1, 77] = 0.0
+    W[2] = 0.0
+    with pytest.raises(ValueError, match=r"W has zero-norm row\(s\) \[2\]"):
+        theory.condition_number(W, W_star, "h1")

@@ -115,7 +115,14 @@ def _gram_reduced(W, W_star, loss, activation, convention, sobolev_weight,
     get_activation(activation)  # the same order of argument checks as make_problem
     loss_order_weights(loss, sobolev_weight, second_order_weight)
     check_convention(convention)
-    student, teacher = as_student_teacher(W, W_star)
+    if _plain_rows(W, W_star):
+        # float64 (K, d) arrays: gram_coordinates succeeds only when every squared row norm is
+        # finite and in [1e-250, 1e250], i.e. every entry finite and no row zero, which is all
+        # as_student_teacher would check; if it fails, make_problem (in _setup) validates and
+        # names the bad entry. One pass over the weights instead of two.
+        student, teacher = W, W_star
+    else:
+        student, teacher = as_student_teacher(W, W_star)
     K, d = student.shape
     if d <= GRAM_BASIS_MIN_D or K + teacher.shape[0] >= d:
         return None
@@ -126,6 +133,12 @@ def _gram_reduced(W, W_star, loss, activation, convention, sobolev_weight,
                            convention=convention, sobolev_weight=sobolev_weight,
                            second_order_weight=second_order_weight, input_covariance=None)
     return _Setup(problem, d, True)
+
+
+def _plain_rows(W, W_star) -> bool:
+    return all(isinstance(X, np.ndarray) and X.dtype == np.float64 and X.ndim == 2
+               and X.shape[0] >= 1 for X in (W, W_star)) and (
+        W.shape[1] == W_star.shape[1] > GRAM_BASIS_MIN_D)
 
 
 def _setup(W, W_star, loss, *, convention, activation, sobolev_weight, second_order_weight,

@@ -135,17 +135,26 @@ GRAM_COORDINATES_MIN_RATIO = 1e-4
 GRAM_SAFE_MIN, GRAM_SAFE_MAX = 1e-250, 1e250
 
 
+#: Columns per chunk of :func:`_gram` (n×chunk floats stay in cache: 2 MB for n = 8).
+GRAM_CHUNK = 1 << 15
+
+
 def _gram(blocks: list[NDArray[np.float64]]) -> NDArray[np.float64]:
-    """G = R Rᵀ for R the vertical stack of ``blocks`` (each (n_b, d)), without forming R."""
-    sizes = [b.shape[0] for b in blocks]
-    offsets = np.concatenate([[0], np.cumsum(sizes)])
-    gram = np.empty((offsets[-1], offsets[-1]))
-    for p, X in enumerate(blocks):
-        for q in range(p, len(blocks)):
-            Y = blocks[q]
-            product = X @ X.T if q == p else X @ Y.T
-            gram[offsets[p]:offsets[p + 1], offsets[q]:offsets[q + 1]] = product
-            gram[offsets[q]:offsets[q + 1], offsets[p]:offsets[p + 1]] = product.T
+    """G = R Rᵀ for R the vertical stack of ``blocks`` (each (n_b, d)), without forming R: the
+    columns are stacked a chunk at a time into a small buffer and G accumulates its Gram
+    matrix (one pass over the d-long rows, each product a cache-resident syrk)."""
+    n = sum(b.shape[0] for b in blocks)
+    d = blocks[0].shape[1]
+    gram = np.zeros((n, n))
+    buffer = np.empty((n, min(d, GRAM_CHUNK)))
+    for start in range(0, d, GRAM_CHUNK):
+        stop = min(d, start + GRAM_CHUNK)
+        part = buffer[:, :stop - start]
+        row = 0
+        for block in blocks:
+            part[row:row + block.shape[0]] = block[:, start:stop]
+            row += block.shape[0]
+        gram += part @ part.T
     return gram
 
 
