@@ -217,10 +217,12 @@ def test_nearly_parallel_rows_at_large_d_keep_the_basis_path_and_its_precision()
 def test_large_float64_weights_are_validated_without_a_copy():
     rng = np.random.default_rng(15)
     W = rng.standard_normal((4, validation.LEAN_CHECK_MIN_SIZE))
-    checked = as_weight_matrix(W, "W")
+    checked = as_weight_matrix(W, "W", copy=False)
     assert np.shares_memory(checked, W) and not checked.flags.writeable
     assert W.flags.writeable  # the caller's array is untouched
     np.testing.assert_array_equal(checked, W)
+    # the public default still returns a fresh array (results never alias the caller's data)
+    assert not np.shares_memory(as_weight_matrix(W, "W"), W)
 
 
 @pytest.mark.parametrize("bad", (np.nan, np.inf, -np.inf))
@@ -229,17 +231,17 @@ def test_lean_validation_cannot_miss_a_non_finite_entry(bad, where):
     W = np.ones((4, validation.LEAN_CHECK_MIN_SIZE))
     W[where] = bad
     with pytest.raises(ValueError, match="W has a non-finite entry"):
-        as_weight_matrix(W, "W")
+        as_weight_matrix(W, "W", copy=False)
 
 
 def test_lean_validation_refuses_zero_rows_and_keeps_tiny_ones():
     W = np.ones((3, validation.LEAN_CHECK_MIN_SIZE))
     W[1] = -0.0
     with pytest.raises(ValueError, match=r"zero-norm row\(s\) \[1\]"):
-        as_weight_matrix(W, "W")
+        as_weight_matrix(W, "W", copy=False)
     W[1] = 0.0
     W[1, 7] = 1e-300
-    assert as_weight_matrix(W, "W")[1, 7] == 1e-300
+    assert as_weight_matrix(W, "W", copy=False)[1, 7] == 1e-300
 
 
 # ------------------------------------------------------------------ structured dense Hessian

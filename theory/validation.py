@@ -22,18 +22,23 @@ Loss = Literal["l2", "sobolev", "h1"]
 Convention = Literal["expected", "exact"]
 
 
-def as_weight_matrix(value: ArrayLike, name: str) -> NDArray[np.float64]:
+def as_weight_matrix(value: ArrayLike, name: str, *, copy: bool = True
+                     ) -> NDArray[np.float64]:
     """Return ``value`` as a float64 array of shape (rows, d); a 1-D input is one neuron.
 
     Raises ValueError for non-numeric, empty, non-finite, zero-norm rows or >2-D input.
+    ``copy=False`` (internal callers that only read, e.g. theory's make_problem): a float64
+    2-D array with at least LEAN_CHECK_MIN_SIZE entries is returned as a read-only view of the
+    caller's data, checked by two reductions without temporaries (:func:`row_scales`); with
+    the default every result is a fresh array, so nothing returned aliases the caller's.
     """
     if _is_complex(value):
         raise ValueError(
             f"{name} has complex entries; weights must be real numbers (pass the real part "
             "explicitly, e.g. np.real(W), if the imaginary part is rounding noise)"
         )
-    if (isinstance(value, np.ndarray) and value.dtype == np.float64 and value.ndim == 2
-            and value.size >= LEAN_CHECK_MIN_SIZE):
+    if (not copy and isinstance(value, np.ndarray) and value.dtype == np.float64
+            and value.ndim == 2 and value.size >= LEAN_CHECK_MIN_SIZE):
         lean = _lean_weight_matrix(value)
         if lean is not None:
             return lean
@@ -115,11 +120,12 @@ def _is_complex(value: object) -> bool:
 
 
 def as_student_teacher(
-    W: ArrayLike, W_star: ArrayLike
+    W: ArrayLike, W_star: ArrayLike, *, copy: bool = True
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Validate a student ``W`` (K, d) and teacher ``W_star`` (K*, d) with matching d."""
-    student = as_weight_matrix(W, "W")
-    teacher = as_weight_matrix(W_star, "W_star")
+    """Validate a student ``W`` (K, d) and teacher ``W_star`` (K*, d) with matching d
+    (``copy``: see :func:`as_weight_matrix`)."""
+    student = as_weight_matrix(W, "W", copy=copy)
+    teacher = as_weight_matrix(W_star, "W_star", copy=copy)
     if student.shape[1] != teacher.shape[1]:
         raise ValueError(
             f"W and W_star must have the same input dimension d: W has d={student.shape[1]}, "
@@ -223,7 +229,7 @@ def homogeneous_scaling(
     (≈ 1e135) times smaller than the largest entry: float64 cannot form that row's squared norm
     beside the others.
     """
-    W, W_star = as_student_teacher(W, W_star)
+    W, W_star = as_student_teacher(W, W_star, copy=False)  # only read (ldexp makes new arrays)
     check_pair_memory(W, W_star)
     if not homogeneous:
         return W, W_star, 0
