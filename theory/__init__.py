@@ -7,7 +7,7 @@ Public API (stable):
                         sobolev_weight=1.0, second_order_weight=1.0, input_covariance=None)
     population_hessian(same arguments) -> (K·d, K·d), index i·d + a
     spectrum(same arguments, method="auto"|"dense"|"structured")
-    condition_number(same arguments, eigensolver="auto"|"lapack"|"arpack") -> float
+    condition_number(same arguments) -> float
 
 Losses: "l2" (E ½(g − g*)²), "sobolev" (E ½|∇_x g − ∇_x g*|²), "h1" (l2 + λ·sobolev),
 "sobolev2" (E ½‖∇²_x g − ∇²_x g*‖²_F), "h2" (l2 + λ·sobolev + μ·sobolev2).
