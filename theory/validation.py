@@ -22,16 +22,26 @@ Loss = Literal["l2", "sobolev", "h1"]
 Convention = Literal["expected", "exact"]
 
 
-def as_weight_matrix(value: ArrayLike, name: str) -> NDArray[np.float64]:
+def as_weight_matrix(value: ArrayLike, name: str, *, copy: bool = True
+                     ) -> NDArray[np.float64]:
     """Return ``value`` as a float64 array of shape (rows, d); a 1-D input is one neuron.
 
     Raises ValueError for non-numeric, empty, non-finite, zero-norm rows or >2-D input.
+    ``copy=False`` (internal callers that only read, e.g. theory's make_problem): a float64
+    2-D array with at least LEAN_CHECK_MIN_SIZE entries is returned as a read-only view of the
+    caller's data, checked by two reductions without temporaries (:func:`row_scales`); with
+    the default every result is a fresh array, so nothing returned aliases the caller's.
     """
     if _is_complex(value):
         raise ValueError(
             f"{name} has complex entries; weights must be real numbers (pass the real part "
             "explicitly, e.g. np.real(W), if the imaginary part is rounding noise)"
         )
+    if (not copy and isinstance(value, np.ndarray) and value.dtype == np.float64
+            and value.ndim == 2 and value.size >= LEAN_CHECK_MIN_SIZE):
+        lean = _lean_weight_matrix(value)
+        if lean is not None:
+            return lean
     try:
         array = np.array(value, dtype=np.float64)
     except OverflowError:
@@ -71,6 +81,34 @@ def as_weight_matrix(value: ArrayLike, name: str) -> NDArray[np.float64]:
     return array
 
 
+#: float64 2-D weight arrays with at least this many entries are validated without a copy
+#: (:func:`_lean_weight_matrix`); smaller ones take the full checks (their cost is negligible).
+LEAN_CHECK_MIN_SIZE = 1 << 16
+
+
+def row_scales(array: NDArray[np.float64]) -> NDArray[np.float64]:
+    """max_a |W_ia| per row, as max(max W_i·, −min W_i·): two reductions, no |W| temporary.
+
+    NaN propagates through max and min, and a ±inf entry makes the row's scale inf, so the
+    result is finite exactly when every entry is; it is 0 exactly for the all-zero rows."""
+    return np.maximum(array.max(axis=1), -array.min(axis=1))
+
+
+def _lean_weight_matrix(array: NDArray[np.float64]) -> NDArray[np.float64] | None:
+    """A read-only view of a float64 (rows, d) array when every entry is finite and no row is
+    zero (checked by :func:`row_scales`, which cannot miss a NaN or inf); None otherwise (the
+    caller's full checks then name the problem). No copy of the caller's data is made, and the
+    view cannot be written through, so the caller's array is never modified."""
+    if array.shape[0] == 0 or array.shape[1] == 0:
+        return None
+    scales = row_scales(array)
+    if not (np.isfinite(scales).all() and (scales > 0).all()):
+        return None
+    view = array.view()
+    view.flags.writeable = False
+    return view
+
+
 def _is_complex(value: object) -> bool:
     if isinstance(value, complex) or np.iscomplexobj(value):
         return True
@@ -82,11 +120,12 @@ def _is_complex(value: object) -> bool:
 
 
 def as_student_teacher(
-    W: ArrayLike, W_star: ArrayLike
+    W: ArrayLike, W_star: ArrayLike, *, copy: bool = True
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Validate a student ``W`` (K, d) and teacher ``W_star`` (K*, d) with matching d."""
-    student = as_weight_matrix(W, "W")
-    teacher = as_weight_matrix(W_star, "W_star")
+    """Validate a student ``W`` (K, d) and teacher ``W_star`` (K*, d) with matching d
+    (``copy``: see :func:`as_weight_matrix`)."""
+    student = as_weight_matrix(W, "W", copy=copy)
+    teacher = as_weight_matrix(W_star, "W_star", copy=copy)
     if student.shape[1] != teacher.shape[1]:
         raise ValueError(
             f"W and W_star must have the same input dimension d: W has d={student.shape[1]}, "
@@ -190,17 +229,17 @@ def homogeneous_scaling(
     (≈ 1e135) times smaller than the largest entry: float64 cannot form that row's squared norm
     beside the others.
     """
-    W, W_star = as_student_teacher(W, W_star)
+    W, W_star = as_student_teacher(W, W_star, copy=False)  # only read (ldexp makes new arrays)
     check_pair_memory(W, W_star)
     if not homogeneous:
         return W, W_star, 0
-    row_scales = (np.abs(W).max(axis=1), np.abs(W_star).max(axis=1))
-    largest = max(float(row_scales[0].max()), float(row_scales[1].max()))
+    scales = (row_scales(W), row_scales(W_star))
+    largest = max(float(scales[0].max()), float(scales[1].max()))
     exponent = math.frexp(largest)[1]
     exponent -= exponent % 2
     if exponent:
         W, W_star = np.ldexp(W, -exponent), np.ldexp(W_star, -exponent)
-    for name, row_scale in zip(("W", "W_star"), row_scales, strict=True):
+    for name, row_scale in zip(("W", "W_star"), scales, strict=True):
         smallest = float(row_scale.min())
         if math.ldexp(smallest, -exponent) < MIN_RELATIVE_ROW_SCALE:
             row = int(np.argmin(row_scale))
