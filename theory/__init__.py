@@ -7,7 +7,8 @@ Public API (stable):
                         sobolev_weight=1.0, second_order_weight=1.0, input_covariance=None)
     population_hessian(same arguments) -> (K·d, K·d), index i·d + a
     spectrum(same arguments, method="auto"|"dense"|"structured")
-    condition_number(same arguments) -> float
+    condition_number(same arguments, eigensolver="auto"|"lapack"|"arpack") -> float
+    extreme_eigenvalues(same arguments) -> (min Re λ, max Re λ), as condition_number gets them
     gradient_field(W_star, loss="h1", *, convention=..., activation=..., sobolev_weight=...,
                    second_order_weight=..., input_covariance=...) -> callable W ↦ F(W), equal
                    to population_gradient(W, W_star, ...) with W* and the settings validated once
@@ -23,7 +24,7 @@ Conventions: "expected" (E_x of the pointwise gradient, step derivative 0; drive
 from theory import activations  # noqa: F401  (theory.activations.available(), parse_activation)
 from theory.assembly import population_gradient, population_hessian, population_loss
 from theory.fast_field import GradientField, gradient_field
-from theory.spectra import condition_number, spectrum
+from theory.spectra import condition_number, extreme_eigenvalues, spectrum
 from theory.validation import (
     ALL_LOSSES,
     CONVENTIONS,
@@ -40,6 +41,7 @@ __all__ = [
     "SpikedCovariance",
     "GradientField",
     "condition_number",
+    "extreme_eigenvalues",
     "gradient_field",
     "population_gradient",
     "population_hessian",

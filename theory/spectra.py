@@ -282,11 +282,24 @@ def condition_number(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
     above. ARPACK needs Σ = I (a spiked Σ, the dense method and a non-converging ARPACK run use
     LAPACK, with its memory check).
     """
+    smallest, largest = extreme_eigenvalues(
+        W, W_star, loss, convention=convention, activation=activation,
+        sobolev_weight=sobolev_weight, second_order_weight=second_order_weight,
+        input_covariance=input_covariance, method=method, eigensolver=eigensolver)
+    if smallest <= 0:
+        return math.inf
+    return float(largest / smallest)
+
+
+def extreme_eigenvalues(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
+                        convention: str = "expected", activation: str = "relu",
+                        sobolev_weight: float = 1.0, second_order_weight: float = 1.0,
+                        input_covariance: ArrayLike | None = None, method: str = "auto",
+                        eigensolver: str = "auto") -> tuple[float, float]:
+    """(min Re λ, max Re λ) of the population Hessian, computed as :func:`condition_number`
+    computes them (same arguments, same eigensolver choice and tolerance): κ = max / min."""
     check_eigensolver(eigensolver)
     setup = _setup(W, W_star, loss, convention=convention, activation=activation,
                    sobolev_weight=sobolev_weight, second_order_weight=second_order_weight,
                    input_covariance=input_covariance, method=method)
-    smallest, largest = _extreme_real_parts(_blocks(setup, True, eigensolver))
-    if smallest <= 0:
-        return math.inf
-    return float(largest / smallest)
+    return _extreme_real_parts(_blocks(setup, True, eigensolver))

@@ -49,7 +49,12 @@ def _print_table(rows: list[dict[str, Any]], header: str, method: str) -> None:
         print(f"{label} {_format_number(row['lambda_min']):>12} "
               f"{_format_number(row['lambda_max']):>12} {_format_number(row['kappa']):>12}"
               + ("   complex pairs, |Im| <= " + f"{row['max_abs_imag']:.2g}"
-                 if row["complex_eigenvalues"] else ""))
+                 if row["complex_eigenvalues"] else
+                 "   (Im λ not computed: ARPACK extremes)" if row["complex_eigenvalues"] is None
+                 else ""))
+    solvers = sorted({row["eigensolver"] for row in rows if row["exists"]})
+    if any(solver.startswith("ARPACK") for solver in solvers):
+        print("note: eigenvalues by " + "; ".join(solvers))
     reasons = {row["reason"] for row in rows if not row["exists"]}
     for reason in sorted(reasons):
         print(f"note: {reason}")
@@ -77,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         options["second_order_weight"] = args.second_order_weight
     rows = [
         spectrum_summary(config.W, config.W_star, loss, convention, args.sobolev_weight,
-                         args.method, **options)
+                         args.method, imaginary_parts=False, **options)
         for loss in args.loss for convention in CONVENTIONS
     ]
     comparison = None
