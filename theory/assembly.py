@@ -185,23 +185,27 @@ def _summed_blocks(gamma, C, a_hat, e) -> NDArray[np.float64]:
     return out
 
 
+def student_frame_blocks(kind: str, pairs: Pairs):
+    """(teacher-pair FrameBlocks, γ_A, C_A, γ_B, C_B of the student pairs) for one relu pair
+    kind, the student pairs' self pairs zeroed: they are the ½I term (their step coefficients
+    are NaN)."""
+    off = pairs.off_diagonal
+    ss = kernels.frame_blocks(kind, pairs.student)
+    st = kernels.frame_blocks(kind, pairs.teacher)
+    return (st, np.where(off, ss.gamma_A, 0.0), np.where(off[..., None, None], ss.C_A, 0.0),
+            np.where(off, ss.gamma_B, 0.0), np.where(off[..., None, None], ss.C_B, 0.0))
+
+
 def jacobian_parts(pairs: Pairs, terms: list[tuple[float, str]], *, dense: bool = True,
                    what: str = "The Hessian") -> JacobianParts:
     """Assemble the Jacobian of the gradient field for the given loss terms."""
     K, d = pairs.W.shape
-    off = pairs.off_diagonal
     complement = np.zeros((K, K))
     jacobian = np.zeros((K, d, K, d)) if dense else None
     for weight, kind in terms:
         if kind in kernels.JACOBIAN_SINGULAR_KINDS:
             require_nondegenerate(pairs, what)
-        ss = kernels.frame_blocks(kind, pairs.student)
-        st = kernels.frame_blocks(kind, pairs.teacher)
-        # Self pairs are handled by the ½I term; zero them (their step coefficients are NaN).
-        gamma_A = np.where(off, ss.gamma_A, 0.0)
-        C_A = np.where(off[..., None, None], ss.C_A, 0.0)
-        gamma_B = np.where(off, ss.gamma_B, 0.0)
-        C_B = np.where(off[..., None, None], ss.C_B, 0.0)
+        st, gamma_A, C_A, gamma_B, C_B = student_frame_blocks(kind, pairs)
 
         term_complement = np.diag(0.5 + gamma_A.sum(axis=1) - st.gamma_A.sum(axis=1)) + gamma_B
         complement += weight * term_complement

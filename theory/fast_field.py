@@ -348,12 +348,11 @@ def smooth_loss(plan: SmoothPlan, Z: Array, n2: Array, K: int) -> float:
 def lean_gradient(W, W_star, loss, convention, activation, sobolev_weight, second_order_weight,
                   input_covariance) -> Array | None:
     """population_gradient on the lean route, or None where the general route must run."""
-    plan = lean_plan(loss, convention, activation, sobolev_weight, second_order_weight)
-    if plan is None:
+    route = _lean_route(W, W_star, loss, convention, activation, sobolev_weight,
+                        second_order_weight, input_covariance)
+    if route is None:
         return None
-    rows = lean_rows(W, W_star)
-    if rows is None or not _isotropic(input_covariance, rows[0].shape[1]):
-        return None
+    plan, rows = route
     if isinstance(plan, SmoothPlan):
         return smooth_gradient(plan, *rows)
     return two_slope_gradient(plan, *rows)
@@ -362,15 +361,26 @@ def lean_gradient(W, W_star, loss, convention, activation, sobolev_weight, secon
 def lean_loss(W, W_star, loss, activation, sobolev_weight, second_order_weight,
               input_covariance) -> float | None:
     """population_loss on the lean route, or None where the general route must run."""
-    plan = lean_plan(loss, "expected", activation, sobolev_weight, second_order_weight)
+    route = _lean_route(W, W_star, loss, "expected", activation, sobolev_weight,
+                        second_order_weight, input_covariance)
+    if route is None:
+        return None
+    plan, rows = route
+    if isinstance(plan, SmoothPlan):
+        return smooth_loss(plan, *rows)
+    return two_slope_loss(plan, *rows)
+
+
+def _lean_route(W, W_star, loss, convention, activation, sobolev_weight, second_order_weight,
+                input_covariance):
+    """(plan, rows) when the lean route applies to these arguments, else None."""
+    plan = lean_plan(loss, convention, activation, sobolev_weight, second_order_weight)
     if plan is None:
         return None
     rows = lean_rows(W, W_star)
     if rows is None or not _isotropic(input_covariance, rows[0].shape[1]):
         return None
-    if isinstance(plan, SmoothPlan):
-        return smooth_loss(plan, *rows)
-    return two_slope_loss(plan, *rows)
+    return plan, rows
 
 
 def _isotropic(input_covariance, d: int) -> bool:

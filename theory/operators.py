@@ -25,7 +25,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from theory import kernels
-from theory.assembly import Problem, _summed_blocks, pairs_of, require_nondegenerate
+from theory.assembly import (
+    Problem,
+    _summed_blocks,
+    pairs_of,
+    require_nondegenerate,
+    student_frame_blocks,
+)
 from theory.pair_frame import exact_coefficients, grams, pair_derivatives
 
 Array = NDArray[np.float64]
@@ -53,12 +59,7 @@ class _RelulikeOperator:
         for weight, kind in problem.relu_terms:
             if kind in kernels.JACOBIAN_SINGULAR_KINDS:
                 require_nondegenerate(pairs, "The Hessian")
-            ss = kernels.frame_blocks(kind, pairs.student)
-            st = kernels.frame_blocks(kind, pairs.teacher)
-            gamma_A = np.where(off, ss.gamma_A, 0.0)
-            C_A = np.where(off[..., None, None], ss.C_A, 0.0)
-            gamma_B = np.where(off, ss.gamma_B, 0.0)
-            C_B = np.where(off[..., None, None], ss.C_B, 0.0)
+            st, gamma_A, C_A, gamma_B, C_B = student_frame_blocks(kind, pairs)
             diagonal += weight * (
                 0.5 * np.eye(m)
                 + _summed_blocks(gamma_A, C_A, pairs.student.a_hat, pairs.student.e)
