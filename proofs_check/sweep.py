@@ -1104,18 +1104,20 @@ def _run_pool(pending: Sequence[GridPoint], workers: int | None,
             pool.shutdown(wait=True)
         else:  # interrupted (Ctrl-C, SIGTERM, error): stop the workers now, not after their point
             processes = list((getattr(pool, "_processes", None) or {}).values())
+            # taken before shutdown, which sets the pool's reference to None
+            manager = getattr(pool, "_executor_manager_thread", None)
             pool.shutdown(wait=False, cancel_futures=True)
             for process in processes:
                 process.terminate()
             for process in processes:
                 process.join(timeout=5)
             # Let the pool's manager thread see the dead workers and exit now: left running, it
-            # raced the interpreter's atexit hook of concurrent.futures, which then wrote to a
-            # closed wake-up pipe ("Bad file descriptor" traceback after the one-line message;
-            # seen once in ~10 SIGTERM runs).
-            manager = getattr(pool, "_executor_manager_thread", None)
+            # races the interpreter's atexit hook of concurrent.futures, which then writes to
+            # the wake-up pipe the thread is closing ("Bad file descriptor" traceback after the
+            # one-line message; seen in ~1 of 10 SIGTERM/SIGINT runs under load). Once the
+            # thread has exited, the pipe is marked closed and the hook's write is skipped.
             if manager is not None:
-                manager.join(timeout=5)
+                manager.join(timeout=30)
     return f"local process pool ({workers} workers)"
 
 
