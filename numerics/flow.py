@@ -368,15 +368,23 @@ def gradient_flow(W0: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
         None if method in ("RK45", "RK23", "DOP853") else
         OrderedDict([(y0.tobytes(), initial_field)]))
 
+    def known_field(y):
+        """The field at state y if it was computed already (see above), else None."""
+        if cache is None:
+            return last["F"] if np.array_equal(y, last["y"]) else None
+        return cache.get(y.tobytes())
+
+    def remember(y, value) -> None:
+        if cache is None:
+            last["y"], last["F"] = y.copy(), value
+            return
+        cache[y.tobytes()] = value
+        if len(cache) > 32:
+            cache.popitem(last=False)
+
     def field_of(y, lookup: bool = True):
-        if not lookup:
-            pass
-        elif cache is None:
-            if np.array_equal(y, last["y"]):
-                return last["F"]
-        else:
-            key = y.tobytes()
-            value = cache.get(key)
+        if lookup:
+            value = known_field(y)
             if value is not None:
                 return value
         counters["nfev"] += 1
@@ -393,12 +401,7 @@ def gradient_flow(W0: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
             if not np.all(np.isfinite(y)):
                 raise _Abort("the state became non-finite (the trajectory diverged)") from None
             raise _Abort(f"the field could not be evaluated at a trial point: {exc}") from exc
-        if cache is None:
-            last["y"], last["F"] = y.copy(), value
-        else:
-            cache[key] = value
-            if len(cache) > 32:
-                cache.popitem(last=False)
+        remember(y, value)
         return value
 
     first_call = [True]
@@ -569,10 +572,7 @@ def gradient_flow(W0: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
     W = np.array([points[t][0] for t in ordered]).reshape(-1, K, d)
     known = np.array([points[t][1] for t in ordered])
     for k in np.flatnonzero(np.isnan(known)):  # a field the stop search already evaluated
-        if cache is None:
-            value = last["F"] if np.array_equal(W[k].ravel(), last["y"]) else None
-        else:
-            value = cache.get(W[k].tobytes())
+        value = known_field(W[k].ravel())
         if value is not None:
             known[k] = float(np.linalg.norm(value))
     t_out = np.array(ordered)

@@ -196,6 +196,15 @@ def student_frame_blocks(kind: str, pairs: Pairs):
             np.where(off, ss.gamma_B, 0.0), np.where(off[..., None, None], ss.C_B, 0.0))
 
 
+def diagonal_blocks(pairs: Pairs, st, gamma_A, C_A) -> NDArray[np.float64]:
+    """∂F_i/∂w_i = I/2 + Σ_{j≠i} A(w_i, w_j) − Σ_j A(w_i, w*_j) for one relu pair kind,
+    (K, d, d), from :func:`student_frame_blocks`' teacher blocks ``st`` and masked γ_A, C_A."""
+    d = pairs.W.shape[1]
+    return (0.5 * np.eye(d)
+            + _summed_blocks(gamma_A, C_A, pairs.student.a_hat, pairs.student.e)
+            - _summed_blocks(st.gamma_A, st.C_A, pairs.teacher.a_hat, pairs.teacher.e))
+
+
 def jacobian_parts(pairs: Pairs, terms: list[tuple[float, str]], *, dense: bool = True,
                    what: str = "The Hessian") -> JacobianParts:
     """Assemble the Jacobian of the gradient field for the given loss terms."""
@@ -211,11 +220,7 @@ def jacobian_parts(pairs: Pairs, terms: list[tuple[float, str]], *, dense: bool 
         complement += weight * term_complement
         if jacobian is None:
             continue
-        diagonal = (
-            0.5 * np.eye(d)
-            + _summed_blocks(gamma_A, C_A, pairs.student.a_hat, pairs.student.e)
-            - _summed_blocks(st.gamma_A, st.C_A, pairs.teacher.a_hat, pairs.teacher.e)
-        )
+        diagonal = diagonal_blocks(pairs, st, gamma_A, C_A)
         off_blocks = kernels.frame_to_matrix(gamma_B, C_B, pairs.student.a_hat, pairs.student.e)
         off_blocks = off_blocks.transpose(0, 2, 1, 3)  # (i, a, k, b)
         idx = np.arange(K)

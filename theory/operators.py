@@ -27,7 +27,7 @@ from numpy.typing import NDArray
 from theory import kernels
 from theory.assembly import (
     Problem,
-    _summed_blocks,
+    diagonal_blocks,
     pairs_of,
     require_nondegenerate,
     student_frame_blocks,
@@ -60,11 +60,7 @@ class _RelulikeOperator:
             if kind in kernels.JACOBIAN_SINGULAR_KINDS:
                 require_nondegenerate(pairs, "The Hessian")
             st, gamma_A, C_A, gamma_B, C_B = student_frame_blocks(kind, pairs)
-            diagonal += weight * (
-                0.5 * np.eye(m)
-                + _summed_blocks(gamma_A, C_A, pairs.student.a_hat, pairs.student.e)
-                - _summed_blocks(st.gamma_A, st.C_A, pairs.teacher.a_hat, pairs.teacher.e)
-            )
+            diagonal += weight * diagonal_blocks(pairs, st, gamma_A, C_A)
             g = kernels.complement_scalar(gamma_B, m)
             gamma += weight * g
             coefficients += weight * (C_B - g[..., None, None] * np.eye(2))
