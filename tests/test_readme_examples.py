@@ -26,7 +26,8 @@ def test_python_example_is_self_contained(block):
 
 
 @pytest.mark.parametrize("indent, argv, shown",
-                         [e for e in SHELL_EXAMPLES if e[1].split()[0] in ("cond", "derive", "flow")])
+                         [e for e in SHELL_EXAMPLES
+                          if e[1].split()[0] in ("cond", "derive", "flow")])
 def test_shown_output_is_the_printed_output(indent, argv, shown, capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("SOBOLEV_VERIFY_CACHE", str(tmp_path))
     assert main(shlex.split(argv)) == 0

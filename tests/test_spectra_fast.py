@@ -113,8 +113,28 @@ def test_arpack_extremes_equal_lapack_extremes_including_negative_ones(loss, con
     assert abs(high - values.real.max()) <= ITERATIVE_KAPPA_RTOL * scale
 
 
-def test_auto_eigensolver_switches_at_the_stated_size():
-    assert DENSE_SPECTRUM_MAX_SIZE == 1024
+@pytest.mark.parametrize("K, iterative", [(22, False), (23, True)])
+def test_auto_eigensolver_switches_at_the_stated_size(monkeypatch, K, iterative):
+    """eigensolver="auto" calls ARPACK exactly when the in-span size K·m exceeds
+    DENSE_SPECTRUM_MAX_SIZE (K = K*, m = 2K: 968 stays with LAPACK, 1058 goes to ARPACK), and
+    both give the LAPACK κ."""
+    import theory.spectra as spectra
+
+    calls = []
+    real = spectra.extreme_real_parts
+
+    def recording(operator, symmetric, **options):
+        calls.append(operator.shape[0])
+        return real(operator, symmetric, **options)
+
+    config = make_configuration(K, K, 100, seed=1)
+    args = (config.W, config.W_star, "h1")
+    reference = theory.condition_number(*args, convention="exact", eigensolver="lapack")
+    monkeypatch.setattr(spectra, "extreme_real_parts", recording)
+    kappa = theory.condition_number(*args, convention="exact")
+    assert (K * 2 * K > DENSE_SPECTRUM_MAX_SIZE) == iterative
+    assert calls == ([K * 2 * K] if iterative else [])
+    assert kappa == pytest.approx(reference, rel=1e-10)
 
 
 def test_eigensolver_is_validated():
