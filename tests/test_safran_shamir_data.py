@@ -72,10 +72,10 @@ def test_levels_recomputed_from_the_points(entry):
         assert mine == pytest.approx(family["l2_loss"], rel=1e-12, abs=0)
         assert theirs == pytest.approx(family["l2_loss"], rel=1e-9, abs=0)
         assert family["l2_loss"] >= 1e-3  # "bad" by their rule
-        # a gradient-descent endpoint: their stop rule max_i |2π ∇_{w_i} L| <= 1e-9, to within
-        # the rounding of an arccos-based gradient
+        # a gradient-descent endpoint of their stop rule max_i |2π ∇_{w_i} L| <= 1e-9 (this
+        # confirms the 2π scale of their stop rule: the stored points reach up to 0.99999e-9)
         grad = gradient_matlab(W, teacher)
-        assert np.linalg.norm(grad, axis=1).max() < 1e-6
+        assert np.linalg.norm(grad, axis=1).max() <= 1.001e-9
     for level in entry["levels"]:
         members = [f["l2_loss"] for f in entry["families"]
                    if abs(f["l2_loss"] - level["loss"]) <= 1e-7 * level["loss"]]
