@@ -54,6 +54,7 @@ reproducible on its own (chunks, resumed runs, other processes).
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -64,12 +65,21 @@ from scipy.optimize import linear_sum_assignment
 from scipy.stats import binomtest
 
 import theory
-from theory import kernels
+from theory.activations import parse_activation
+from theory.batched_field import batch_bytes, batched_field, batched_loss, field_plan
 from theory.validation import check_sobolev_weight
 
 CLASSES = ("global", "spurious_minimum", "saddle", "not_converged")
-INITIALISATIONS = ("gaussian", "xavier_uniform")
+INITIALISATIONS = ("gaussian", "xavier_uniform", "uniform")
 CENSUS_LOSSES = ("l2", "h1")
+#: "census": step step_scale/((K + 2)(1 + λ)), stop at ‖F‖_F <= descent_tol; "safran-shamir":
+#: their published code (module docstring).
+PROTOCOLS = ("census", "safran-shamir")
+#: Activations the census runs (teacher and student share it); tanh has no closed form.
+CENSUS_ACTIVATIONS = ("relu", "leaky_relu", "erf", "sine", "gelu")
+#: Working memory per chunk of starts (the chunk size is this over theory.batched_field's
+#: per-start bytes).
+CHUNK_MEMORY_BYTES = 32 * 2**20
 
 
 # ------------------------------------------------------------------------------ inputs
@@ -97,6 +107,8 @@ def initial_weights(indices: ArrayLike, width: int, dim: int, seed: int,
         rng = np.random.default_rng([int(seed), int(index)])
         if init == "gaussian":
             starts.append(rng.standard_normal((width, dim)) / math.sqrt(dim))
+        elif init == "uniform":
+            starts.append(rng.uniform(-1.0, 1.0, size=(width, dim)) / math.sqrt(dim))
         else:
             bound = math.sqrt(6.0 / (dim + 1))
             starts.append(rng.uniform(-bound, bound, size=(width, dim)))
@@ -111,29 +123,12 @@ def _loss_weights(loss: str, sobolev_weight: float) -> tuple[float, float]:
 
 
 def expected_field(Ws: NDArray[np.float64], W_star: NDArray[np.float64], loss: str = "l2",
-                   sobolev_weight: float = 1.0) -> NDArray[np.float64]:
-    """The expected-convention population field F for a stack of students, shape (S, K, d).
-
-    F_i = (w_i/2)(1 + λ_eff) + Σ_{j≠i} g(w_i, w_j) − Σ_j g(w_i, w*_j) summed over the pair fields
-    "relu" (weight 1) and "step_expected" (weight λ for h1) of theory.kernels; equal to
-    theory.population_gradient(W, W*, loss, convention="expected") for each W of the stack.
-    """
-    Ws = np.asarray(Ws, dtype=float)
-    S, K, d = Ws.shape
-    w_l2, w_sobolev = _loss_weights(loss, sobolev_weight)
-    students = kernels.float64_field_geometry(Ws[:, :, None, :], Ws[:, None, :, :])
-    teacher = kernels.float64_field_geometry(Ws[:, :, None, :], W_star[None, None, :, :])
-    off_diagonal = ~np.eye(K, dtype=bool)[None, :, :, None]
-    teacher_b = np.broadcast_to(W_star[None, None, :, :], (S, K) + W_star.shape)
-    total = np.zeros_like(Ws)
-    for weight, kind in ((w_l2, "relu"), (w_sobolev, "step_expected")):
-        if weight == 0:
-            continue
-        pairs = np.where(off_diagonal, kernels.pair_gradient(kind, Ws[:, None, :, :], students),
-                         0.0)
-        toward = kernels.pair_gradient(kind, teacher_b, teacher)
-        total += weight * (0.5 * Ws + pairs.sum(axis=2) - toward.sum(axis=2))
-    return total
+                   sobolev_weight: float = 1.0, activation: str = "relu") -> NDArray[np.float64]:
+    """The expected-convention population field F for a stack of students, shape (S, K, d):
+    theory.batched_field.batched_field, equal to theory.population_gradient(W, W*, loss,
+    convention="expected") for each W of the stack."""
+    _loss_weights(loss, sobolev_weight)
+    return batched_field(Ws, W_star, loss, activation=activation, sobolev_weight=sobolev_weight)
 
 
 def matched_distance(W: NDArray[np.float64], W_star: NDArray[np.float64]) -> float:
@@ -155,7 +150,13 @@ def wilson_interval(successes: int, trials: int) -> tuple[float, float] | None:
 
 @dataclass(frozen=True)
 class CensusSettings:
-    """Tolerances and budgets of the census (see the module docstring for their roles)."""
+    """Tolerances and budgets of the census (see the module docstring for their roles).
+
+    protocol: "census" or "safran-shamir" (use :meth:`for_protocol` for the latter's values);
+    step_size: a fixed step η for every loss (None: the census rule from step_scale);
+    activation: shared by teacher and student; neuron_tol: the safran-shamir stop rule
+    max_i 2π‖F_i‖ <= neuron_tol; bad_loss: an endpoint is "bad" when its l2 loss is >= this.
+    """
 
     sobolev_weight: float = 1.0
     init: str = "gaussian"
@@ -170,28 +171,78 @@ class CensusSettings:
     loss_tol: float = 1e-9
     eig_tol: float = 1e-6
     cluster_tol: float = 1e-5
+    protocol: str = "census"
+    step_size: float | None = None
+    activation: str = "relu"
+    neuron_tol: float = 1e-9
+    bad_loss: float = 1e-3
 
     def __post_init__(self) -> None:
         check_sobolev_weight(self.sobolev_weight)
         if self.init not in INITIALISATIONS:
             raise ValueError(f"init must be one of {INITIALISATIONS}; got {self.init!r}")
+        if self.protocol not in PROTOCOLS:
+            raise ValueError(f"protocol must be one of {PROTOCOLS}; got {self.protocol!r}")
+        name = parse_activation(self.activation)[0] if isinstance(self.activation, str) \
+            else None
+        if name not in CENSUS_ACTIVATIONS:
+            raise ValueError(f"activation must be one of {CENSUS_ACTIVATIONS} (leaky_relu(α) "
+                             f"with a slope); got {self.activation!r}"
+                             + (" (tanh has no closed-form kernel)" if name == "tanh" else ""))
+        field_plan("h1", self.activation, self.sobolev_weight)  # validates the slope
         for name in ("step_scale", "descent_tol", "refine_below", "critical_tol", "global_tol",
-                     "loss_tol", "eig_tol", "cluster_tol"):
+                     "loss_tol", "eig_tol", "cluster_tol", "neuron_tol", "bad_loss"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
                 raise ValueError(f"{name} must be a finite number > 0; got {value!r}")
+        if self.step_size is not None and not (
+                isinstance(self.step_size, (int, float)) and math.isfinite(self.step_size)
+                and 0 < self.step_size <= 10):
+            raise ValueError(f"step_size must be a number in (0, 10]; got {self.step_size!r}")
         for name in ("max_steps", "check_every", "newton_steps"):
             value = getattr(self, name)
             if not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"{name} must be a positive integer; got {value!r}")
 
+    @classmethod
+    def for_protocol(cls, protocol: str, **overrides: Any) -> CensusSettings:
+        """Settings of a named protocol; "safran-shamir": step 0.1 for every loss, N(0, 1/d)
+        starts, stop at max_i 2π‖F_i‖ <= 1e-9, a cap of 20 000 steps; overrides replace any."""
+        if protocol not in PROTOCOLS:
+            raise ValueError(f"protocol must be one of {PROTOCOLS}; got {protocol!r}")
+        values: dict[str, Any] = {"protocol": protocol}
+        if protocol == "safran-shamir":
+            values.update(step_size=0.1, init="gaussian", max_steps=20_000)
+        values.update(overrides)
+        return cls(**values)
+
     def step(self, loss: str, width: int) -> float:
-        """η = step_scale / ((K + 2)(1 + λ_eff))."""
+        """η = step_size if set, else step_scale / ((K + 2)(1 + λ_eff))."""
+        if self.step_size is not None:
+            return float(self.step_size)
         lam = 0.0 if loss == "l2" else self.sobolev_weight
         return self.step_scale / ((width + 2) * (1.0 + lam))
 
     def as_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+        """Every setting; those added after the first census files (protocol, step_size,
+        activation, neuron_tol, bad_loss) only where they differ from their defaults, so that
+        the resume keys of earlier files stay valid."""
+        values = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        for name in _LATER_FIELDS:
+            if values[name] == self.__dataclass_fields__[name].default:
+                del values[name]
+        return values
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> CensusSettings:
+        """Inverse of as_dict (ValueError naming an unknown or invalid setting)."""
+        unknown = set(values) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown census settings {sorted(unknown)}")
+        return cls(**values)
+
+
+_LATER_FIELDS = ("protocol", "step_size", "activation", "neuron_tol", "bad_loss")
 
 
 # ------------------------------------------------------------------------------ endpoints
@@ -224,6 +275,7 @@ class Endpoint:
     newton_steps: int
     note: str
     W: NDArray[np.float64] = field(repr=False)
+    capped: bool = False
 
     def to_json(self) -> dict[str, Any]:
         record = {name: getattr(self, name) for name in self.__dataclass_fields__}
@@ -232,52 +284,87 @@ class Endpoint:
 
     @classmethod
     def from_json(cls, record: dict[str, Any]) -> Endpoint:
-        values = {name: record[name] for name in cls.__dataclass_fields__}
+        values = {name: record[name] for name in cls.__dataclass_fields__ if name != "capped"}
+        values["capped"] = bool(record.get("capped", False))
         values["W"] = np.asarray(values["W"], dtype=float)
         return cls(**values)
 
 
+def _matched_close(W: NDArray[np.float64], W_star: NDArray[np.float64], target: float
+                   ) -> NDArray[np.bool_]:
+    """matched_distance(W_s, W*) <= target for each student of the stack (the assignment is
+    solved only where the row-wise lower bound allows it)."""
+    cost = ((W[:, :, None, :] - W_star[None, None, :, :]) ** 2).sum(axis=-1)
+    lower = cost.min(axis=2).sum(axis=1)
+    close = np.zeros(len(W), dtype=bool)
+    for s in np.flatnonzero(lower <= target * target):
+        rows, cols = linear_sum_assignment(cost[s])
+        close[s] = math.sqrt(cost[s][rows, cols].sum()) <= target
+    return close
+
+
 def descend(starts: NDArray[np.float64], W_star: NDArray[np.float64], loss: str,
-            settings: CensusSettings) -> tuple[NDArray, NDArray, NDArray]:
-    """Gradient descent for all starts at once: (final W (S, K, d), steps (S,), ‖F‖ (S,))."""
+            settings: CensusSettings) -> tuple[NDArray, NDArray, NDArray, NDArray]:
+    """Gradient descent for all starts at once: (final W (S, K, d), steps (S,), ‖F‖_F (S,),
+    capped (S,): max_steps reached before the stop rule or a shortcut).
+
+    The field is theory.batched_field's (expected convention). Stop rule: "census" ‖F‖_F <=
+    descent_tol; "safran-shamir" max_i 2π‖F_i‖ <= neuron_tol. Shortcuts, checked every
+    check_every steps (they only end descents whose class is already decided): the matched
+    distance to W* <= 1e-6·‖W*‖ (K = K*), or the L2 part of the loss <= loss_tol (K ≠ K*).
+    Divergence (census ‖F‖_F > 1e3, safran-shamir max_i 2π‖F_i‖ > 1e4, or not finite):
+    restart from the start with half the step.
+    """
     W = np.array(starts, dtype=float)
     S, K, _ = W.shape
+    plan = field_plan(loss, settings.activation, settings.sobolev_weight)
+    l2_plan = field_plan("l2", settings.activation, settings.sobolev_weight)
+    safran = settings.protocol == "safran-shamir"
     step = np.full(S, settings.step(loss, K))
     steps = np.zeros(S, dtype=np.int64)
     norms = np.full(S, np.inf)
     active = np.ones(S, dtype=bool)
+    capped = np.zeros(S, dtype=bool)
     matched = K == W_star.shape[0]
     target = 1e-6 * float(np.linalg.norm(W_star))
-    for iteration in range(1, settings.max_steps + 1):
+    for iteration in range(1, settings.max_steps + 2):
         index = np.flatnonzero(active)
         if index.size == 0:
             break
-        F = expected_field(W[index], W_star, loss, settings.sobolev_weight)
+        F = batched_field(W[index], W_star, plan=plan)
         norm = np.sqrt(np.einsum("skd,skd->s", F, F))
         norms[index] = norm
-        blown = ~np.isfinite(norm) | (norm > 1e3)
+        if safran:
+            rule = 2 * math.pi * np.sqrt(np.einsum("skd,skd->sk", F, F).max(axis=1))
+            blown = ~np.isfinite(rule) | (rule > 1e4)
+            done = rule <= settings.neuron_tol
+        else:
+            blown = ~np.isfinite(norm) | (norm > 1e3)
+            done = norm <= settings.descent_tol
         if blown.any():  # restart with half the step (Safran & Shamir's rule)
             bad = index[blown]
             W[bad] = starts[bad]
             step[bad] /= 2
             steps[bad] = 0
-        done = norm <= settings.descent_tol
+        if iteration > settings.max_steps:  # the field at the last iterate is measured
+            capped[index[~done]] = True
+            break
         moving = ~done & ~blown
         W[index[moving]] -= step[index[moving], None, None] * F[moving]
         steps[index[moving]] += 1
         if iteration % settings.check_every == 0:
             if matched:
-                close = [matched_distance(W[i], W_star) <= target for i in index]
+                close = _matched_close(W[index], W_star, target)
             else:  # zero-loss minima are not isolated: stop on the loss
-                close = [theory.population_loss(W[i], W_star, "l2") <= settings.loss_tol
-                         for i in index]
-            done |= np.array(close)
+                close = batched_loss(W[index], W_star, plan=l2_plan) <= settings.loss_tol
+            done |= close
         active[index[done]] = False
-    return W, steps, norms
+    return W, steps, norms, capped
 
 
-def _spectrum(W, W_star, loss, weight) -> tuple[float, float]:
-    J = theory.population_hessian(W, W_star, loss, convention="expected", sobolev_weight=weight)
+def _spectrum(W, W_star, loss, weight, activation="relu") -> tuple[float, float]:
+    J = theory.population_hessian(W, W_star, loss, convention="expected", sobolev_weight=weight,
+                                  activation=activation)
     values = np.linalg.eigvalsh(J) if loss == "l2" else np.linalg.eigvals(J)
     return float(np.min(values.real)), float(np.max(np.abs(values)))
 
@@ -285,10 +372,11 @@ def _spectrum(W, W_star, loss, weight) -> tuple[float, float]:
 def _newton(W, W_star, loss, settings) -> tuple[NDArray, float, int, str]:
     """Newton's method on F from W: (W, ‖F‖, iterations, note)."""
     weight = settings.sobolev_weight
+    act = settings.activation
     start = W.copy()
     for iteration in range(settings.newton_steps + 1):
         F = theory.population_gradient(W, W_star, loss, convention="expected",
-                                       sobolev_weight=weight)
+                                       sobolev_weight=weight, activation=act)
         norm = float(np.linalg.norm(F))
         if norm <= settings.critical_tol:
             return W, norm, iteration, ""
@@ -296,7 +384,7 @@ def _newton(W, W_star, loss, settings) -> tuple[NDArray, float, int, str]:
             break
         try:
             J = theory.population_hessian(W, W_star, loss, convention="expected",
-                                          sobolev_weight=weight)
+                                          sobolev_weight=weight, activation=act)
         except theory.NonDifferentiableError as exc:
             return W, norm, iteration, f"Newton stopped: {exc}"
         try:
@@ -306,35 +394,43 @@ def _newton(W, W_star, loss, settings) -> tuple[NDArray, float, int, str]:
         W = W - delta
         if np.linalg.norm(W - start) > 1e-2 * max(1.0, float(np.linalg.norm(start))):
             return start, float(np.linalg.norm(theory.population_gradient(
-                start, W_star, loss, sobolev_weight=weight))), iteration, \
+                start, W_star, loss, sobolev_weight=weight, activation=act))), iteration, \
                 "Newton left the neighbourhood of the descent endpoint"
     return W, norm, settings.newton_steps, f"Newton did not reach {settings.critical_tol:g}"
 
 
 def classify(start: int, W: NDArray[np.float64], W_star: NDArray[np.float64], loss: str,
-             steps: int, settings: CensusSettings) -> Endpoint:
-    """Refine and classify one descent endpoint (module docstring)."""
+             steps: int, settings: CensusSettings, capped: bool = False) -> Endpoint:
+    """Refine and classify one descent endpoint (module docstring). ``capped``: the descent hit
+    max_steps; under the safran-shamir protocol such an endpoint is not polished by Newton."""
     weight = settings.sobolev_weight
+    act = settings.activation
     lam = 0.0 if loss == "l2" else weight
     K = W.shape[0]
     matched = K == W_star.shape[0]
     scale = float(np.linalg.norm(W_star))
 
     def endpoint(cls, W, norm, newton=0, note="", spectrum=(None, None), exact=(None, None)):
-        l2 = theory.population_loss(W, W_star, "l2")
-        objective = theory.population_loss(W, W_star, "h1", sobolev_weight=lam) if lam else l2
+        l2 = theory.population_loss(W, W_star, "l2", activation=act)
+        objective = theory.population_loss(W, W_star, "h1", sobolev_weight=lam,
+                                           activation=act) if lam else l2
         distance = matched_distance(W, W_star) if matched else None
         return Endpoint(int(start), loss, cls, float(objective), float(l2), float(norm), distance,
                         spectrum[0], spectrum[1], exact[0], exact[1], int(steps), int(newton),
-                        note, np.array(W))
+                        note, np.array(W), bool(capped))
 
     norm = float(np.linalg.norm(theory.population_gradient(W, W_star, loss,
-                                                           sobolev_weight=weight)))
+                                                           sobolev_weight=weight, activation=act)))
     if matched and matched_distance(W, W_star) <= settings.global_tol * scale:
         return endpoint("global", W, norm, note=f"matched distance <= {settings.global_tol:g}"
                         "·‖W*‖")
-    if not matched and theory.population_loss(W, W_star, "l2") <= settings.loss_tol:
+    if not matched and theory.population_loss(W, W_star, "l2", activation=act) \
+            <= settings.loss_tol:
         return endpoint("global", W, norm, note=f"L2 part <= {settings.loss_tol:g}")
+    if capped and settings.protocol == "safran-shamir":
+        return endpoint("not_converged", W, norm,
+                        note=f"step cap: max_i 2π‖F_i‖ above {settings.neuron_tol:g} after "
+                             f"{steps} steps (not polished)")
     if norm > settings.refine_below:
         return endpoint("not_converged", W, norm,
                         note=f"‖F‖ = {norm:.2e} > {settings.refine_below:g} after {steps} steps")
@@ -344,24 +440,25 @@ def classify(start: int, W: NDArray[np.float64], W_star: NDArray[np.float64], lo
     if matched and matched_distance(W_refined, W_star) <= settings.global_tol * scale:
         return endpoint("global", W_refined, norm, newton, "refined onto W*")
     try:
-        min_re, max_abs = _spectrum(W_refined, W_star, loss, weight)
+        min_re, max_abs = _spectrum(W_refined, W_star, loss, weight, act)
     except theory.NonDifferentiableError as exc:
         return endpoint("not_converged", W_refined, norm, newton,
                         f"critical point where the Jacobian does not exist: {exc}")
     exact = (None, None)
     if loss == "h1":
-        exact = _exact_h1(W_refined, W_star, weight)
+        exact = _exact_h1(W_refined, W_star, weight, act)
     cls = "spurious_minimum" if min_re > settings.eig_tol * max_abs else "saddle"
     how = ("Hessian λ_min" if loss == "l2" else "min Re λ of the expected Jacobian")
     return endpoint(cls, W_refined, norm, newton,
                     f"{how} = {min_re:.3e} (max |λ| = {max_abs:.3e})", (min_re, max_abs), exact)
 
 
-def _exact_h1(W, W_star, weight) -> tuple[float | None, float | None]:
+def _exact_h1(W, W_star, weight, activation="relu") -> tuple[float | None, float | None]:
     try:
-        H = theory.population_hessian(W, W_star, "h1", convention="exact", sobolev_weight=weight)
+        H = theory.population_hessian(W, W_star, "h1", convention="exact", sobolev_weight=weight,
+                                      activation=activation)
         gradient = theory.population_gradient(W, W_star, "h1", convention="exact",
-                                              sobolev_weight=weight)
+                                              sobolev_weight=weight, activation=activation)
     except theory.NonDifferentiableError:
         return None, None
     return float(np.linalg.eigvalsh(H)[0]), float(np.linalg.norm(gradient))
@@ -375,8 +472,9 @@ def run_starts(indices: ArrayLike, starts: NDArray[np.float64], W_star: NDArray[
         raise ValueError(f"got {len(indices)} indices for {len(starts)} starts")
     if len(starts) == 0:
         return []
-    final, steps, _ = descend(starts, W_star, loss, settings)
-    return [classify(int(i), final[n], W_star, loss, int(steps[n]), settings)
+    final, steps, _, capped = descend(starts, W_star, loss, settings)
+    return [classify(int(i), final[n], W_star, loss, int(steps[n]), settings,
+                     capped=bool(capped[n]))
             for n, i in enumerate(indices)]
 
 
@@ -549,11 +647,12 @@ def l2_minima_under_h1(minima: list[Endpoint], W_star: NDArray[np.float64],
     after = run_starts([m.start for m in minima], starts, W_star, "h1", settings)
     out = []
     for minimum, end in zip(minima, after, strict=True):
-        norm = float(np.linalg.norm(theory.population_gradient(minimum.W, W_star, "h1",
-                                                               sobolev_weight=weight)))
+        norm = float(np.linalg.norm(theory.population_gradient(
+            minimum.W, W_star, "h1", sobolev_weight=weight, activation=settings.activation)))
         try:
             exact = float(np.linalg.norm(theory.population_gradient(
-                minimum.W, W_star, "h1", convention="exact", sobolev_weight=weight)))
+                minimum.W, W_star, "h1", convention="exact", sobolev_weight=weight,
+                activation=settings.activation)))
         except theory.NonDifferentiableError:
             exact = None
         out.append(MinimumUnderH1(minimum, norm, exact, end, matched_distance(end.W, minimum.W)))
@@ -563,6 +662,14 @@ def l2_minima_under_h1(minima: list[Endpoint], W_star: NDArray[np.float64],
 
 # ------------------------------------------------------------ resumable, parallel runs
 
+class CensusFileError(ValueError):
+    """A results file that is not this tool's census, or a damaged line in one."""
+
+
+class CensusLockedError(ValueError):
+    """Another process is writing the same results file."""
+
+
 def run_key(width: int, teacher_width: int, dim: int, seed: int, loss: str,
             settings: CensusSettings) -> dict[str, Any]:
     """What identifies a census run in a results file (a start is redone if any of it differs)."""
@@ -570,11 +677,40 @@ def run_key(width: int, teacher_width: int, dim: int, seed: int, loss: str,
             "seed": int(seed), "loss": loss, "settings": settings.as_dict()}
 
 
+def _endpoint_from_line(record: Any) -> Endpoint:
+    """The endpoint of one parsed line, or ValueError saying what is wrong with it."""
+    if not isinstance(record, dict) or not isinstance(record.get("key"), dict) \
+            or not isinstance(record.get("endpoint"), dict):
+        raise ValueError('not an object with "key" and "endpoint" objects')
+    data = record["endpoint"]
+    missing = [name for name in Endpoint.__dataclass_fields__
+               if name not in data and name != "capped"]
+    if missing:
+        raise ValueError(f"endpoint lacks {missing}")
+    if not isinstance(data["start"], int) or isinstance(data["start"], bool) or data["start"] < 0:
+        raise ValueError(f"start {data['start']!r} is not a non-negative integer")
+    if data["cls"] not in CLASSES or data["loss"] not in CENSUS_LOSSES:
+        raise ValueError(f"class {data['cls']!r} / loss {data['loss']!r} unknown")
+    for name in ("objective", "l2_loss", "field_norm"):
+        if not isinstance(data[name], (int, float)) or isinstance(data[name], bool):
+            raise ValueError(f"{name} {data[name]!r} is not a number")
+    try:
+        W = np.asarray(data["W"], dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError("W is not a numeric matrix") from None
+    if W.ndim != 2 or not np.isfinite(W).all():
+        raise ValueError("W is not a finite matrix")
+    return Endpoint.from_json(data)
+
+
 def load_finished(path, key: dict[str, Any]) -> dict[int, Endpoint]:
     """Endpoints of ``key`` already stored in the JSON-lines file ``path`` (by start index).
 
-    A truncated last line (an interrupted write) is ignored; lines of other runs are kept in
-    the file and skipped here.
+    A truncated last line (an interrupted write) is ignored (census_resumable cuts it off
+    before appending); lines of other runs are kept in
+    the file and skipped here. A file whose first line is not a census record is refused
+    (CensusFileError: not this tool's file, nothing is appended to it); any other line that is
+    not a valid record is reported with its line number (CensusFileError).
     """
     import json
     from pathlib import Path
@@ -583,15 +719,107 @@ def load_finished(path, key: dict[str, Any]) -> dict[int, Endpoint]:
     path = Path(path)
     if not path.exists():
         return finished
-    for line in path.read_text(encoding="utf-8").splitlines():
+    text = path.read_bytes()
+    try:
+        lines = text.decode("utf-8").split("\n")
+    except UnicodeDecodeError:
+        raise CensusFileError(f"{str(path)!r} is not a census results file (not UTF-8 text); "
+                              "refusing to append to it: choose another --out") from None
+    complete = text.endswith(b"\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    for number, line in enumerate(lines, start=1):
+        last = number == len(lines)
         try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if record.get("key") == key:
-            endpoint = Endpoint.from_json(record["endpoint"])
+            endpoint = _endpoint_from_line(json.loads(line))
+        except (json.JSONDecodeError, ValueError, TypeError, KeyError) as exc:
+            if last and not complete and (number > 1 or line.startswith('{"key": {')):
+                continue  # an interrupted write (census_resumable cuts it off)
+            if number == 1:
+                raise CensusFileError(
+                    f"{str(path)!r} is not a census results file (line 1 is not a census "
+                    "record); refusing to append to it: choose another --out") from None
+            raise CensusFileError(
+                f"{str(path)}:{number}: damaged census line ({exc}); remove or repair that "
+                "line, or choose another --out") from None
+        if json.loads(line)["key"] == key:
             finished[endpoint.start] = endpoint
     return finished
+
+
+_HELD_LOCKS: dict[str, list] = {}
+
+
+@contextlib.contextmanager
+def exclusive(path):
+    """Hold an exclusive advisory lock (fcntl.flock) on ``<path>.lock`` (re-entrant within one
+    process); a second process is refused at once (CensusLockedError). The lock dies with the
+    process, even on SIGKILL; the lock file stays (removing it would race with a waiter)."""
+    from pathlib import Path
+
+    path = Path(path)
+    lock_path = path.with_name(path.name + ".lock")
+    name = str(lock_path.resolve())
+    held = _HELD_LOCKS.get(name)
+    if held is not None:
+        held[1] += 1
+        try:
+            yield
+        finally:
+            held[1] -= 1
+        return
+    handle = lock_path.open("a")
+    try:
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: no locking available
+            fcntl = None
+        if fcntl is not None:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise CensusLockedError(
+                    f"{str(path)!r} is being written by another census (it holds "
+                    f"{str(lock_path)!r}); wait for it to finish, or choose another --out"
+                ) from None
+        _HELD_LOCKS[name] = [handle, 1]
+        try:
+            yield
+        finally:
+            del _HELD_LOCKS[name]
+    finally:
+        handle.close()
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Pool-worker initializer: the worker dies when the census process dies, even by SIGKILL
+    (Linux: prctl(PR_SET_PDEATHSIG); elsewhere and in addition a daemon thread polls
+    os.getppid()). Workers ignore SIGINT (the parent terminates them)."""
+    import os
+    import signal
+    import sys
+    import threading
+    import time
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent_pid:  # the parent died before the line above took effect
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
 
 
 def _run_chunk(job: tuple) -> list[Endpoint]:
@@ -601,25 +829,35 @@ def _run_chunk(job: tuple) -> list[Endpoint]:
     return run_starts(indices, starts, W_star, loss, settings)
 
 
+def chunk_length(pending: int, width: int, teacher_width: int, dim: int, workers: int) -> int:
+    """Starts per chunk: at most CHUNK_MEMORY_BYTES of working memory
+    (theory.batched_field.batch_bytes per start), and small enough that each worker gets about
+    four chunks (so progress is saved as the census goes)."""
+    cap = max(1, CHUNK_MEMORY_BYTES // batch_bytes(width, teacher_width, dim))
+    share = max(1, math.ceil(pending / (4 * max(1, workers))))
+    return int(min(cap, share))
+
+
 def census_resumable(width: int, n_starts: int, loss: str = "l2", *,
                      teacher_width: int | None = None, dim: int | None = None, seed: int = 0,
                      settings: CensusSettings | None = None, out=None, workers: int = 1,
-                     chunk_size: int = 20, on_chunk=None, executor=None) -> CensusResult:
+                     chunk_size: int | None = None, on_chunk=None,
+                     executor=None) -> CensusResult:
     """census() in chunks of starts, on a process pool of ``workers``, appending every finished
     endpoint to the JSON-lines file ``out`` (one object per line: {"key": run_key, "endpoint":
     ...}); a re-run with the same ``out`` and settings skips the starts already there, so an
     interrupted census resumes where it stopped. The result equals census()'s (each start is
     descended on its own; chunking does not change any number). ``on_chunk(done, total)`` is
-    called after each chunk.
+    called after each chunk. ``chunk_size``: starts per chunk (default :func:`chunk_length`).
+
+    ``out`` has one writer (:func:`exclusive`: a second process is refused with
+    CensusLockedError); a file that is not a census, or has a damaged line, is refused
+    (CensusFileError, load_finished). Pool workers die with this process (even by SIGKILL).
 
     ``executor``: instead of the local pool, any object whose ``map(fn, jobs)`` yields
     ``fn(job)`` for every job, in any order (a concurrent.futures executor, or an adapter over
     a Dask cluster); the calling process stays the only writer of ``out``. Exclusive with
     ``workers > 1``."""
-    import json
-    from concurrent.futures import ProcessPoolExecutor
-    from pathlib import Path
-
     settings = settings or CensusSettings()
     teacher_width = width if teacher_width is None else teacher_width
     dim = teacher_width if dim is None else dim
@@ -630,20 +868,39 @@ def census_resumable(width: int, n_starts: int, loss: str = "l2", *,
         raise ValueError(f"n_starts must be a positive integer; got {n_starts!r}")
     if not isinstance(workers, (int, np.integer)) or workers < 1:
         raise ValueError(f"workers must be a positive integer; got {workers!r}")
+    if chunk_size is not None and (not isinstance(chunk_size, (int, np.integer))
+                                   or chunk_size < 1):
+        raise ValueError(f"chunk_size must be a positive integer; got {chunk_size!r}")
     if executor is not None and workers > 1:
         raise ValueError(f"workers={workers} and an executor are exclusive; pass one of them")
     if executor is not None and not callable(getattr(executor, "map", None)):
         raise ValueError(f"executor must have a map(fn, jobs) method; got {executor!r}")
     _loss_weights(loss, settings.sobolev_weight)
+    lock = exclusive(out) if out is not None else contextlib.nullcontext()
+    with lock:
+        return _census_locked(width, n_starts, loss, teacher_width, dim, seed, settings, out,
+                              workers, chunk_size, on_chunk, executor)
+
+
+def _census_locked(width, n_starts, loss, teacher_width, dim, seed, settings, out, workers,
+                   chunk_size, on_chunk, executor) -> CensusResult:
+    import json
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+    from pathlib import Path
+
     key = run_key(width, teacher_width, dim, seed, loss, settings)
     finished = load_finished(out, key) if out is not None else {}
     if out is not None and Path(out).exists():
         text = Path(out).read_bytes()
-        if text and not text.endswith(b"\n"):  # an interrupted write: end its line first
-            with Path(out).open("a", encoding="utf-8") as handle:
-                handle.write("\n")
+        if text and not text.endswith(b"\n"):  # an interrupted write: cut its partial line off
+            with Path(out).open("r+b") as handle:
+                handle.truncate(text.rfind(b"\n") + 1)
     todo = [i for i in range(n_starts) if i not in finished]
-    chunks = [todo[i:i + chunk_size] for i in range(0, len(todo), chunk_size)]
+    size = chunk_size or chunk_length(len(todo), width, teacher_width, dim,
+                                      4 if executor is not None else workers)
+    chunks = [todo[i:i + size] for i in range(0, len(todo), size)]
     jobs = [(chunk, width, teacher_width, dim, seed, loss, settings) for chunk in chunks]
 
     def store(endpoints: list[Endpoint]) -> None:
@@ -651,9 +908,9 @@ def census_resumable(width: int, n_starts: int, loss: str = "l2", *,
             finished[endpoint.start] = endpoint
         if out is not None:
             with Path(out).open("a", encoding="utf-8") as handle:
-                for endpoint in endpoints:
-                    handle.write(json.dumps({"key": key, "endpoint": endpoint.to_json()},
-                                            allow_nan=False) + "\n")
+                handle.write("".join(json.dumps({"key": key, "endpoint": endpoint.to_json()},
+                                                allow_nan=False) + "\n"
+                                     for endpoint in endpoints))
         if on_chunk is not None:
             on_chunk(sum(i in finished for i in range(n_starts)), n_starts)
 
@@ -661,9 +918,13 @@ def census_resumable(width: int, n_starts: int, loss: str = "l2", *,
         for endpoints in executor.map(_run_chunk, jobs):
             store(endpoints)
     elif workers > 1 and len(jobs) > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
+                                   initializer=_die_with_parent, initargs=(os.getpid(),))
+        try:
             for endpoints in pool.map(_run_chunk, jobs):
                 store(endpoints)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
     else:
         for job in jobs:
             store(_run_chunk(job))
