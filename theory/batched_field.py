@@ -91,7 +91,8 @@ def _two_slope_angles(Z: Array, norms: Array, rows: int) -> tuple[Array, Array]:
     index = np.arange(rows)
     C[:, index, index] = 1.0
     theta = np.arccos(C)
-    sin = np.sin(theta)
+    sin = 1.0 - C * C  # sin θ = √(1 − cos²θ): accurate where it is kept (sin θ >= 0.1)
+    np.sqrt(sin, out=sin)
     small = sin < LEAN_GRAM_MIN_SIN
     small[:, index, index] = False
     if small.any():
