@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "derive": "print the SymPy-derived one-neuron formulas",
     "flow": "integrate the L2 and H1 gradient flows and compare rates",
     "landscape": "census of spurious minima: l2 vs h1 descent from many random starts",
+    "landscape-table": "Safran & Shamir's table of spurious minima, rerun, with h1 columns",
     "sweep": "κ and spectra over a grid of configurations (resumable CSV; local or Dask)",
     "validate": "closed form vs quadrature vs Monte-Carlo for loss, gradient, Hessian",
 }
@@ -53,7 +54,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     selected = _selected_command(argv) if argv is not None else None
     for name, help_text in COMMANDS.items():
         if argv is None or name == selected:
-            module = importlib.import_module(f"proofs_check.commands.{name}")
+            module = importlib.import_module(f"proofs_check.commands.{name.replace('-', '_')}")
             module.register(subparsers)
         else:
             subparsers.add_parser(name, help=help_text)

@@ -300,13 +300,13 @@ def run(args: argparse.Namespace) -> int:
     rows, wall = [], {}
     connection = contextlib.nullcontext()
     if args.scheduler is not None and not args.report_only:
-        from proofs_check.dask_client import dask_client
+        from proofs_check.runs.dask_client import dask_client
 
         connection = dask_client(args.scheduler)
     with connection as client:
         executor = None
         if client is not None:
-            from proofs_check.dask_client import DaskMap
+            from proofs_check.runs.dask_client import DaskMap
 
             executor = DaskMap(client)
         for k in args.k:
