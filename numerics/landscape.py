@@ -559,13 +559,20 @@ class CensusResult:
     def provenance(self) -> str:
         s = self.settings
         lam = "" if self.loss == "l2" else f", λ = {s.sobolev_weight:g}"
-        return (f"gradient descent on the exact population field ({self.loss}, expected "
-                f"convention{lam}), K = {self.width}, K* = {self.teacher_width}, d = {self.dim}, "
-                f"orthonormal teacher, {self.n_starts} starts ({s.init} init, seed {self.seed}), "
-                f"step {s.step(self.loss, self.width):.4g}, stop at ‖F‖ <= {s.descent_tol:g} or "
-                f"{s.max_steps} steps, Newton to ‖F‖ <= {s.critical_tol:g}, global if matched "
-                f"distance <= {s.global_tol:g}·‖W*‖ (K = K*) or L2 part <= {s.loss_tol:g}, "
-                f"minimum if min Re λ > {s.eig_tol:g}·max|λ|; Wilson 95 % intervals")
+        act = "" if s.activation == "relu" else f", activation {s.activation}"
+        if s.protocol == "safran-shamir":
+            stop = (f"stop at max_i 2π‖F_i‖ <= {s.neuron_tol:g} (Safran & Shamir's rule) or "
+                    f"after {s.max_steps} steps (capped starts not polished)")
+        else:
+            stop = f"stop at ‖F‖ <= {s.descent_tol:g} or {s.max_steps} steps"
+        return (f"protocol {s.protocol}: gradient descent on the exact population field "
+                f"({self.loss}, expected convention{lam}{act}), K = {self.width}, "
+                f"K* = {self.teacher_width}, d = {self.dim}, orthonormal teacher, "
+                f"{self.n_starts} starts ({s.init} init, seed {self.seed}), "
+                f"step {s.step(self.loss, self.width):.4g}, {stop}, Newton to ‖F‖ <= "
+                f"{s.critical_tol:g}, global if matched distance <= {s.global_tol:g}·‖W*‖ "
+                f"(K = K*) or L2 part <= {s.loss_tol:g}, minimum if min Re λ > "
+                f"{s.eig_tol:g}·max|λ|, bad if l2 loss >= {s.bad_loss:g}; Wilson 95 % intervals")
 
     def as_dict(self) -> dict[str, Any]:
         families = self.spurious_families()
