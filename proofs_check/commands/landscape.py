@@ -74,7 +74,7 @@ def register(subparsers) -> None:
                         help="start distribution: gaussian = N(0, 1/d) entries (Safran & "
                              "Shamir's code; the default), uniform = U(−1, 1)/√d, "
                              "xavier_uniform = U(±√(6/(d+1)))")
-    parser.add_argument("--protocol", choices=PROTOCOLS, default="census",
+    parser.add_argument("--protocol", default="census",
                         help="descent protocol: census (default) or safran-shamir (see above)")
     parser.add_argument("--step", nargs="+", default=None, metavar="ETA",
                         help="fixed step(s) for every loss (several: the same starts with each, "
@@ -155,6 +155,9 @@ def run(args: argparse.Namespace) -> int:
     if args.seed < 0:
         raise ValueError(f"--seed must be >= 0; got {args.seed}")
     steps = parse_steps(args.step)
+    if args.protocol not in PROTOCOLS:
+        raise ValueError(f"--protocol must be one of {', '.join(PROTOCOLS)}; got "
+                         f"{args.protocol!r}")
     settings = make_settings(args)
     if args.normalised and args.protocol != "safran-shamir":
         raise ValueError("--normalised compares with the safran-shamir step 0.1; add "

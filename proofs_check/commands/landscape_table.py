@@ -65,10 +65,10 @@ def k_range(text: str) -> list[int]:
             values = [int(part) for part in text.split(",")]
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"--k must be a range such as 6:20 or a list such as 6,8,10; got {text!r}") from None
+            f"must be a range such as 6:20 or a list such as 6,8,10; got {text!r}") from None
     if not values or min(values) < 2 or max(values) > 40:
         raise argparse.ArgumentTypeError(
-            f"--k values must lie in 2..40 (and a range low:high needs low <= high); got {text!r}")
+            f"values must lie in 2..40 (and a range low:high needs low <= high); got {text!r}")
     return sorted(set(values))
 
 
@@ -87,7 +87,17 @@ def register(subparsers) -> None:
         "landscape-table", help="Safran & Shamir's table of spurious minima, rerun with h1",
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_arguments(parser)
+    _one_line_errors(parser, "sobolev-verify landscape-table")
     parser.set_defaults(func=run)
+
+
+def _one_line_errors(parser: argparse.ArgumentParser, prog: str) -> None:
+    """Option errors as one line on stderr and exit 2 (no usage block)."""
+    def error(message: str):
+        print(f"{prog}: error: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+    parser.error = error  # type: ignore[method-assign]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -366,6 +376,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="landscape-table", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     add_arguments(parser)
+    _one_line_errors(parser, "landscape-table")
     args = parser.parse_args(argv)
     try:
         return run(args)
