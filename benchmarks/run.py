@@ -41,6 +41,10 @@ Every figure is a ratio against a baseline measured in the same run on the same 
   act-quad   closed-form Hessian (theory.population_hessian, h1 expected) vs numerics.quadrature
              Hessian at the same point, per activation (leaky_relu(0.1), gelu, erf, sine), K =
              K* = 3, d = 10, W = W* + 0.1·Z/√d: speed-up and max |Δ| / max |H| (target >= 100x).
+  landscape-census  CPU per start-step of the census descent (theory.batched_field, l2) at
+             k = 10 and 20 with 200 starts vs a batched PyTorch-autograd peer on the same
+             closed-form kernel (target >= 2x; skipped without torch) and vs the census field at
+             commit 13828e0 (target >= 3x); per-start cost at 20/200/1000 starts (flat).
   act-large  structured κ of the erf h1 Jacobian at d = 10^6, K = K* = 4 (target < 2 s; the
              relu κ at the same d is timed beside it).
 
@@ -63,7 +67,8 @@ from common import Row
 #: also takes ``budget``).
 BENCHMARKS = {name: "bench_" + name.replace("-", "_") for name in (
     "dense", "large", "mc-hessian", "mc-rate", "flow", "memory", "landscape", "mc-span", "qmc",
-    "kappa", "flow-overhead", "startup", "assembly", "act-quad", "act-large", "field")}
+    "kappa", "flow-overhead", "startup", "assembly", "act-quad", "act-large", "field",
+    "landscape-census")}
 
 
 def machine() -> str:
