@@ -72,3 +72,31 @@ def test_table_runs_resumes_and_reports(tmp_path, capsys):
     assert main(["landscape-table", "--k", "6", "--starts", "3", "--overparam", "--out",
                  str(tmp_path), "--report-only"]) == 0
     assert capsys.readouterr().out == table
+
+
+def test_table_figure_draws_markers_only(tmp_path, capsys):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    from proofs_check.report.figures import landscape
+
+    assert main(["landscape-table", "--k", "6", "--starts", "2", "--out", str(tmp_path),
+                 "--json"]) == 0
+    table = json.loads(capsys.readouterr().out)
+    drawn = []
+    original = plt.Figure.savefig
+
+    def record(fig, *args, **kwargs):
+        drawn.extend(line.get_linestyle() for ax in fig.axes for line in ax.get_lines()
+                     if len(line.get_xdata()) > 0 and line.get_marker() not in ("", "None"))
+        return original(fig, *args, **kwargs)
+
+    plt.Figure.savefig = record
+    try:
+        out = landscape.figure_landscape_table(tmp_path / "table.png", table)
+    finally:
+        plt.Figure.savefig = original
+    assert out.read_bytes()[:4] == b"\x89PNG"
+    assert drawn and set(drawn) == {"None"}  # no line joins values at different k

@@ -1,4 +1,5 @@
-"""Figure: fraction of random starts reaching the global minimum vs width k, l2 and h1.
+"""Figures: fraction of random starts reaching the global minimum vs width k, l2 and h1; and
+the bad fraction of `landscape-table` beside Safran & Shamir's published one.
 
 Each point is a census (numerics.landscape) from the same starts for both losses, with its
 Wilson 95 % interval. By default the figure uses the census the landscape claims gather (k = 6, 8;
@@ -6,6 +7,11 @@ k = 8 in quick mode; cached, so no extra cost after `check`); a wider sweep is d
 JSON reports of `sobolev-verify landscape --json`:
 
     python3 -m proofs_check.report.figures.landscape k4.json k5.json ... --out landscape.png
+
+The table figure (figure_landscape_table) reads the table.json that `sobolev-verify
+landscape-table` writes:
+
+    python3 -m proofs_check.report.figures.landscape --table DIR/table.json --out table.png
 """
 
 from __future__ import annotations
@@ -72,11 +78,61 @@ def figure_landscape(path: Path, quick: bool = False,
         return save(fig, Path(path))
 
 
+def figure_landscape_table(path: Path, table: dict[str, Any]) -> Path:
+    """Bad fraction (l2 loss >= 1e-3 at the endpoint) vs k for n = k and n = k + 1: published
+    counts (markers), this run's l2 and h1 from the same starts (markers with Wilson 95 %
+    intervals). Markers only: no line suggests values between integer k."""
+    from proofs_check.report.figures.style import LOSS_STYLE, RC, finish, pyplot, save
+
+    rows = table["rows"]
+    if not rows:
+        raise ValueError("table has no complete (k, n) row to draw")
+    plt = pyplot()
+    styles = {"l2": LOSS_STYLE["l2"], "h1": LOSS_STYLE["h1 expected"]}
+    with plt.rc_context(RC):
+        fig, axes = plt.subplots(1, 2, figsize=(10.4, 4.4), sharey=True)
+        for ax, extra in zip(axes, (0, 1), strict=True):
+            subset = [row for row in rows if row["n"] - row["k"] == extra]
+            published = [row for row in subset if row["published"] is not None]
+            ax.plot([row["k"] for row in published],
+                    [row["published"]["bad"] / row["published"]["runs"] for row in published],
+                    linestyle="none", marker="s", markerfacecolor="none", color="black",
+                    markersize=7, label="Safran & Shamir (published, 1000 runs)")
+            for loss, shift in (("l2", -0.12), ("h1", 0.12)):
+                present = [row for row in subset if loss in row]
+                fractions = [row[loss]["fraction"] for row in present]
+                errors = [[f - row[loss]["wilson95"][0] for f, row in zip(fractions, present,
+                                                                          strict=True)],
+                          [row[loss]["wilson95"][1] - f for f, row in zip(fractions, present,
+                                                                          strict=True)]]
+                ax.errorbar([row["k"] + shift for row in present], fractions, yerr=errors,
+                            linestyle="none", marker=styles[loss]["marker"],
+                            color=styles[loss]["color"], capsize=3,
+                            label=f"this run, {loss}" + (" (expected field)" if loss == "h1"
+                                                        else ""))
+            ax.set_xticks(sorted({row["k"] for row in subset}) or [0])
+            ax.set_xlabel("k (teacher W* = I_k, d = k)")
+            ax.set_title(f"student width n = k{' + 1' if extra else ''}")
+        axes[0].set_ylabel("fraction of starts ending bad (l2 loss >= 1e-3)")
+        axes[0].set_ylim(-0.02, 1.02)
+        finish(fig, "Safran & Shamir's census rerun: " + table["provenance"].split(";")[0],
+               axes_with_legend=axes[0], ncol=1)
+        return save(fig, Path(path))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("reports", nargs="+", help="JSON reports of `landscape --json`")
+    parser.add_argument("reports", nargs="*", help="JSON reports of `landscape --json`")
+    parser.add_argument("--table", default=None,
+                        help="table.json of `landscape-table` (draws the table figure)")
     parser.add_argument("--out", default="landscape.png")
     args = parser.parse_args(argv)
+    if args.table is not None:
+        table = json.loads(Path(args.table).read_text(encoding="utf-8"))
+        print(figure_landscape_table(Path(args.out), table))
+        return 0
+    if not args.reports:
+        parser.error("give JSON reports of `landscape --json`, or --table table.json")
     print(figure_landscape(Path(args.out), rows=rows_from_reports(args.reports)))
     return 0
 
