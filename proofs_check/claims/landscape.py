@@ -23,7 +23,7 @@ from typing import Any
 from scipy.stats import binomtest
 
 from numerics import sgd_study
-from numerics.landscape import census, l2_minima_under_h1, orthonormal_teacher
+from numerics.landscape import CensusSettings, census, l2_minima_under_h1, orthonormal_teacher
 from proofs_check.claims import Verdict, register
 
 ALPHA = 0.05
@@ -178,6 +178,95 @@ def decide_escape(evidence: dict[str, Any]) -> Verdict:
     return Verdict("conditional", summary, evidence, counterexample=trapped[0],
                    condition=f"escapes from {len(escaped)}/{len(minima)} minima; trapped at "
                              f"k = {k_trapped}")
+
+
+# ------------------------------------------------------- spurious endpoints per activation
+
+#: Activations of the per-activation census (teacher and student share one).
+CENSUS_ACTIVATIONS = ("relu", "leaky_relu(0.1)", "erf", "sine", "gelu")
+
+
+def activation_census_plan(quick: bool) -> dict[str, Any]:
+    return {"k": 6 if quick else 8, "starts": 10 if quick else 24, "max_steps": 8000,
+            "seed": 0, "activations": CENSUS_ACTIVATIONS}
+
+
+@functools.cache
+def activation_census_evidence(quick: bool) -> dict[str, Any]:
+    """Safran & Shamir's protocol (numerics.landscape, protocol "safran-shamir") under l2 and
+    h1 from the same starts, per activation: which starts end bad (l2 loss >= 1e-3 at an
+    endpoint that met the stop rule); capped starts are left out of the paired comparison."""
+    plan = activation_census_plan(quick)
+    k, rows, provenance = plan["k"], [], None
+    for activation in plan["activations"]:
+        bad, capped, levels = {}, {}, {}
+        for loss in ("l2", "h1"):
+            settings = CensusSettings.for_protocol("safran-shamir", activation=activation,
+                                                   max_steps=plan["max_steps"])
+            result = census(k, plan["starts"], loss, seed=plan["seed"], settings=settings)
+            provenance = result.provenance()
+            capped[loss] = {e.start for e in result.endpoints if e.capped}
+            bad[loss] = {e.start for e in result.endpoints
+                         if not e.capped and e.l2_loss >= settings.bad_loss}
+            levels[loss] = sorted({float(f"{e.l2_loss:.4g}") for e in result.endpoints
+                                   if e.start in bad[loss]})
+        decided = set(range(plan["starts"])) - capped["l2"] - capped["h1"]
+        rows.append({"activation": activation, "k": k, "n": plan["starts"],
+                     "decided": len(decided),
+                     "capped_l2": len(capped["l2"]), "capped_h1": len(capped["h1"]),
+                     "bad_l2": len(bad["l2"] & decided), "bad_h1": len(bad["h1"] & decided),
+                     "only_l2": len((bad["l2"] - bad["h1"]) & decided),
+                     "only_h1": len((bad["h1"] - bad["l2"]) & decided),
+                     "l2_levels": levels["l2"], "h1_l2_levels": levels["h1"]})
+    return {"method": f"{provenance}; per activation, l2 and h1 from the same starts, "
+                      "McNemar exact test on the starts decided under both",
+            "per_activation": rows, "alpha": ALPHA}
+
+
+@register(
+    id="landscape-h1-no-more-spurious-endpoints-per-activation",
+    statement="From the same random starts, gradient descent on the H1 field ends at a spurious "
+              "point (L2 loss >= 1e-3) no more often than on L2, for each closed-form "
+              "activation (relu, leaky relu, erf, sine, gelu; teacher and student share it).",
+    source="Oh, Lyu, Son (2025): Sobolev training 'leads to better local minima' across the "
+           "activations it trains; Safran & Shamir's (2018) census protocol",
+    scope="orthonormal teacher W* = I_k, K = K* = d = k = 8 (6 in quick), 24 (10) N(0, 1/d) "
+          "starts, Safran & Shamir's protocol (step 0.1, stop at max_i 2π‖F_i‖ <= 1e-9, cap "
+          "8000 steps; capped starts left out), h1 expected convention λ = 1; an activation "
+          "counts against the claim when h1 ends bad more often with exact McNemar p < 0.05",
+    expected="holds",
+    verdicts=("holds", "conditional", "fails", "inconclusive"),
+    gather=activation_census_evidence,
+)
+def decide_activation_census(evidence: dict[str, Any]) -> Verdict:
+    rows, outcome = [], {}
+    for row in evidence["per_activation"]:
+        p = _paired_p(row["only_l2"], row["only_h1"])
+        if row["decided"] == 0 or row["bad_l2"] + row["bad_h1"] == 0:
+            result = "no spurious endpoint"
+        elif p < evidence["alpha"]:
+            result = "h1 more often bad" if row["only_h1"] > row["only_l2"] else \
+                "h1 less often bad"
+        else:
+            result = "no significant difference"
+        outcome[row["activation"]] = result
+        rows.append({**row, "mcnemar_p": p, "outcome": result})
+    evidence = {**evidence, "per_activation": rows, "outcome": outcome}
+    detail = "; ".join(f"{r['activation']}: bad l2 {r['bad_l2']} vs h1 {r['bad_h1']} of "
+                       f"{r['decided']} (p = {r['mcnemar_p']:.3g})" for r in rows)
+    worse = [r for r in rows if r["outcome"] == "h1 more often bad"]
+    informative = [r for r in rows if r["outcome"] != "no spurious endpoint"]
+    if not informative:
+        return Verdict("inconclusive", "no start ended at a spurious point under either loss "
+                       "for any activation: " + detail, evidence)
+    if not worse:
+        return Verdict("holds", detail, evidence)
+    if len(worse) == len(informative):
+        return Verdict("fails", detail, evidence, counterexample=worse[0])
+    held = [r["activation"] for r in informative if r not in worse]
+    return Verdict("conditional", detail, evidence, counterexample=worse[0],
+                   condition=f"holds for {held}; h1 ends bad significantly more often for "
+                             f"{[r['activation'] for r in worse]}")
 
 
 # ------------------------------------------------------------------------ SGD
