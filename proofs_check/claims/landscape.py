@@ -187,7 +187,7 @@ CENSUS_ACTIVATIONS = ("relu", "leaky_relu(0.1)", "erf", "sine", "gelu")
 
 
 def activation_census_plan(quick: bool) -> dict[str, Any]:
-    return {"k": 6 if quick else 8, "starts": 10 if quick else 24, "max_steps": 8000,
+    return {"k": 8, "starts": 12 if quick else 24, "max_steps": 20_000,
             "seed": 0, "activations": CENSUS_ACTIVATIONS}
 
 
@@ -230,9 +230,9 @@ def activation_census_evidence(quick: bool) -> dict[str, Any]:
               "activation (relu, leaky relu, erf, sine, gelu; teacher and student share it).",
     source="Oh, Lyu, Son (2025): Sobolev training 'leads to better local minima' across the "
            "activations it trains; Safran & Shamir's (2018) census protocol",
-    scope="orthonormal teacher W* = I_k, K = K* = d = k = 8 (6 in quick), 24 (10) N(0, 1/d) "
+    scope="orthonormal teacher W* = I_k, K = K* = d = k = 8, 24 (12 in quick) N(0, 1/d) "
           "starts, Safran & Shamir's protocol (step 0.1, stop at max_i 2π‖F_i‖ <= 1e-9, cap "
-          "8000 steps; capped starts left out), h1 expected convention λ = 1; an activation "
+          "20000 steps; capped starts left out), h1 expected convention λ = 1; an activation "
           "counts against the claim when h1 ends bad more often with exact McNemar p < 0.05",
     expected="holds",
     verdicts=("holds", "conditional", "fails", "inconclusive"),
