@@ -48,7 +48,7 @@ def test_bad_input_is_one_line_and_exit_two(argv, tmp_path, capsys):
 
 
 def test_table_runs_resumes_and_reports(tmp_path, capsys):
-    argv = ["landscape-table", "--k", "6", "--starts", "3", "--overparam",
+    argv = ["landscape-table", "--k", "6", "--starts", "3", "--overparam", "--max-steps", "3000",
             "--out", str(tmp_path), "--json"]
     assert main(argv) == 0
     first = json.loads(capsys.readouterr().out)
@@ -69,8 +69,13 @@ def test_table_runs_resumes_and_reports(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["rows"] == first["rows"]
     assert (tmp_path / "k06.jsonl").read_text().splitlines() == lines
     table = (tmp_path / "table.txt").read_text()
-    assert main(["landscape-table", "--k", "6", "--starts", "3", "--overparam", "--out",
-                 str(tmp_path), "--report-only"]) == 0
+    assert main(["landscape-table", "--k", "6", "--starts", "3", "--overparam", "--max-steps",
+                 "3000", "--out", str(tmp_path), "--report-only"]) == 0
+    assert capsys.readouterr().out == table
+    # the compact outcomes file alone gives the same table
+    (tmp_path / "k06.jsonl").unlink()
+    assert main(["landscape-table", "--k", "6", "--starts", "3", "--overparam", "--max-steps",
+                 "3000", "--out", str(tmp_path), "--report-only"]) == 0
     assert capsys.readouterr().out == table
 
 

@@ -23,8 +23,11 @@ losses). Printed and written per (k, n):
 * with --normalised: h1 with step 0.1/(1 + λ) beside it, and how many starts change class.
 
 Resumable: one JSON-lines file per k in --out (k06.jsonl, …), each start appended as it
-finishes; rerunning skips finished starts. --report-only reads the files and prints (no
-computation, nothing written). The table goes to --out/table.txt and table.json.
+finishes; rerunning skips finished starts. Each run also writes kNN.outcomes.json, the compact
+per-start outcomes the table needs (classes, capped starts, the losses of bad starts; no
+points), small enough to keep with a publication. --report-only reads the JSON-lines files, or
+the outcomes files where those are absent, and prints (no computation, nothing written). The
+table goes to --out/table.txt and table.json.
 """
 
 from __future__ import annotations
@@ -189,7 +192,7 @@ def summarise(k: int, n: int, endpoints: dict[str, dict[int, Any]], starts: int,
                    for level in published["levels"]]}
     bad_sets = {}
     for variant, points in endpoints.items():
-        bad = sorted(i for i, e in points.items() if e.l2_loss >= bad_loss)
+        bad = sorted(i for i, e in points.items() if _is_bad(e, bad_loss))
         bad_sets[variant] = set(bad)
         entry: dict[str, Any] = {
             "bad": len(bad), "fraction": len(bad) / starts,
@@ -201,7 +204,7 @@ def summarise(k: int, n: int, endpoints: dict[str, dict[int, Any]], starts: int,
         }
         if variant != "l2":
             stable = [e for e in points.values()
-                      if e.cls == "spurious_minimum" and e.l2_loss >= bad_loss]
+                      if e.cls == "spurious_minimum" and _is_bad(e, bad_loss)]
             entry["stable_equilibria"] = len(stable)
             entry["h1_levels"] = _levels([e.objective for e in stable])
         if variant == "l2" and published is not None:
@@ -228,6 +231,47 @@ def summarise(k: int, n: int, endpoints: dict[str, dict[int, Any]], starts: int,
         row["new_levels"] = {key: count for key, count in found.items()
                              if key not in published_keys}
     return row
+
+
+def _is_bad(endpoint: Any, bad_loss: float) -> bool:
+    return endpoint.l2_loss is not None and endpoint.l2_loss >= bad_loss
+
+
+OUTCOMES_FORMAT = "sobolev-verify landscape-table outcomes 1"
+_CODES = {"global": "g", "spurious_minimum": "m", "saddle": "s", "not_converged": "n"}
+
+
+def outcomes_record(k: int, runs: list[tuple[int, str, dict[str, Any], dict[int, Any]]],
+                    bad_loss: float) -> dict[str, Any]:
+    """The compact per-start outcomes of one k (what the table needs, without the points):
+    per census its key, the class of every start (g/m/s/n), the capped starts, and the l2 and
+    minimised loss of every bad start (exact floats)."""
+    out = []
+    for n, variant, key, points in runs:
+        starts = sorted(points)
+        out.append({"n": n, "variant": variant, "key": key, "starts": len(starts),
+                    "classes": "".join(_CODES[points[i].cls] for i in starts),
+                    "capped": [i for i in starts if points[i].capped],
+                    "bad": {str(i): [points[i].l2_loss, points[i].objective]
+                            for i in starts if _is_bad(points[i], bad_loss)}})
+    return {"format": OUTCOMES_FORMAT, "k": k, "bad_loss": bad_loss, "runs": out}
+
+
+def outcomes_points(record: dict[str, Any], n: int, variant: str, key: dict[str, Any]
+                    ) -> dict[int, Any] | None:
+    """Stand-in endpoints (start, cls, capped, l2_loss and objective of bad starts, else None)
+    of one census in an outcomes record, or None when the record does not hold it."""
+    from types import SimpleNamespace
+
+    classes = {code: cls for cls, code in _CODES.items()}
+    for run_ in record["runs"]:
+        if run_["n"] == n and run_["variant"] == variant and run_["key"] == key:
+            capped = set(run_["capped"])
+            return {i: SimpleNamespace(start=i, cls=classes[code], capped=i in capped,
+                                       l2_loss=run_["bad"].get(str(i), [None, None])[0],
+                                       objective=run_["bad"].get(str(i), [None, None])[1])
+                    for i, code in enumerate(run_["classes"])}
+    return None
 
 
 def _interval(entry: dict[str, Any]) -> str:
@@ -319,13 +363,23 @@ def run(args: argparse.Namespace) -> int:
             from proofs_check.runs.dask_client import DaskMap
 
             executor = DaskMap(client)
+        bad_loss = _settings(args, "l2").bad_loss
         for k in args.k:
             path = out / f"k{k:02d}.jsonl"
+            compact = out / f"k{k:02d}.outcomes.json"
+            record = (json.loads(compact.read_text(encoding="utf-8"))
+                      if args.report_only and not path.exists() and compact.exists() else None)
+            if record is not None and record.get("format") != OUTCOMES_FORMAT:
+                raise ValueError(f"{str(compact)!r} is not a landscape-table outcomes file")
             by_n: dict[int, dict[str, dict[int, Any]]] = {}
+            stored = []
             started = time.monotonic()
             for n, loss, variant, settings in _runs(args, k):
-                if args.report_only:
-                    key = run_key(n, k, k, args.seed, loss, settings)
+                key = run_key(n, k, k, args.seed, loss, settings)
+                if args.report_only and record is not None:
+                    points = outcomes_points(record, n, variant, key) or {}
+                    points = {i: points[i] for i in range(args.starts) if i in points}
+                elif args.report_only:
                     finished = load_finished(path, key) if path.exists() else {}
                     points = {i: finished[i] for i in range(args.starts) if i in finished}
                 else:
@@ -335,15 +389,18 @@ def run(args: argparse.Namespace) -> int:
                                               seed=args.seed, settings=settings, out=path,
                                               workers=args.workers, executor=executor)
                     points = {e.start: e for e in result.endpoints}
+                    stored.append((n, variant, key, points))
                 by_n.setdefault(n, {})[variant] = points
             wall[k] = round(time.monotonic() - started, 1)
+            if stored:
+                _write_atomic(compact, json.dumps(outcomes_record(k, stored, bad_loss),
+                                                  allow_nan=False) + "\n")
             for n, variants in by_n.items():
                 if any(len(points) < args.starts for points in variants.values()):
                     done = min(len(points) for points in variants.values())
                     rows.append({"k": k, "n": n, "incomplete": f"{done}/{args.starts} starts"})
                     continue
-                rows.append(summarise(k, n, variants, args.starts,
-                                      _settings(args, "l2").bad_loss))
+                rows.append(summarise(k, n, variants, args.starts, bad_loss))
     complete = [row for row in rows if "incomplete" not in row]
     l2_settings = _settings(args, "l2")
     provenance = (f"protocol {args.protocol}: {args.init} starts (seed {args.seed}), step "
@@ -364,11 +421,25 @@ def run(args: argparse.Namespace) -> int:
               if not args.report_only else None}
     if not args.report_only:
         report["wall_seconds_per_k"] = wall
-        (out / "table.json").write_text(json.dumps(report, indent=1, allow_nan=False) + "\n",
-                                        encoding="utf-8")
-        (out / "table.txt").write_text(text + "\n", encoding="utf-8")
+        _write_atomic(out / "table.json", json.dumps(report, indent=1, allow_nan=False) + "\n")
+        _write_atomic(out / "table.txt", text + "\n")
     print(json.dumps(report, indent=1, allow_nan=False) if args.json else text)
     return 0
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Replace ``path`` by ``text`` through a temporary file in the same folder."""
+    import os
+    import tempfile
+
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(name, path)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
 
 
 def main(argv: list[str] | None = None) -> int:
