@@ -304,7 +304,8 @@ def format_table(rows: list[dict[str, Any]], provenance: str) -> str:
                  "hit the step cap, l2 + h1)")
     lines.append("")
     lines.append("l2 loss levels (4 significant digits): published count -> this run's count "
-                 "(rare: absent here, as likely as not below 1 % at the published rate)")
+                 "(rare: absent here, but missing it had probability >= 1 % at the published "
+                 "rate; MISSING: below 1 %)")
     for row in rows:
         if "levels" not in row or (not row["levels"] and not row["new_levels"]):
             continue
