@@ -177,7 +177,7 @@ def _alive(pid: int) -> bool:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_pool_workers_die_with_a_killed_census(tmp_path):
     code = ("import sys; from numerics.landscape import census_resumable, CensusSettings; "
-            "census_resumable(12, 400, 'l2', out=sys.argv[1], workers=2, chunk_size=5, "
+            "census_resumable(10, 400, 'l2', out=sys.argv[1], workers=2, chunk_size=5, "
             "settings=CensusSettings.for_protocol('safran-shamir'))")
     out = tmp_path / "census.jsonl"
     process = subprocess.Popen([sys.executable, "-c", code, str(out)], cwd=ROOT,
@@ -185,16 +185,16 @@ def test_pool_workers_die_with_a_killed_census(tmp_path):
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     helpers: set[int] = set()
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and len(helpers) < 2:
+        deadline = time.monotonic() + 300
+        # the workers are running (initialised) once a chunk has been written
+        while time.monotonic() < deadline and process.poll() is None and not (
+                out.exists() and out.read_text().count("\n") >= 5):
             time.sleep(0.2)
-            helpers = _descendants(process.pid)
-        assert len(helpers) >= 2, "the pool did not start"
-        time.sleep(1.0)
         helpers = _descendants(process.pid)
+        assert len(helpers) >= 2, "the pool did not start"
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30
         while time.monotonic() < deadline and any(_alive(pid) for pid in helpers):
             time.sleep(0.1)
         leaked = [pid for pid in helpers if _alive(pid)]
