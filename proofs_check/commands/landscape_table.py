@@ -418,14 +418,28 @@ def run(args: argparse.Namespace) -> int:
         text += "\nincomplete: " + ", ".join(f"k={row['k']} n={row['n']} ({row['incomplete']})"
                                              for row in missing)
     report = {"rows": complete, "incomplete": missing, "provenance": provenance,
-              "command": "sobolev-verify landscape-table " + " ".join(sys.argv[2:])
-              if not args.report_only else None}
+              "command": None if args.report_only else _command(args)}
     if not args.report_only:
         report["wall_seconds_per_k"] = wall
         _write_atomic(out / "table.json", json.dumps(report, indent=1, allow_nan=False) + "\n")
         _write_atomic(out / "table.txt", text + "\n")
     print(json.dumps(report, indent=1, allow_nan=False) if args.json else text)
     return 0
+
+
+def _command(args: argparse.Namespace) -> str:
+    """The command line that reproduces this run's numbers (where it ran is left out)."""
+    ks = args.k
+    spec = f"{ks[0]}:{ks[-1]}" if ks == list(range(ks[0], ks[-1] + 1)) and len(ks) > 1 \
+        else ",".join(map(str, ks))
+    parts = ["sobolev-verify landscape-table", f"--k {spec}", f"--starts {args.starts}"]
+    parts += ["--overparam"] * args.overparam + ["--normalised"] * args.normalised
+    defaults = {"protocol": "safran-shamir", "init": "gaussian", "max_steps": 20_000,
+                "sobolev_weight": 1.0, "seed": 0}
+    for name, default in defaults.items():
+        if getattr(args, name) != default:
+            parts.append(f"--{name.replace('_', '-')} {getattr(args, name)}")
+    return " ".join(parts + [f"--out {args.out}"])
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -437,6 +451,9 @@ def _write_atomic(path: Path, text: str) -> None:
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(name, 0o666 & ~umask)  # as a plainly created file (mkstemp makes it 0600)
         os.replace(name, path)
     except BaseException:
         Path(name).unlink(missing_ok=True)
