@@ -164,7 +164,7 @@ def _levels(values: list[float]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for value in values:
         counts[level_key(value)] = counts.get(level_key(value), 0) + 1
-    return counts
+    return dict(sorted(counts.items(), key=lambda item: float(item[0])))
 
 
 def _fisher(bad: int, n: int, published_bad: int, published_runs: int) -> float:
