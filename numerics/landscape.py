@@ -1,20 +1,31 @@
 r"""Landscape census: where gradient descent on the exact population field ends, from many starts.
 
 Setting (Safran & Shamir, ICML 2018): relu student g(x; W) = Σ_i relu(w_i·x), W ∈ R^{K×d}, teacher
-W* with orthonormal rows (default W* = I_k, K = K* = d = k), x ~ N(0, I_d).
+W* with orthonormal rows (default W* = I_k, K = K* = d = k), x ~ N(0, I_d). Other closed-form
+activations (leaky_relu(α), erf, sine, gelu; ``activation``) replace relu in teacher and student.
 
 Descent. From each start W₀ the census iterates W ← W − η F(W), where F is the population field
 of the loss in the **expected** convention (E_x of the pointwise gradient; for "l2" it is the
 exact gradient, for "h1" = L + λJ it is what SGD follows and is not the gradient of anything).
-The field is evaluated for all starts at once from theory.kernels' pair functions (the same pair
-fields theory.population_gradient sums; a test checks they agree to rounding). The constant step
-is η = step_scale / ((K + 2)(1 + λ_eff)), λ_eff = λ for h1 and 0 for l2: the largest Hessian
-eigenvalue near the teacher grows like 0.27 K + 0.4 for l2 and about twice that for h1, so the
-default step_scale = 4 stays below 2/λ_max. A start whose field blows up (‖F‖ > 1e3 and growing)
-restarts with half its step (as Safran & Shamir's code does). A start stops when ‖F‖_F <=
-``descent_tol``; or, checked every ``check_every`` steps, when the permutation-matched distance
-to W* is <= 1e-6·‖W*‖_F (K = K*) or the L2 part of the loss is <= loss_tol (K ≠ K*: then
-global); or after ``max_steps``.
+The field is evaluated for all starts at once by theory.batched_field (Gram form, equal per start
+to theory.population_gradient to ~1e-14; the descent's right-hand side is theory's field, as in
+the flow integrator). Two protocols (``protocol``):
+
+* "census": η = step_scale / ((K + 2)(1 + λ_eff)), λ_eff = λ for h1 and 0 for l2 (the largest
+  Hessian eigenvalue near the teacher grows like 0.27 K + 0.4 for l2 and about twice that for
+  h1, so step_scale = 4 stays below 2/λ_max); a start stops when ‖F‖_F <= ``descent_tol``; a
+  start whose ‖F‖_F exceeds 1e3 restarts with half its step.
+* "safran-shamir" (CensusSettings.for_protocol): their published code (GD_code/findBadMinima.m,
+  findMinimum.m): η = 0.1 for every loss (for h1 the expected field, not rescaled), stop when
+  max_i 2π‖F_i‖ <= neuron_tol = 1e-9 (their gradient array is 2π·F), restart with half the step
+  when that norm exceeds 1e4; at most ``max_steps`` (20 000) steps, and a start that hits the
+  cap is reported (Endpoint.capped) and classified by its l2 loss without Newton polishing.
+  "Bad" = l2 loss >= bad_loss (1e-3) at the endpoint, for either loss.
+
+Both: checked every ``check_every`` steps, a start also stops when the permutation-matched
+distance to W* is <= 1e-6·‖W*‖_F (K = K*) or the L2 part of the loss is <= loss_tol (K ≠ K*: the
+zero-loss minima are not isolated) — shortcuts that only end descents whose class is decided;
+or after ``max_steps``.
 
 Refinement and classification of each endpoint (classes: global, spurious_minimum, saddle,
 not_converged):
@@ -44,10 +55,12 @@ permutation of the student rows (scipy.optimize.linear_sum_assignment); their "l
 distinct loss values (relative tolerance 1e-7), which for W* = I also merge the copies related by
 permuting coordinates and teacher rows together.
 
-Initialisation. "gaussian" (default): i.i.d. N(0, 1/d) entries, exactly what Safran & Shamir's
-published code draws (``W = randn(d,k)/sqrt(d); % Xavier initialization`` in
-github.com/ItaySafran/OneLayerGDconvergence, GD_code/findBadMinima.m). "xavier_uniform":
-U(−√(6/(d+1)), √(6/(d+1))) entries (Glorot & Bengio's uniform rule for fan-in d, fan-out 1).
+Initialisation. "gaussian" (default): i.i.d. N(0, 1/d) entries (standard deviation 1/√d),
+exactly what Safran & Shamir's published code draws (``W = randn(d,k)/sqrt(d); % Xavier
+initialization`` in github.com/ItaySafran/OneLayerGDconvergence, GD_code/findBadMinima.m).
+"uniform": U(−1/√d, 1/√d) entries (U(−1, 1)/√k at d = k; standard deviation 1/√(3d)).
+"xavier_uniform": U(−√(6/(d+1)), √(6/(d+1))) entries (Glorot & Bengio's uniform rule for fan-in
+d, fan-out 1; standard deviation √(2/(d+1)), 0.47 at d = 8).
 Start i of seed s is drawn from numpy's default_rng([s, i]), so any subset of starts is
 reproducible on its own (chunks, resumed runs, other processes).
 """
