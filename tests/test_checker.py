@@ -253,8 +253,10 @@ def test_failure_condition_is_computed_from_the_records():
     where = failure_condition(records, failed, min_support=3)
     assert where["failures"].startswith("fails at 2 of 9 surveyed points: K = 3, d ∈ {3, 5}")
     assert where["ranges"]["K"] == [3.0, 3.0]
-    # K < 3 holds at 6 points, d < 3 at 3 points: the best region is K < 3
-    assert where["condition"].startswith("K < 3 (holds strictly at 6 of the 6")
+    # K <= 2 holds at 6 points, d <= 2 at 3 (and K = 3, d = 2 adds one): the best region is
+    # K <= 2, a surveyed grid value labelled with what the next value showed
+    assert where["condition"] == ("K ≤ 2 (holds strictly at all 6 surveyed points there; grid "
+                                  "values, next surveyed K = 3: 2 violations)")
     # no region of the required support -> no condition
     assert failure_condition(records, failed, min_support=7)["condition"] is None
 
