@@ -31,7 +31,8 @@ def test_decision_rule_reaches_documented_verdict(case):
         assert not condition_describes_failures(verdict.condition), verdict.condition
     assert verdict.headline, "every verdict carries a headline for the terminal table"
     assert len(verdict.headline) <= HEADLINE_WIDTH, verdict.headline
-    assert not any(char in verdict.headline for char in "[]'\""), verdict.headline
+    assert not any(char in verdict.headline for char in '[]"'), verdict.headline
+    assert verdict.headline.count("'") <= 1, verdict.headline  # no quoted Python strings
 
 
 def test_every_claim_is_split_into_gather_and_decide():

@@ -251,8 +251,9 @@ def find_region(records: Sequence[Mapping[str, Any]], satisfied: ArrayLike,
     what the next surveyed value showed) or ``feature ∈ S`` for a categorical one. Every point
     inside must be strictly satisfied (no violation and no tie: a tie is not a violation, but
     the claim does not hold strictly there) and at least ``min_support`` points must lie inside
-    (default max(3, 10 % of the records)). Points whose feature is unknown lie outside. Ties
-    between regions go to fewer constraints, then to more points.
+    (default max(3, 10 % of the records); never fewer than 2: one point is not a region).
+    Points whose feature is unknown lie outside. Between regions the one with more points
+    wins, then the one with fewer constraints.
 
     Returns {"text", "constraints": [{"feature", "kind", "value", "edge"}], "points", "strict",
     "threshold_kind": "surveyed grid value"} or None.
@@ -266,7 +267,7 @@ def find_region(records: Sequence[Mapping[str, Any]], satisfied: ArrayLike,
     ties = ~good & ~bad_mask
     bad = ~good
     n = len(records)
-    support = max(3, math.ceil(0.1 * n)) if min_support is None else min_support
+    support = max(3, math.ceil(0.1 * n)) if min_support is None else max(2, min_support)
     columns: dict[str, tuple[str, np.ndarray]] = {}
     for label, read in features.items():
         raw = _read(records, read)
@@ -414,7 +415,7 @@ def failure_condition(records: Sequence[Mapping[str, Any]], failed: ArrayLike,
         parts.append(_describe_values(label, fail_values))
     region = find_region(records, satisfied, failed, features=features,
                          min_support=min_support, noun=noun)
-    support = max(3, math.ceil(0.1 * n)) if min_support is None else min_support
+    support = max(3, math.ceil(0.1 * n)) if min_support is None else max(2, min_support)
     text = f"fails at {n_failed} of {n} {noun}"
     if parts:
         text += ": " + ", ".join(parts)
@@ -492,12 +493,12 @@ HEADLINE_WIDTH = 70
 
 def headline(*parts: str) -> str:
     """A verdict's headline: the non-empty parts joined by '; ', checked to be at most
-    HEADLINE_WIDTH characters and free of Python reprs (brackets, quotes; set braces are
-    mathematical notation and allowed)."""
+    HEADLINE_WIDTH characters and free of Python reprs (brackets, double quotes, quoted
+    strings; set braces and an apostrophe are ordinary notation and allowed)."""
     text = "; ".join(part for part in parts if part)
     if len(text) > HEADLINE_WIDTH:
         raise ValueError(f"headline longer than {HEADLINE_WIDTH} characters: {text!r}")
-    if any(char in text for char in "[]'\""):
+    if any(char in text for char in '[]"') or text.count("'") > 1:
         raise ValueError(f"headline contains a Python repr character: {text!r}")
     return text
 
