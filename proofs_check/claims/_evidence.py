@@ -325,8 +325,8 @@ def find_region(records: Sequence[Mapping[str, Any]], satisfied: ArrayLike,
                 if not (bad & inside).any():
                     continue  # a single constraint: found above
                 for other in columns:
-                    if other == label:
-                        continue
+                    if other == label and kind == "categorical":
+                        continue  # (a numeric feature may bound itself twice: an interval)
                     for second, mask in candidates(other, inside):
                         found.append(([(first, inside), (second, mask)], inside & mask))
     best = None
@@ -359,7 +359,14 @@ def find_region(records: Sequence[Mapping[str, Any]], satisfied: ArrayLike,
                     (constraint["kind"] == "<=") == (constraint["value"] == np.nanmin(surveyed))):
                 constraint = constraint | {"kind": "=="}  # the region holds one surveyed value
         constraints.append(constraint | {"edge": edge})
-    terms = [_constraint_text(c) for c in constraints]
+    if len(constraints) == 2 and constraints[0]["feature"] == constraints[1]["feature"]:
+        low = max(c["value"] for c in constraints if c["kind"] in (">=", "=="))
+        high = min(c["value"] for c in constraints if c["kind"] in ("<=", "=="))
+        label = constraints[0]["feature"]
+        terms = [f"{label} = {_fmt(low)}" if low == high else
+                 f"{_fmt(low)} ≤ {label} ≤ {_fmt(high)}"]
+    else:
+        terms = [_constraint_text(c) for c in constraints]
     edges = [c["edge"] for c in constraints if c["edge"]]
     text = (" and ".join(terms) + f" (holds strictly at all {strict} {noun} there"
             + (f"; grid values, {'; '.join(edges)}" if edges else "") + ")")
