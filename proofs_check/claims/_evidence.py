@@ -15,8 +15,11 @@ or a *violation*. Then (:func:`rule_status`):
 * **inconclusive** — no violation and no satisfied point (nothing comparable, ties only, or a
   statistical test that decides neither way).
 
-A statistical claim (a test over seeds) reads "satisfied" as "the test rejects in the claim's
-favour at the stated level", "violation" as anything else at a point where data exist.
+A statistical claim (a test over seeds, per activation or per width) reads "satisfied" as "the
+test rejects in the claim's favour at the stated level" and "violation" as "rejects against
+it"; a point where the test decides neither way is *undecided*: not a violation, but "holds"
+needs every point decided in the claim's favour, so undecided points leave the verdict
+conditional (region: the points decided in favour) or, with none in favour, inconclusive.
 Proof-based claims add **proved** for a certificate on a stated box.
 
 A threshold in a region is either *located* — bracketed by :func:`bisect_threshold` between the
