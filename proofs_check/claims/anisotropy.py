@@ -12,7 +12,7 @@ so only the φ'φ'·I block is not Σ-weighted (its scalar coefficient still dep
 the l2 Hessian E[φ'(w_i·x) φ'(w_j·x) x xᵀ] is Σ-weighted throughout.
 
 The survey follows the gain along two families as the condition number of Σ grows
-(proofs_check.input_laws):
+(proofs_check.analysis.input_laws):
 
 * spiked: Σ = I + s·e₁e₁ᵀ (cond Σ = 1 + s);
 * power law: Σ = Q diag(i^{−p}) Qᵀ, Q Haar-random (seeded), p set by cond Σ.
@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 import theory
+from proofs_check.analysis.input_laws import power_law_covariance, spiked_covariance
 from proofs_check.claims import Verdict, register
 from proofs_check.claims._evidence import (
     bisect_threshold,
@@ -42,7 +43,6 @@ from proofs_check.claims._evidence import (
     region_terms,
     rule_status,
 )
-from proofs_check.input_laws import power_law_covariance, spiked_covariance
 from theory.configurations import make_configuration
 
 ACTIVATIONS = ("erf", "sine", "gelu")
