@@ -358,12 +358,15 @@ def test_conditions_follow_the_evidence_not_a_fixed_phrase():
     by_distance = conditioning._kappa(
         [conditioning._row(2, 10.0, 5.0 if s < 4 else 12.0, seed=s, distance=0.01 * (s + 1))
          for s in range(8)])
-    assert decide(by_width).condition.startswith("K < 3 (holds strictly at 6 of the 6")
-    assert decide(by_distance).condition.startswith("relative distance < 0.05 (holds strictly "
-                                                    "at 4 of the 4")
+    assert decide(by_width).condition.startswith("K ≤ 2 (holds strictly at all 6 compared "
+                                                 "configurations there; grid values, next "
+                                                 "surveyed K = 3: 3 violations)")
+    assert decide(by_distance).condition.startswith(
+        "relative distance ≤ 0.04 (holds strictly at all 4 compared configurations there; grid "
+        "values, next surveyed relative distance = 0.05: 1 violation)")
     flow = get_claim("flow-h1-faster-than-l2").decide
     verdict = flow(dynamics.times([(1, 10, 3), (2, 20, 5), (3, 20, 25)]))
-    assert verdict.condition.startswith("K < 3")
+    assert verdict.condition.startswith("K ≤ 2")
     assert verdict.counterexample["K"] == 3
 
 

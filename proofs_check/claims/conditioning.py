@@ -429,6 +429,7 @@ def check_lambda_normalisation(evidence: dict[str, Any]) -> Verdict:
     where = failure_condition(rows, norm["violations"], norm["satisfied"],
                               noun="rows (normalised H/(1 + λ))")
     evidence["failures_normalised"] = where
+    counterexample = _point(rows[int(np.argmax(norm["violations"]))])
     region = where["regions"][0] if where["regions"] else None
     status = rule_status(satisfied=int(norm["satisfied"].sum()), ties=n_ties,
                          violations=int(norm["violations"].sum()), region=region)
