@@ -190,9 +190,10 @@ def step_ratio_effect(ratios: list[float], confidence: float = 0.95,
     if values.size < 3:
         out["step_ratio_ci95_reason"] = "fewer than 3 seeds"
         return out
-    result = bootstrap((values,), np.median, confidence_level=confidence, n_resamples=9999,
-                       method="percentile", rng=np.random.default_rng(seed), vectorized=True,
-                       axis=-1)
+    with np.errstate(invalid="ignore"):  # infinite ratios: the percentile ends stay exact
+        result = bootstrap((values,), np.median, confidence_level=confidence,
+                           n_resamples=9999, method="percentile",
+                           rng=np.random.default_rng(seed), vectorized=True, axis=-1)
     low, high = (float(result.confidence_interval.low), float(result.confidence_interval.high))
     out["step_ratio_ci95"] = [_finite(low), _finite(high)]
     if not (math.isfinite(low) and math.isfinite(high)):
