@@ -382,8 +382,13 @@ def main(argv: list[str] | None = None) -> int:
                       f"{row['endpoint_classes']}")
             for name in ("h1_vs_l2", "h1_normalised_vs_l2"):
                 pair = study[name]
+                ci = pair["step_ratio_ci95"]
+                ratio = pair["median_step_ratio"]
+                effect = ("" if ratio is None else f", median step ratio {ratio:.3g}"
+                          + ("" if ci is None or None in ci else
+                             f" (95 % bootstrap {ci[0]:.3g} to {ci[1]:.3g})"))
                 print(f"  {name}: fewer steps {pair['fewer_steps']}, more {pair['more_steps']}, "
-                      f"ties {pair['ties']}, sign test p = {pair['sign_test_p']:.3g}")
+                      f"ties {pair['ties']}, sign test p = {pair['sign_test_p']:.3g}{effect}")
     if args.json:
         print(json.dumps(report, indent=1, allow_nan=False))
     else:
