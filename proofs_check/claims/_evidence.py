@@ -251,7 +251,8 @@ def find_region(records: Sequence[Mapping[str, Any]], satisfied: ArrayLike,
 
     A region is a conjunction of at most ``max_terms`` constraints, each ``feature <= t`` or
     ``feature >= t`` for a numeric feature (t a surveyed value: the grid edge is labelled with
-    what the next surveyed value showed) or ``feature ∈ S`` for a categorical one. Every point
+    what the next surveyed value showed; an integer-valued feature such as K may be bounded on
+    both sides, a grid slice) or ``feature ∈ S`` for a categorical one. Every point
     inside must be strictly satisfied (no violation and no tie: a tie is not a violation, but
     the claim does not hold strictly there) and at least ``min_support`` points must lie inside
     (default max(3, 10 % of the records); never fewer than 2: one point is not a region).
@@ -307,6 +308,11 @@ def find_region(records: Sequence[Mapping[str, Any]], satisfied: ArrayLike,
             t = float(above.min())
             yield ({"feature": label, "kind": ">=", "value": t}, known & (values >= t))
 
+    def integer_valued(label: str) -> bool:
+        kind, values = columns[label]
+        known = values[~np.isnan(values)] if kind == "numeric" else None
+        return known is not None and bool(np.all(known == np.round(known)))
+
     everywhere = np.ones(n, dtype=bool)
     found = []
     for first, mask in ((c, m) for label in columns for c, m in candidates(label, everywhere)):
@@ -328,8 +334,8 @@ def find_region(records: Sequence[Mapping[str, Any]], satisfied: ArrayLike,
                 if not (bad & inside).any():
                     continue  # a single constraint: found above
                 for other in columns:
-                    if other == label and kind == "categorical":
-                        continue  # (a numeric feature may bound itself twice: an interval)
+                    if other == label and not integer_valued(label):
+                        continue  # an integer feature (K, d) may bound itself: a grid slice
                     for second, mask in candidates(other, inside):
                         found.append(([(first, inside), (second, mask)], inside & mask))
     best = None

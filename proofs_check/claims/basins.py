@@ -85,7 +85,7 @@ def _basin_verdict(runs: list[dict[str, Any]], reached: list[bool], what: str, m
         return Verdict("conditional", text, evidence, counterexample=first,
                        condition=where["condition"],
                        headline=headline_or(f"{what} where {region_terms(where['condition'])}",
-                                            short))
+                                            f"{what} in a stated region of starts"))
     return Verdict("fails", text, evidence, counterexample=first, headline=headline(short))
 
 

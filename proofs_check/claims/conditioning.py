@@ -281,7 +281,7 @@ def decide_kappa(evidence: dict[str, Any]) -> Verdict:
         return Verdict("conditional", text, evidence, counterexample=counterexample,
                        condition=where["condition"],
                        headline=headline_or(f"holds where {region_terms(where['condition'])}",
-                                            short))
+                                            f"holds in a stated region; {short}"))
     return Verdict("fails", text, evidence, counterexample=counterexample,
                    headline=headline(short))
 
@@ -440,7 +440,8 @@ def check_lambda_normalisation(evidence: dict[str, Any]) -> Verdict:
         return Verdict("conditional", summary, evidence, counterexample=counterexample,
                        condition=f"λ normalised as H = (L + λJ)/(1 + λ) and {where['condition']}",
                        headline=headline_or(f"holds for H/(1 + λ) where "
-                                            f"{region_terms(where['condition'])}", short))
+                                            f"{region_terms(where['condition'])}",
+                                            "holds for H/(1 + λ) in a stated region"))
     return Verdict("fails", summary, evidence, counterexample=counterexample,
                    headline=headline(short))
 
@@ -534,7 +535,8 @@ def check_gain(evidence: dict[str, Any]) -> Verdict:
         return Verdict("conditional", text, evidence, counterexample=counterexample,
                        condition=where["condition"],
                        headline=headline_or(f"gain > {threshold:g} where "
-                                            f"{region_terms(where['condition'])}", short))
+                                            f"{region_terms(where['condition'])}",
+                                            f"gain > {threshold:g} in a stated region"))
     return Verdict("fails", text, evidence, counterexample=counterexample,
                    headline=headline(short))
 

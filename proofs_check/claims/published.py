@@ -283,10 +283,9 @@ def decide_paper_h1(evidence: dict[str, Any]) -> Verdict:
             f"equals the {what[good]}, not the {what[bad]}: {bad}-convention max relative error "
             f"{results[bad]['max_relative_error']:.2g} over {results[bad]['n_points']} points",
             evidence, counterexample=results[bad],
-            condition=f"convention = {good!r} (max relative error "
+            condition=f"convention = {good} (max relative error "
                       f"{_bound(results[good]['max_relative_error'])} over "
-                      f"{results[good]['n_points']} points; the {bad!r} convention fails), "
-                      "λ = 1, θ ∈ (0, π)",
+                      f"{results[good]['n_points']} points), λ = 1, θ ∈ (0, π)",
             headline=headline(f"holds in the {good} convention only"))
     return Verdict("inconclusive", "conventions: " + ", ".join(f"{c} {s}"
                                                              for c, s in status.items()),
