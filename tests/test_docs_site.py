@@ -78,3 +78,12 @@ def test_ci_runs_the_readme_test_command():
     command = commands[0].strip().split(" && ", 2)[-1]  # after `python3 -m venv … && . …`
     assert command.startswith("pip install -e '.[test]'"), command
     assert command in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+
+
+def test_the_readme_links_resolve():
+    """README.md is read on the forge, outside MkDocs: its relative links must name files."""
+    links = re.findall(r"\]\(([^)\s]+)\)", README.read_text(encoding="utf-8"))
+    local = [link.split("#")[0] for link in links if "://" not in link and link[0] != "#"]
+    assert local, "the README links to no documentation page"
+    missing = [link for link in local if not (ROOT / link).exists()]
+    assert not missing, f"README links to missing files: {missing}"
