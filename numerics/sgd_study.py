@@ -353,7 +353,7 @@ def quick_settings() -> SGDSettings:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """python3 -m numerics.sgd_study [--activations ...] [--quick] [--json]: the full study."""
+    """``python3 -m numerics.sgd_study [--activations ...] [--quick] [--json]``: the full study."""
     import argparse
     import json
 
