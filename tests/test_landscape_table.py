@@ -105,3 +105,28 @@ def test_table_figure_draws_markers_only(tmp_path, capsys):
         plt.Figure.savefig = original
     assert out.read_bytes()[:4] == b"\x89PNG"
     assert drawn and set(drawn) == {"None"}  # no line joins values at different k
+
+
+def test_levels_match_published_values_not_rounded_strings():
+    from types import SimpleNamespace
+
+    from proofs_check.commands.landscape_table import summarise
+    from proofs_check.data import safran_shamir
+
+    published = safran_shamir.experiment(9, 9)["levels"]  # 0.020014… (213), 0.037490… (5)
+    low = published[0]["loss"]
+
+    def point(i, l2, cls="spurious_minimum"):
+        return SimpleNamespace(start=i, cls=cls, capped=False, l2_loss=l2, objective=l2)
+
+    # one level straddling a 4-digit rounding boundary stays one level; a published level
+    # absent here with 5/1000 published hits over 20 starts is "rare", one with 213 "MISSING"
+    boundary = 0.0542249999
+    points = {i: point(i, 0.0, "global") for i in range(20)}
+    points.update({0: point(0, boundary * (1 - 1e-9)), 1: point(1, boundary * (1 + 1e-9))})
+    row = summarise(9, 9, {"l2": points}, 20, 1e-3)
+    assert row["new_levels"] == {"0.05422": 2}
+    assert [lv["status"] for lv in row["levels"]] == ["MISSING", "rare"]
+    points[2] = point(2, low * (1 + 1e-8))
+    row = summarise(9, 9, {"l2": points}, 20, 1e-3)
+    assert row["levels"][0]["here"] == 1 and row["levels"][0]["status"] == "found"

@@ -160,11 +160,33 @@ def level_key(value: float) -> str:
     return f"{value:.4g}"
 
 
+#: Loss values within this relative distance of their neighbour are one level (converged
+#: endpoints of one level agree to ~1e-12; the margin absorbs starts stopped by the cap).
+LEVEL_RTOL = 1e-5
+
+
+def _clusters(values: list[float]) -> list[list[float]]:
+    """Sorted values split into levels (each within LEVEL_RTOL of its neighbour)."""
+    clusters: list[list[float]] = []
+    for value in sorted(values):
+        if clusters and value - clusters[-1][-1] <= LEVEL_RTOL * abs(clusters[-1][-1]):
+            clusters[-1].append(value)
+        else:
+            clusters.append([value])
+    return clusters
+
+
+def _centre(cluster: list[float]) -> float:
+    return cluster[len(cluster) // 2]
+
+
 def _levels(values: list[float]) -> dict[str, int]:
+    """Levels of ``values`` (ascending), each shown to 4 significant digits, with counts."""
     counts: dict[str, int] = {}
-    for value in values:
-        counts[level_key(value)] = counts.get(level_key(value), 0) + 1
-    return dict(sorted(counts.items(), key=lambda item: float(item[0])))
+    for cluster in _clusters(values):
+        key = level_key(_centre(cluster))
+        counts[key] = counts.get(key, 0) + len(cluster)
+    return counts
 
 
 def _fisher(bad: int, n: int, published_bad: int, published_runs: int) -> float:
@@ -219,17 +241,20 @@ def summarise(k: int, n: int, endpoints: dict[str, dict[int, Any]], starts: int,
     if "h1_normalised" in bad_sets and "h1" in bad_sets:
         row["normalised_changes"] = len(bad_sets["h1"] ^ bad_sets["h1_normalised"])
     if published is not None and "l2" in row:
-        found = row["l2"]["l2_levels"]
+        clusters = _clusters([endpoints["l2"][i].l2_loss for i in sorted(bad_sets["l2"])])
+        matched: set[int] = set()
         matches = []
-        for level in row["published"]["levels"]:
-            here = found.get(level["loss"], 0)
+        for level, shown in zip(published["levels"], row["published"]["levels"], strict=True):
+            hits = [j for j, cluster in enumerate(clusters)
+                    if abs(_centre(cluster) - level["loss"]) <= LEVEL_RTOL * level["loss"]]
+            matched.update(hits)
+            here = sum(len(clusters[j]) for j in hits)
             miss = (1 - level["count"] / published["runs"]) ** starts
             status = "found" if here else "rare" if miss >= RARE_ALPHA else "MISSING"
-            matches.append({**level, "here": here, "status": status})
-        published_keys = {level["loss"] for level in row["published"]["levels"]}
+            matches.append({**shown, "here": here, "status": status})
         row["levels"] = matches
-        row["new_levels"] = {key: count for key, count in found.items()
-                             if key not in published_keys}
+        row["new_levels"] = _levels([value for j, cluster in enumerate(clusters)
+                                     if j not in matched for value in cluster])
     return row
 
 
