@@ -158,3 +158,14 @@ def test_any_executor_gives_the_same_census_and_workers_exclude_it(fresh):
             census_resumable(K, STARTS, "l2", seed=SEED, workers=2, executor=pool)
     with pytest.raises(ValueError, match="executor"):
         census_resumable(K, STARTS, "l2", seed=SEED, executor=object())
+
+
+def test_landscape_table_on_a_cluster_equals_the_local_table(cluster, tmp_path, capsys):
+    from proofs_check.cli import main
+
+    common = ["landscape-table", "--k", "4", "--starts", "4", "--max-steps", "3000", "--json"]
+    assert main([*common, "--out", str(tmp_path / "local")]) == 0
+    local = json.loads(capsys.readouterr().out)["rows"]
+    assert main([*common, "--out", str(tmp_path / "dask"), "--scheduler",
+                 cluster.scheduler_address]) == 0
+    assert json.loads(capsys.readouterr().out)["rows"] == local
