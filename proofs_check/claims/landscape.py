@@ -294,17 +294,28 @@ def decide_activation_census(evidence: dict[str, Any]) -> Verdict:
                        f"{r['decided']} (p = {r['mcnemar_p']:.3g})" for r in rows)
     worse = [r for r in rows if r["outcome"] == "h1 more often bad"]
     informative = [r for r in rows if r["outcome"] != "no spurious endpoint"]
-    if not informative:
+    held = [r for r in informative if r not in worse]
+    region = ({"text": f"activation ∈ {{{', '.join(r['activation'] for r in held)}}} (holds "
+                       f"strictly at all {len(held)} surveyed activations there)",
+               "strict": len(held)} if held else None)
+    status = rule_status(satisfied=len(held), ties=len(rows) - len(informative),
+                         violations=len(worse), region=region)
+    short = ", ".join(f"{r['activation']} {r['bad_l2']} vs {r['bad_h1']}" for r in informative)
+    if status == "inconclusive":
         return Verdict("inconclusive", "no start ended at a spurious point under either loss "
-                       "for any activation: " + detail, evidence)
-    if not worse:
-        return Verdict("holds", detail, evidence)
-    if len(worse) == len(informative):
-        return Verdict("fails", detail, evidence, counterexample=worse[0])
-    held = [r["activation"] for r in informative if r not in worse]
+                       "for any activation: " + detail, evidence,
+                       headline=headline("no spurious endpoint for any activation"))
+    if status == "holds":
+        return Verdict("holds", detail, evidence,
+                       headline=headline_or(f"bad l2 vs h1: {short}",
+                                            "h1 no more often bad for any activation"))
+    if status == "fails":
+        return Verdict("fails", detail, evidence, counterexample=worse[0],
+                       headline=headline("h1 significantly more often bad wherever any is"))
     return Verdict("conditional", detail, evidence, counterexample=worse[0],
-                   condition=f"holds for {held}; h1 ends bad significantly more often for "
-                             f"{[r['activation'] for r in worse]}")
+                   condition=region["text"],
+                   headline=headline_or(f"holds where {region_terms(region)}",
+                                        "holds for some activations only"))
 
 
 # ------------------------------------------------------------------------ SGD
