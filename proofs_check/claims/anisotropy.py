@@ -22,6 +22,7 @@ from typing import Any
 import theory
 from proofs_check.analysis.input_laws import power_law_covariance, spiked_covariance
 from proofs_check.claims import Verdict, register
+from proofs_check.claims._text import as_text
 from theory.configurations import make_configuration
 
 ACTIVATIONS = ("erf", "sine", "gelu")
@@ -126,12 +127,12 @@ def decide(evidence: dict[str, Any]) -> Verdict:
     families = sorted({p["family"] for p in lost})
     acts = sorted({p["activation"] for p in lost})
     condition = (f"the gain is lost at {len(lost)} of {len(anisotropic)} anisotropic points "
-                 f"(families {families}, activations {acts}), first at cond Σ = "
+                 f"(families {as_text(families)}, activations {as_text(acts)}), first at cond Σ = "
                  f"{first_loss:g}; it survives everywhere for cond Σ <= "
                  f"{safe[-1]:g}" if safe else
                  f"the gain is lost at {len(lost)} of {len(anisotropic)} anisotropic points "
-                 f"(families {families}, activations {acts}), already at cond Σ = "
-                 f"{first_loss:g}")
+                 f"(families {as_text(families)}, activations {as_text(acts)}), already at "
+                 f"cond Σ = {first_loss:g}")
     if isotropic_lost:
         condition += (f" (and already for Σ = I at {len(isotropic_lost)} of "
                       f"{sum(p['cond_sigma'] == 1 for p in valid)} isotropic points)")

@@ -22,6 +22,7 @@ import numpy as np
 from proofs_check.analysis.autograd_gap import condition_gap, rate_comparison
 from proofs_check.claims import Verdict, register
 from proofs_check.claims._evidence import spread
+from proofs_check.claims._text import as_text
 from theory.configurations import make_configuration
 
 #: Relative Frobenius distance ‖H_auto − J_pop‖/‖J_pop‖ above which the matrices "differ".
@@ -148,5 +149,7 @@ def check(evidence: dict[str, Any]) -> Verdict:
     if not persistent:
         return Verdict("holds", "every autograd Hessian approaches the population Jacobian as n "
                        "grows", evidence=evidence)
-    return Verdict("inconclusive", f"persistent gaps {persistent}, but GD follows the population "
-                   f"field: {rate_follows_population}", evidence=evidence)
+    return Verdict("inconclusive", f"persistent relative matrix gaps ({as_text(persistent)}); "
+                   "GD's contraction follows "
+                   + ("the population field" if rate_follows_population
+                      else "the autograd model, not the population field"), evidence=evidence)

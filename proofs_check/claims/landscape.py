@@ -25,6 +25,7 @@ from scipy.stats import binomtest
 from numerics import sgd_study
 from numerics.landscape import census, l2_minima_under_h1, orthonormal_teacher
 from proofs_check.claims import Verdict, register
+from proofs_check.claims._text import as_text
 
 ALPHA = 0.05
 COST_THRESHOLD = 1.3
@@ -246,7 +247,7 @@ def decide_sgd_steps(evidence: dict[str, Any]) -> Verdict:
     if faster:
         return Verdict("conditional", detail, evidence,
                        counterexample={"activations": [a for a in decided if a not in faster]},
-                       condition=f"significantly fewer steps only for {faster}")
+                       condition=f"significantly fewer steps only for {as_text(faster)}")
     if slower:
         return Verdict("fails", detail, evidence, counterexample={"activations": slower})
     return Verdict("inconclusive", detail or "no activation decided", evidence)
@@ -296,4 +297,4 @@ def decide_cost(evidence: dict[str, Any]) -> Verdict:
         return Verdict("fails", detail, evidence, counterexample=over[0])
     within = [f"{r['activation']} {r['size']}" for r in rows if r not in over]
     return Verdict("conditional", detail, evidence, counterexample=over[0],
-                   condition=f"within ×{threshold:.1f} only for {within}")
+                   condition=f"within ×{threshold:.1f} only for {as_text(within)}")

@@ -24,6 +24,7 @@ import sympy as sp
 import theory
 from proofs_check.analysis.formulas import _configuration, check_formula, parse_formula
 from proofs_check.claims import Verdict, register
+from proofs_check.claims._text import as_text
 
 TIAN_GRADIENT = "w/2 - w_star/2 + (theta*w_star - r_star*sin(theta)*v)/(2*pi)"
 PAPER_HESSIAN_L2 = ("I/2 - {alpha}*(u*u.T - cos(theta)*v*u.T + sin(theta)**2*I)*(I - v*v.T)")
@@ -177,7 +178,8 @@ def decide_tian(evidence: dict[str, Any]) -> Verdict:
                                 f"conventions); numerically {numeric['summary']}", evidence)
     if numeric["status"] == "fails":
         return Verdict("fails", numeric["summary"], evidence, counterexample=numeric)
-    return Verdict("inconclusive", f"symbolic identities {_symbolic_ok(evidence)}; "
+    return Verdict("inconclusive", "symbolic identities "
+                   f"{'hold' if _symbolic_ok(evidence) else 'do not all hold'}; "
                    + numeric["summary"], evidence)
 
 
@@ -212,7 +214,8 @@ def decide_paper_l2(evidence: dict[str, Any]) -> Verdict:
                        f"({SYMBOLS}); " + numeric["summary"], evidence)
     if numeric["status"] == "fails":
         return Verdict("fails", numeric["summary"], evidence, counterexample=numeric)
-    return Verdict("inconclusive", f"α solutions {solved['solutions']}, identity {identity}; "
+    return Verdict("inconclusive", f"α solutions: {as_text(solved['solutions'])}; symbolic "
+                   f"identity {'holds' if identity else 'does not hold'}; "
                    + numeric["summary"], evidence)
 
 
@@ -268,11 +271,11 @@ def decide_paper_h1(evidence: dict[str, Any]) -> Verdict:
             f"equals the {what[good]}, not the {what[bad]}: {bad}-convention max relative error "
             f"{results[bad]['max_relative_error']:.2g} over {results[bad]['n_points']} points",
             evidence, counterexample=results[bad],
-            condition=f"convention = {good!r} (max relative error "
+            condition=f"convention = {good} (max relative error "
                       f"{_bound(results[good]['max_relative_error'])} over "
-                      f"{results[good]['n_points']} points; the {bad!r} convention fails), "
+                      f"{results[good]['n_points']} points; the {bad} convention fails), "
                       "λ = 1, θ ∈ (0, π)")
-    return Verdict("inconclusive", f"conventions: {status}", evidence)
+    return Verdict("inconclusive", f"by convention: {as_text(status)}", evidence)
 
 
 def _explicit_counterexample(r_star: float = 2.0) -> dict[str, Any]:

@@ -23,6 +23,10 @@ import numpy as np
 from proofs_check.claims import Claim, Verdict, all_claims
 from proofs_check.report.figures import draw_figures  # noqa: F401  (re-exported for callers)
 
+#: The paper whose claims the report checks (with the work it builds on).
+PAPER = ("Oh, Lyu, Son, \u201cSobolev acceleration for neural networks\u201d, arXiv:2509.19773 "
+         "(2025)")
+
 
 @dataclass
 class ClaimResult:
@@ -82,17 +86,6 @@ def run_claims(quick: bool, only: Sequence[str] | None = None,
             error = f"{type(exc).__name__}: {exc}"
         results.append(ClaimResult(claim, verdict, time.perf_counter() - start, error))
     return results
-
-
-def verdict_table(results: Sequence[ClaimResult]) -> str:
-    """Fixed-width verdict table: id, expected, status, agreement and the one-line summary."""
-    width = max(len(r.claim.id) for r in results)
-    lines = [f"{'claim':<{width}}  {'expected':<11} {'verdict':<12} ok   summary"]
-    for r in results:
-        mark = "yes" if r.agrees else "NO"
-        lines.append(f"{r.claim.id:<{width}}  {r.claim.expected:<11} {r.verdict.status:<12} "
-                     f"{mark:<4} {r.verdict.summary}")
-    return "\n".join(lines)
 
 
 # ------------------------------------------------------------------------------------ report
@@ -275,8 +268,11 @@ def short_summary(summary: str, limit: int = 160) -> str:
 
 
 def anchor(claim_id: str) -> str:
-    """The HTML/Markdown anchor of a claim's section."""
-    return "claim-" + re.sub(r"[^a-z0-9-]+", "-", claim_id.lower())
+    """The HTML/Markdown anchor of a claim's section: ``claim-<id>`` with the id exactly as
+    registered (an HTML id may hold any character but white space; claim ids have none)."""
+    if not claim_id or any(char.isspace() for char in claim_id):
+        raise ValueError(f"claim id {claim_id!r} cannot be an anchor (empty or with spaces)")
+    return "claim-" + claim_id
 
 
 @dataclass
@@ -320,6 +316,7 @@ def write_markdown(report: Report, out_dir: Path, quick: bool) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     placement = place_figures(report)
     lines = ["# sobolev-verify report", "",
+             f"Checks the claims of {PAPER} and of the work it builds on.", "",
              f"Mode: {'quick' if quick else 'default'}. Overall: "
              f"{'every verdict matches what is documented' if report.ok else 'MISMATCH'}. "
              "Numbers are rounded for reading; report.json has the exact values.", "",
