@@ -25,6 +25,8 @@ from theory.validation import CONVENTIONS, SPECTRUM_METHODS
 def json_row(row: dict[str, Any]) -> dict[str, Any]:
     """A row for strict JSON: κ = inf becomes null with ``kappa_reason``."""
     row = dict(row)
+    if row.get("sobolev_weight") is None and row.get("loss") == "l2":
+        row["sobolev_weight_reason"] = "l2 has no Sobolev term"
     if row.get("exists") and not math.isfinite(row["kappa"]):
         row["kappa"] = None
         row["kappa_reason"] = (f"min Re λ = {row['lambda_min']:.6g} <= 0: not positive "
