@@ -142,3 +142,32 @@ def test_value_html_summarises_matrices_and_keeps_small_lists_inline():
     assert value_html([1, 2.5, 3]) == "[1, 2.5, 3]"
     assert value_html(float("inf")) == "∞"
     assert "more" in value_html(list(range(40)))
+
+
+def test_check_prints_a_table_that_fits_and_verbose_adds_the_rest(tmp_path, capsys):
+    from proofs_check.cli import main
+
+    out = tmp_path / "report"
+    claim = "tian2017-l2-gradient"
+    assert main(["check", "--claim", claim, "--no-figures", "--no-progress", "--out",
+                 str(out)]) == 0
+    short = capsys.readouterr().out
+    assert f"report in {out}:" in short  # the one line holding a path (here a long one)
+    assert max(len(line) for line in short.splitlines() if str(out) not in line) <= TABLE_WIDTH
+    assert main(["check", "--claim", claim, "--no-figures", "--no-progress", "--verbose",
+                 "--out", str(out)]) == 0
+    verbose = capsys.readouterr().out
+    assert max(len(line) for line in verbose.splitlines() if str(out) not in line) <= TABLE_WIDTH
+    assert len(verbose.splitlines()) > len(short.splitlines())
+
+
+def test_browser_test_fails_in_ci_without_chromium_and_skips_locally(monkeypatch):
+    import tests.test_report_browser as browser
+
+    monkeypatch.setattr(browser, "chromium_path", lambda: None)
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="Chromium is missing"):
+        browser._require_browser()
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception):
+        browser._require_browser()

@@ -178,9 +178,9 @@ def _run(args: argparse.Namespace) -> int:
         print(to_json(report))
     else:
         print(verdict_table(results, verbose=args.verbose))
-        print(f"\nreport: {target / 'report.md'} and {target / 'report.html'}"
-              + (f" ({len(report.figures)} figures)" if report.figures
-                 else f" ({report.figure_note})"))
+        print(f"\nreport in {target}: report.md, report.html, report.json"
+              + (f", {len(report.figures)} figures" if report.figures
+                 else f" (figures: {report.figure_note})"))
         mismatched = [r.claim.id for r in results if not r.agrees]
         if mismatched:
             print(f"verdicts that differ from what is documented: {', '.join(mismatched)}")

@@ -90,7 +90,8 @@ FIGURES: tuple[FigureSpec, ...] = (
     FigureSpec("spectra", figure_spectra,
                "Eigenvalues μ (real parts) of the l2 Hessian and the h1 Jacobian (expected "
                "convention, λ = 1), and of h1/(1 + λ), at K = K* = 3, d = 5, W = W* + 0.3·Z/√d; "
-               "κ per row. Compare the smallest eigenvalues of l2 and h1/(1 + λ): the claim is "
+               "κ per row; computed for the figure from the closed forms (one configuration). "
+               "Compare the smallest eigenvalues of l2 and h1/(1 + λ): the claim is "
                "that Sobolev training raises them while the largest barely moves.",
                ("lambda-min-grows-lambda-max-barely-changes",
                 "certified-h1-normalised-raises-min-keeps-max")),
