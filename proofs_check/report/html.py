@@ -6,7 +6,7 @@ opens with what it checks (the paper), the toolkit's version, commit and date; t
 contents, the verdict table, one section per claim with the anchor ``#claim-<id>``
 (proofs_check.report.markdown.anchor: the claim id itself), each figure next to the first claim it
 supports with its caption, and the provenance (versions, commit, date, mode, seeds per claim).
-Evidence and counterexamples are shown as tables and short lists with rounded numbers
+Evidence and counterexamples are shown, collapsed, as tables and short lists with rounded numbers
 (proofs_check.report.evidence); report.json keeps the exact values.
 """
 
@@ -111,10 +111,10 @@ def _provenance_html(info: dict[str, Any] | None) -> list[str]:
         + "</table>")
     seeds = info.get("seeds") or {}
     if seeds:
-        parts.append("<p><b>Seeds per claim.</b></p><ul>")
+        parts.append("<details><summary>Seeds per claim</summary><ul>")
         parts += [f'<li><a href="#{escape(anchor(claim_id))}"><code>{escape(claim_id)}</code>'
                   f"</a>: {value_html(value, depth=1)}</li>" for claim_id, value in seeds.items()]
-        parts.append("</ul>")
+        parts.append("</ul></details>")
     parts.append("</section>")
     return parts
 
@@ -171,8 +171,8 @@ def render_html(report: Report, quick: bool) -> str:
         if "table" in r.verdict.evidence:
             parts.append(f"<pre>{escape(str(r.verdict.evidence['table']))}</pre>")
         if r.verdict.counterexample:
-            parts.append('<p><b>Counterexample.</b></p><div class="scroll">'
-                         + value_html(r.verdict.counterexample) + "</div>")
+            parts.append('<details><summary>Counterexample</summary><div class="scroll">'
+                         + value_html(r.verdict.counterexample) + "</div></details>")
         parts.append('<details><summary>Evidence</summary><div class="scroll">'
                      + evidence_html(r.verdict.evidence) + "</div></details>")
         parts.append("</section>")
