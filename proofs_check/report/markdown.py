@@ -322,7 +322,7 @@ def write_markdown(report: Report, out_dir: Path, quick: bool) -> Path:
              "Numbers are rounded for reading; report.json has the exact values.", "",
              "| claim | expected | verdict | matches | summary |", "|---|---|---|---|---|"]
     for r in report.results:
-        summary = cell(short_summary(r.verdict.summary))
+        summary = cell(getattr(r.verdict, "headline", None) or short_summary(r.verdict.summary))
         lines.append(f"| [`{r.claim.id}`](#{anchor(r.claim.id)}) | {r.claim.expected} | "
                      f"**{r.verdict.status}** | {'yes' if r.agrees else 'NO'} | "
                      f"{summary} |")
