@@ -102,12 +102,28 @@ def build_activation_gain(evidence: Mapping[str, Any]):
 
 
 def _left_out_reasons(evidence: Mapping[str, Any]) -> dict[tuple[str, float], str]:
-    reasons: dict[tuple[str, float], str] = {}
+    """Why each (activation, row norm) left out has no value, over its teachers: e.g.
+    "quadrature error estimate 0.067–0.11 > 1e-06 at 18 teachers"."""
+    import re
+
+    grouped: dict[tuple[str, float], list[str]] = {}
     for entry in evidence.get("left_out", ()):
-        reasons.setdefault((entry["activation"], entry["scale"]), entry["reason"])
+        grouped.setdefault((entry["activation"], entry["scale"]), []).append(entry["reason"])
+    reasons = {}
+    pattern = re.compile(r"quadrature error estimate ([-+.\de]+) > ([-+.\de]+)")
+    for key, texts in grouped.items():
+        found = [pattern.match(text) for text in texts]
+        if all(found):
+            estimates = [float(match.group(1)) for match in found]
+            low, high = min(estimates), max(estimates)
+            span = f"{low:.2g}" if low == high else f"{low:.2g}–{high:.2g}"
+            reasons[key] = (f"quadrature error estimate {span} > {found[0].group(2)} at "
+                            f"{len(texts)} teacher{'s' * (len(texts) != 1)}")
+        else:
+            distinct = list(dict.fromkeys(text.split(" (")[0] for text in texts))
+            reasons[key] = "; ".join(distinct) + f" at {len(texts)} teacher" + (
+                "s" * (len(texts) != 1))
     return reasons
-
-
 def figure_activation_gain(path: Path | str, quick: bool = True, evidence=None) -> Path:
     """Draw the per-activation gains to ``path`` and return the path."""
     from proofs_check.claims.activations import gather_ranking
