@@ -21,6 +21,8 @@ from collections.abc import Mapping
 from html import escape
 from typing import Any
 
+from proofs_check.report.markdown import matrix_summary, round_for_people
+
 #: Significant digits of numbers shown in the report.
 DIGITS = 4
 #: Rows of a table of records shown before the rest is left to report.json.
@@ -31,8 +33,6 @@ LIST_LIMIT = 12
 MAX_DEPTH = 3
 #: Nested mappings of at most this many scalars are written inline ("count 100, min 1").
 INLINE_KEYS = 8
-#: Row norms of a matrix listed in its summary.
-ROW_NORM_LIMIT = 8
 
 _CODE = re.compile(r"`([^`\n]+)`")
 
@@ -40,8 +40,6 @@ _CODE = re.compile(r"`([^`\n]+)`")
 def text_html(text: str) -> str:
     """Prose for HTML: escaped, long decimals rounded, `code` spans as <code>, no literal
     backticks left."""
-    from proofs_check.report.markdown import round_for_people
-
     rounded = escape(round_for_people(str(text)))
     return _CODE.sub(lambda m: f"<code>{m.group(1)}</code>", rounded).replace("`", "")
 
@@ -69,30 +67,6 @@ def _as_plain(value: Any) -> Any:
     if isinstance(value, tuple):
         return list(value)
     return value
-
-
-def matrix_shape(value: Any) -> tuple[int, int] | None:
-    """(rows, columns) when ``value`` is a non-empty list of equal-length lists of numbers."""
-    if not isinstance(value, list) or not value or not all(isinstance(row, list | tuple)
-                                                           for row in value):
-        return None
-    width = len(value[0])
-    if width == 0 or any(len(row) != width or not all(_is_number(x) for x in row)
-                         for row in value):
-        return None
-    return len(value), width
-
-
-def matrix_summary(value: list) -> str:
-    """Shape, Frobenius norm and row norms of a numeric matrix (the entries stay in
-    report.json)."""
-    rows, cols = matrix_shape(value)
-    norms = [math.sqrt(sum(float(x) ** 2 for x in row)) for row in value]
-    frobenius = math.sqrt(sum(n * n for n in norms))
-    shown = ", ".join(number_html(n) for n in norms[:ROW_NORM_LIMIT])
-    more = f", … {rows - ROW_NORM_LIMIT} more" if rows > ROW_NORM_LIMIT else ""
-    return (f"{rows}×{cols} matrix, Frobenius norm {number_html(frobenius)}, row norms "
-            f"[{shown}{more}] (entries in report.json)")
 
 
 def _records(value: Any) -> bool:
@@ -125,9 +99,9 @@ def value_html(value: Any, depth: int = 0) -> str:
     if isinstance(value, list):
         if not value:
             return "<i>empty list</i>"
-        if matrix_shape(value) is not None and len(value) > 1 or (
-                matrix_shape(value) is not None and len(value[0]) > LIST_LIMIT):
-            return escape(matrix_summary(value))
+        summary = matrix_summary(value)
+        if summary is not None:
+            return escape(summary)
         if _records(value):
             if depth >= MAX_DEPTH:
                 return escape(f"{len(value)} records (in report.json)")

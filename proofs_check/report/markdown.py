@@ -204,16 +204,43 @@ MARKDOWN_LIST_LIMIT = 12
 
 
 def _abridge(value: Any) -> Any:
-    """value with every list longer than MARKDOWN_LIST_LIMIT cut to its first entries plus a
-    note, for the human-readable report (survey rows run to hundreds)."""
+    """value for people: every list longer than MARKDOWN_LIST_LIMIT cut to its first entries
+    plus a note (survey rows run to hundreds), floats rounded to 4 significant digits, and a
+    numeric matrix (a list of equal-length numeric lists with more than one row, e.g. weights)
+    replaced by its shape and norms. report.json keeps everything exact."""
+    if isinstance(value, np.ndarray | np.generic):
+        value = value.tolist()
     if isinstance(value, dict):
         return {k: _abridge(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
+        summary = matrix_summary(value)
+        if summary is not None:
+            return summary
         items = [_abridge(v) for v in value[:MARKDOWN_LIST_LIMIT]]
         if len(value) > MARKDOWN_LIST_LIMIT:
             items.append(f"… {len(value) - MARKDOWN_LIST_LIMIT} more (all in `check --json`)")
         return items
+    if isinstance(value, float) and math.isfinite(value):
+        return float(f"{value:.4g}")
     return value
+
+
+def matrix_summary(value: Any) -> str | None:
+    """"R×C matrix, Frobenius norm …, row norms […]" for a numeric matrix with at least two
+    rows (or one row longer than MARKDOWN_LIST_LIMIT); None for anything else."""
+    if not value or not all(isinstance(row, list | tuple) and row for row in value):
+        return None
+    width = len(value[0])
+    if any(len(row) != width or not all(isinstance(x, int | float) and not isinstance(x, bool)
+                                        for x in row) for row in value):
+        return None
+    if len(value) < 2 and width <= MARKDOWN_LIST_LIMIT:
+        return None
+    norms = [math.sqrt(sum(float(x) ** 2 for x in row)) for row in value]
+    shown = ", ".join(f"{n:.4g}" for n in norms[:8]) + (", …" if len(norms) > 8 else "")
+    return (f"{len(value)}×{width} matrix, Frobenius norm "
+            f"{math.sqrt(sum(n * n for n in norms)):.4g}, row norms [{shown}] (entries in "
+            "report.json)")
 
 
 def _provenance_lines(info: dict[str, Any] | None) -> list[str]:
@@ -345,7 +372,7 @@ def write_markdown(report: Report, out_dir: Path, quick: bool) -> Path:
             lines += ["", "```", r.verdict.evidence["table"], "```"]
         if r.verdict.counterexample:
             lines += ["", "**Counterexample.**", "", "```json",
-                      dumps(r.verdict.counterexample, indent=1), "```"]
+                      dumps(_abridge(r.verdict.counterexample), indent=1), "```"]
         lines += ["", "<details><summary>Evidence</summary>", "", "```json",
                   dumps(_abridge(r.verdict.evidence), indent=1), "```", "", "</details>", ""]
     if placement.unplaced:
