@@ -171,3 +171,16 @@ def test_browser_test_fails_in_ci_without_chromium_and_skips_locally(monkeypatch
     monkeypatch.delenv("CI")
     with pytest.raises(pytest.skip.Exception):
         browser._require_browser()
+
+
+def test_markdown_evidence_is_rounded_and_summarises_matrices(tmp_path):
+    from proofs_check.report.markdown import write_markdown
+
+    matrix = [[0.123456789 + i + 0.01 * j for j in range(5)] for i in range(4)]
+    claim = get_claim("certified-kappa-h1-exact-below-l2")
+    verdict = Verdict("fails", "x", {"ratio": 1.0 / 3.0, "W": matrix},
+                      counterexample={"W_star": matrix, "kappa": 2.0 / 3.0})
+    text = write_markdown(Report([ClaimResult(claim, verdict, 0.1)]), tmp_path,
+                          quick=True).read_text()
+    assert "0.123456789" not in text and "4×5 matrix" in text
+    assert "0.3333" in text and "0.33333" not in text and "0.6667" in text
