@@ -184,3 +184,14 @@ def test_markdown_evidence_is_rounded_and_summarises_matrices(tmp_path):
                           quick=True).read_text()
     assert "0.123456789" not in text and "4×5 matrix" in text
     assert "0.3333" in text and "0.33333" not in text and "0.6667" in text
+
+
+def test_check_estimates_time_left_only_from_an_earlier_reports_timings(tmp_path, capsys):
+    from proofs_check.cli import main
+
+    out = tmp_path / "report"
+    argv = ["check", "--claim", "tian2017-l2-gradient", "--no-figures", "--out", str(out)]
+    assert main(argv) == 0
+    assert "left" not in capsys.readouterr().err  # nothing measured yet: no estimate
+    assert main(argv) == 0
+    assert "left by the last run's timings" in capsys.readouterr().err
