@@ -1,4 +1,4 @@
-r"""Claims about activations other than relu (issue 12): the Sobolev gain at the global minimum.
+r"""Claims about activations other than relu: the Sobolev gain at the global minimum.
 
 The paper trains with relu, leaky relu, GELU, tanh and sine and reports that Sobolev training
 helps for all of them, most for sine. At the population level, with the closed forms of theory,
@@ -412,7 +412,7 @@ def decide_certificates(evidence: dict[str, Any]) -> Verdict:
     id="certified-one-neuron-kappa-at-minimum",
     statement="For one neuron at its global minimum w = w*, κ(h1) < κ(l2) for the activations "
               "whose spectrum there is a closed form in r = |w*| (erf, sine).",
-    source="issue 12 of sobolev-verify; " + SURVEY_SOURCE,
+    source="this toolkit's certificate; " + SURVEY_SOURCE,
     scope="K = K* = 1, λ = 1, d >= 2; r ∈ [0.1, 10] (erf), [0.1, 2.5] (sine); quick: [0.3, 3], "
           "[0.3, 2]; mpmath.iv",
     expected="proved",

@@ -101,7 +101,7 @@ def gather(quick: bool) -> dict[str, Any]:
     id="autograd-hessian-governs-training",
     statement=("The autograd Hessian of the empirical loss (PyHessian-style: relu'' and the "
                "step derivative taken as 0) has the condition number that governs training."),
-    source="common practice (PyHessian-style tools); issue 8 of sobolev-verify",
+    source="common practice (PyHessian-style tools)",
     scope=("K = K* = 2, d = 3, seed 0; at the teacher and at W* + 0.5·Z/√d; loss l2 and h1 "
            "(λ = 1); n up to 1e5 (quick) / 1e6 (full) samples x ~ N(0, I)"),
     expected="fails", verdicts=("holds", "fails", "inconclusive"), gather=gather,

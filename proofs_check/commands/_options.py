@@ -159,7 +159,7 @@ def dump_json(payload: Any) -> str:
     return json.dumps(strict(payload), indent=2, allow_nan=False, default=str,
                       ensure_ascii=False)
 def add_input_law_options(parser: argparse.ArgumentParser) -> None:
-    """--second-order-weight, --input-covariance FILE.npy, --spike STRENGTH:RANK (issue 17)."""
+    """--second-order-weight, --input-covariance FILE.npy, --spike STRENGTH:RANK."""
     group = parser.add_argument_group("second-order loss and input law")
     group.add_argument("--second-order-weight", type=float, default=1.0, metavar="MU",
                        help="μ in H2 = L + λJ + μJ₂ (loss h2; default 1, the official code's)")

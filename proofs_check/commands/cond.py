@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         for loss in args.loss for convention in CONVENTIONS
     ]
     comparison = None
-    if args.compare_autograd:  # issue 8: see proofs_check.analysis.autograd_gap
+    if args.compare_autograd:  # see proofs_check.analysis.autograd_gap
         from proofs_check.analysis.autograd_gap import compare_autograd, format_comparison
 
         comparison = compare_autograd(config.W, config.W_star, args.samples or 10_000,
