@@ -195,3 +195,9 @@ def test_check_estimates_time_left_only_from_an_earlier_reports_timings(tmp_path
     assert "left" not in capsys.readouterr().err  # nothing measured yet: no estimate
     assert main(argv) == 0
     assert "left by the last run's timings" in capsys.readouterr().err
+
+
+def test_claim_texts_shown_in_reports_hold_no_internal_issue_numbers():
+    for claim in all_claims():
+        for text in (claim.statement, claim.source, claim.scope):
+            assert not re.search(r"\bissues? \d", text), (claim.id, text)
