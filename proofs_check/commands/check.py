@@ -47,7 +47,7 @@ class Progress:
     their run times in an earlier report of the same mode (check reads them from --out's
     report.json), scaled by how this run's finished claims compare with their earlier times.
     Without such timings for every remaining claim no estimate is printed (claims differ in
-    cost by four orders of magnitude, so the mean so far predicts nothing)."""
+    cost by orders of magnitude, so the mean so far predicts nothing)."""
 
     def __init__(self, claim_ids: Sequence[str], enabled: bool, stream=None,
                  expected: Mapping[str, float] | None = None) -> None:
