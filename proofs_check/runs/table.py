@@ -204,7 +204,11 @@ def _exclusive(path: Path):
     except ImportError:  # not POSIX: no locking available
         fcntl = None
     while True:
-        handle = lock_path.open("a")
+        try:
+            handle = lock_path.open("a")
+        except OSError as exc:
+            raise ValueError(f"out {str(path)!r}: cannot create its lock file {str(lock_path)!r} "
+                             f"({exc.strerror}); choose a writable folder for --out") from None
         if fcntl is None:
             break
         try:
