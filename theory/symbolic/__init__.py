@@ -1,4 +1,4 @@
-"""theory.symbolic: SymPy derivation of the closed forms (see NOTES.md).
+"""theory.symbolic: SymPy derivation of the closed forms (see NOTES.md, issue 3).
 
 Modules:
     symbols     documented symbols r, r_star, theta, lam, u, v, I
