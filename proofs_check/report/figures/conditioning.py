@@ -181,7 +181,7 @@ CELL_CATEGORIES = {
     "proved": ("proved", "κ(h1) < κ(l2) on the whole cell", OKABE_ITO["green"]),
     "counterexample": ("counterexample", "a certified point with κ(h1) > κ(l2)",
                        OKABE_ITO["vermillion"]),
-    "tie": ("tie", f"κ(h1) = κ(l2) to 2^-{TIE_BITS} (enclosures) at "
+    "tie": ("tie", f"κ(h1) = κ(l2): cross-multiplied, equal to 2^-{TIE_BITS} at "
                    f"{TIE_SAMPLES}×{TIE_SAMPLES} points (not a violation)", OKABE_ITO["sky"]),
     "not positive definite": ("not positive definite",
                               "a Hessian is not positive definite on the cell (κ undefined)",
