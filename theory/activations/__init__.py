@@ -128,15 +128,62 @@ class ClosedFormActivation:
         return self.family == "smooth"
 
     def partials(self, n: int, order: int, sa, sb, cc) -> tuple[np.ndarray, ...]:
-        """h_n = ∂ⁿk/∂cⁿ and its partials in (s_a, s_b, c) up to ``order`` (smooth family)."""
+        """h_n = ∂ⁿk/∂cⁿ and its partials in (s_a, s_b, c) up to ``order`` (smooth family).
+
+        Refuses (ValueError) squared norms s_a, s_b outside :data:`SMOOTH_SQUARED_NORM_RANGE`
+        and any non-finite result, so a NaN or inf never leaves the kernels."""
         if self.kernel is None:
             raise ValueError(f"{self.name} has no smooth kernel; use theory.kernels")
         from theory.activations._partials import partials_function
 
+        check_smooth_squared_norms(self.name, sa, sb)
         if self.kernel_aux is not None:
-            return partials_function(self.name, self.kernel_aux, n, order, self.auxiliary)(
-                sa, sb, cc)
-        return partials_function(self.name, self.kernel, n, order)(sa, sb, cc)
+            function = partials_function(self.name, self.kernel_aux, n, order, self.auxiliary)
+        else:
+            function = partials_function(self.name, self.kernel, n, order)
+        with np.errstate(all="ignore"):
+            values = function(sa, sb, cc)
+        if not all(np.isfinite(v).all() for v in values):
+            raise ValueError(
+                f"activation {self.name!r}: a pair kernel (order {n}) is not finite in float64 "
+                f"at these weights; keep every row's squared norm wᵀΣw within "
+                f"{_range_text()}")
+        return values
+
+
+#: Squared Σ-norms s = wᵀΣw of the rows (student and teacher, Σ = input_covariance) within which
+#: the smooth activations' closed forms are evaluated in float64. Above the upper end the chain
+#: rule cancels: the kernels saturate (erf) or grow linearly (gelu) in the scale while the
+#: radial and cross partials each grow, so a gradient's terms cancel to a relative rounding
+#: error of about 1e-16·s (measured against 50-digit mpmath: 1e-12 at s = 1e4, 1e-8 at s = 1e8,
+#: every digit lost near s = 1e12); at the upper end it is below 1e-9 relative to the largest
+#: pair term. Below the lower end products of Gram entries underflow. Outside the range the
+#: population functions raise ValueError instead of returning a wrong number.
+SMOOTH_SQUARED_NORM_RANGE = (1e-150, 1e6)
+
+
+def _range_text() -> str:
+    low, high = SMOOTH_SQUARED_NORM_RANGE
+    return (f"[{low:g}, {high:g}] (row norms |w|_Σ in [{math.sqrt(low):g}, {math.sqrt(high):g}])")
+
+
+def check_smooth_squared_norms(name: str, *squared_norms, what: str = "W or W_star") -> None:
+    """ValueError unless every squared norm s = wᵀΣw lies in SMOOTH_SQUARED_NORM_RANGE."""
+    low, high = SMOOTH_SQUARED_NORM_RANGE
+    for values in squared_norms:
+        values = np.asarray(values)
+        if values.size == 0:
+            continue
+        largest, smallest = float(values.max()), float(values.min())
+        if largest <= high and smallest >= low:
+            continue
+        bad = largest if not largest <= high else smallest
+        raise ValueError(
+            f"activation {name!r}: a row of {what} has squared norm wᵀΣw = {bad:.3g} "
+            f"(Σ = input_covariance, I by default), outside the range {_range_text()} where "
+            "the closed-form kernels of the smooth activations are accurate in float64 (beyond "
+            "it the chain rule cancels to a relative error of ~1e-16·wᵀΣw). Rescale W and "
+            "W_star (or input_covariance) into that range")
 
 
 def get_activation(spec: str = "relu") -> ClosedFormActivation:
@@ -197,5 +244,6 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["DEFAULT_LEAKY_SLOPE", "KERNEL_SYMBOLS", "ClosedFormActivation", "available",
-           "get_activation", "kernel_expression", "parse_activation"]
+__all__ = ["DEFAULT_LEAKY_SLOPE", "KERNEL_SYMBOLS", "SMOOTH_SQUARED_NORM_RANGE",
+           "ClosedFormActivation", "available", "check_smooth_squared_norms", "get_activation",
+           "kernel_expression", "parse_activation"]
