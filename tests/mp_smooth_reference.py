@@ -4,11 +4,15 @@ Each pair kernel is evaluated from its defining closed form k(s_a, s_b, c) = E[�
 ((u, v) centred Gaussian, variances s_a, s_b, covariance c) at 50 significant digits, with the
 Gram entries s_a = aᵀΣa, s_b = bᵀΣb, c = aᵀΣb and e = a·b formed exactly from the float64
 inputs (binary values converted without rounding). The n-th Sobolev pair kernel is
-eⁿ ∂ⁿk/∂cⁿ (Price's theorem), the derivative taken numerically by mpmath (mp.diff), not from
-theory's SymPy partials. Gradients are mp.diff of the loss in each weight entry.
+eⁿ ∂ⁿk/∂cⁿ (Price's theorem), the derivative of this module's own plain kernel expression taken
+by SymPy and evaluated in mpmath (not theory's auxiliary-symbol forms or generated code; a
+numerical mp.diff would lose relative accuracy where ∂ⁿk/∂cⁿ vanishes, e.g. at c → 0).
+Gradients are mp.diff of the loss in each weight entry.
 """
 
 from __future__ import annotations
+
+import functools
 
 import mpmath as mp
 import numpy as np
@@ -28,11 +32,24 @@ def _k_gelu(sa, sb, c):
 
 
 def _k_sine(sa, sb, c):
-    # e^{-(sa+sb)/2} sinh c, written as the two exponentials so no overflow at 50 digits
-    return (mp.exp(c - (sa + sb) / 2) - mp.exp(-c - (sa + sb) / 2)) / 2
+    return mp.exp(-(sa + sb) / 2) * mp.sinh(c)  # mpmath's exponent range is unbounded
 
 
 KERNELS = {"erf": _k_erf, "gelu": _k_gelu, "sine": _k_sine}
+
+
+@functools.cache
+def _price_derivative(activation: str, n: int):
+    """mpmath function (s_a, s_b, c) -> ∂ⁿk/∂cⁿ from the plain closed form (SymPy diff)."""
+    import sympy as sp
+
+    sa, sb, c = sp.symbols("s_a s_b c", real=True)
+    P = (1 + sa) * (1 + sb)
+    plain = {"erf": 2 / sp.pi * sp.asin(2 * c / sp.sqrt((1 + 2 * sa) * (1 + 2 * sb))),
+             "gelu": c / 4 + ((c**2 + sa * sb * (P - c**2)) / (P * sp.sqrt(P - c**2))
+                              + c * sp.asin(c / sp.sqrt(P))) / (2 * sp.pi),
+             "sine": sp.exp(-(sa + sb) / 2) * sp.sinh(c)}[activation]
+    return sp.lambdify((sa, sb, c), sp.diff(plain, c, n), modules="mpmath")
 
 
 def _mp_rows(array):
@@ -58,7 +75,7 @@ def pair_kernel(activation, a, b, weights, sigma=None):
     for n, w in weights.items():
         if w == 0:
             continue
-        h = k(sa, sb, c) if n == 0 else mp.diff(lambda t: k(sa, sb, t), c, n)
+        h = k(sa, sb, c) if n == 0 else _price_derivative(activation, n)(sa, sb, c)
         total += mp.mpf(w) * e**n * h
     return total
 
