@@ -57,6 +57,7 @@ NO_CLOSED_FORM = {
 }
 
 _SPEC = re.compile(r"^\s*([a-z_]+)\s*(?:\(\s*([^()]*?)\s*\))?\s*$")
+_ASCII_NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?", re.ASCII)
 
 
 def available() -> tuple[str, ...]:
@@ -90,6 +91,9 @@ def parse_activation(spec: str) -> tuple[str, float | None]:
         return name, None
     if argument is None:
         return name, DEFAULT_LEAKY_SLOPE
+    if not _ASCII_NUMBER.fullmatch(argument):  # float() also reads '٠.١', '1_0', ' 1 ', 'nan'
+        raise ValueError(f"activation {spec!r}: the leaky_relu slope must be a number in [0, 1) "
+                         f"written with ASCII digits (e.g. 0.1 or 1e-2); got {argument!r}")
     try:
         slope = float(argument)
     except ValueError:
