@@ -93,7 +93,7 @@ def test_huge_loss_weights_give_the_value_or_a_refusal(activation, name):
 
 
 @pytest.mark.parametrize("activation", SMOOTH)
-@pytest.mark.parametrize("scale", (1e-70, 1e-3, 1.0, 30.0, 999.0 / np.sqrt(3)))
+@pytest.mark.parametrize("scale", (1e-70, 1e-3, 1.0, 30.0, 99.9 / np.sqrt(3)))
 def test_in_range_values_match_mpmath(activation, scale):
     """Inside the range, loss and gradient agree with 50-digit mpmath — also with a student row
     equal to a teacher row (the pair whose Gram entries must be exactly consistent)."""
@@ -115,8 +115,8 @@ _LOSSES = ("l2", "sobolev", "h1", "sobolev2", "h2")
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(activation=st.sampled_from(SMOOTH + ("relu",)), loss=st.sampled_from(_LOSSES),
-       student_exponent=st.one_of(st.integers(-320, 308), st.integers(-40, 3)),
-       teacher_exponent=st.one_of(st.integers(-320, 308), st.integers(-40, 3)),
+       student_exponent=st.one_of(st.integers(-320, 308), st.integers(-40, 2)),
+       teacher_exponent=st.one_of(st.integers(-320, 308), st.integers(-40, 2)),
        sigma_exponent=st.one_of(st.none(), st.integers(-300, 300), st.integers(-3, 3)),
        weight_exponent=st.one_of(st.integers(-300, 308), st.integers(-3, 3)),
        seed=st.integers(0, 2**16))

@@ -157,13 +157,14 @@ class ClosedFormActivation:
 
 #: Squared Σ-norms s = wᵀΣw of the rows (student and teacher, Σ = input_covariance) within which
 #: the smooth activations' closed forms are evaluated in float64. Above the upper end the chain
-#: rule cancels: the kernels saturate (erf) or grow linearly (gelu) in the scale while the
-#: radial and cross partials each grow, so a gradient's terms cancel to a relative rounding
-#: error of about 1e-16·s (measured against 50-digit mpmath: 1e-12 at s = 1e4, 1e-8 at s = 1e8,
-#: every digit lost near s = 1e12); at the upper end it is below 1e-9 relative to the largest
-#: pair term. Below the lower end products of Gram entries underflow. Outside the range the
-#: population functions raise ValueError instead of returning a wrong number.
-SMOOTH_SQUARED_NORM_RANGE = (1e-150, 1e6)
+#: rule cancels: the kernels saturate (erf), grow linearly (gelu) or stay bounded (sine) in the
+#: scale while their radial and cross partials each grow, so a gradient's terms cancel to a
+#: relative rounding error of about 1e-16·s and a Hessian's to about 1e-16·s² (measured against
+#: 50-digit mpmath: gradients 1e-12 at s = 1e4 and 1e-8 at s = 1e8; a sine Hessian entry off by
+#: 8e-6 at s = 2.5e5). At the upper end 1e4 (|w|_Σ = 100) both stay below about 1e-8. Below the
+#: lower end products of Gram entries underflow. Outside the range the population functions
+#: raise ValueError instead of returning a wrong number.
+SMOOTH_SQUARED_NORM_RANGE = (1e-150, 1e4)
 
 
 def _range_text() -> str:
@@ -186,7 +187,8 @@ def check_smooth_squared_norms(name: str, *squared_norms, what: str = "W or W_st
             f"activation {name!r}: a row of {what} has squared norm wᵀΣw = {bad:.3g} "
             f"(Σ = input_covariance, I by default), outside the range {_range_text()} where "
             "the closed-form kernels of the smooth activations are accurate in float64 (beyond "
-            "it the chain rule cancels to a relative error of ~1e-16·wᵀΣw). Rescale W and "
+            "it the chain rule cancels to a relative error of ~1e-16·wᵀΣw, squared for Hessians). "
+            "Rescale W and "
             "W_star (or input_covariance) into that range")
 
 
