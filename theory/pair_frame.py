@@ -197,11 +197,19 @@ def grams(X: Array, Y: Array, sigma: Array | None) -> Grams:
     return Grams(X, Y, SX, SY, sa, sb, c, e)
 
 
+def consistent_gram(c: Array, X: Array, Y: Array, n2: Array) -> Array:
+    """Set c[i, j] = n2[i] where X[i] == Y[j] bitwise (in place; Σ = I, n2[i] = x_i·x_i as
+    computed row-wise): the exact consistency :func:`grams` gives identical rows."""
+    identical = _identical_rows(X, Y)
+    if identical is not None:
+        rows, cols = identical
+        c[rows, cols] = n2[rows]
+    return c
+
+
 def _identical_rows(X: Array, Y: Array) -> tuple[Array, Array] | None:
-    """Indices (i, j) with X[i] == Y[j] bitwise, or None (the diagonal when Y is X)."""
-    if Y is X:
-        index = np.arange(X.shape[0])
-        return index, index
+    """Indices (i, j) with X[i] == Y[j] bitwise (the diagonal among them when Y is X), or
+    None; by hashing the rows' bytes, O((K + M)·d)."""
     table: dict[bytes, list[int]] = {}
     for j, row in enumerate(np.ascontiguousarray(Y)):
         table.setdefault(row.tobytes(), []).append(j)
