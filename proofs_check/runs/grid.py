@@ -504,6 +504,10 @@ def grid_from_toml(path: str | os.PathLike[str]) -> Grid:
     table = document.get("grid", document)
     if not isinstance(table, dict):
         raise ValueError(f"grid file {str(path)!r}: [grid] must be a table")
+    if not table:
+        raise ValueError(f"grid file {str(path)!r} has no grid axes (an empty file or an empty "
+                         "[grid] table); give at least one, e.g. [grid] width = [2, 4] — or "
+                         "drop --grid for the default grid")
     kwargs: dict[str, Any] = {}
     for name, value in table.items():
         if name in ("method", "flow_t_max"):
