@@ -38,7 +38,9 @@ largest error exceeds rtol; "inconclusive" when too few points exist or the two 
 
 from __future__ import annotations
 
+import contextlib
 import math
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -369,6 +371,22 @@ def _relative(a: NDArray, b: NDArray, floor: float) -> float:
     return float(np.max(np.abs(a - b)) / max(float(np.max(np.abs(b))), floor))
 
 
+@contextlib.contextmanager
+def _private_hypothesis_storage():
+    """Point hypothesis's storage (its constants cache; the database is off) at a private
+    temporary folder for the search, then back: a check never writes .hypothesis/ into the
+    user's working folder."""
+    from hypothesis import configuration
+
+    previous = getattr(configuration, "__hypothesis_home_directory", None)
+    with tempfile.TemporaryDirectory(prefix="sobolev-verify-hypothesis-") as private:
+        configuration.set_hypothesis_home_dir(private)
+        try:
+            yield
+        finally:
+            configuration.set_hypothesis_home_dir(previous)
+
+
 def check_formula(candidate, *, quantity: str, loss: str | None = None,
                   convention: str = "expected",
                   sobolev_weight: float = 1.0, rtol: float = 1e-8,
@@ -484,7 +502,8 @@ def check_formula(candidate, *, quantity: str, loss: str | None = None,
                 err = probe(d, 10**log_r, 10**log_r_star, angle, rotation_seed)
                 target(min(err, 1e300), label="relative error")
 
-            search_points()
+            with _private_hypothesis_storage():
+                search_points()
 
     notes = []
     if state["n"] < min_points:
