@@ -200,9 +200,9 @@ def parse_formula(text: str):
                          f"theta, lam, u, v, w, w_star, I: {exc.msg} at column "
                          f"{exc.offset}") from None
     except (RecursionError, MemoryError):  # Python's parser recurses once per operator
-        raise ValueError("formula is too deep for Python's parser (thousands of chained "
-                         "operators or signs); write repeated terms as a product such as "
-                         "5000*r") from None
+        raise ValueError("formula is too deep for Python's parser (thousands of nested or "
+                         "chained operators or signs); write repeated terms as a product such "
+                         "as 5000*r") from None
     names = {key: value for key, value in S.local_dict().items()
              if key not in ("sin", "cos", "tan", "cot", "sqrt")}
     functions = {name: getattr(sp, name) for name in FORMULA_FUNCTIONS}

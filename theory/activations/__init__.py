@@ -183,8 +183,9 @@ def check_smooth_squared_norms(name: str, *squared_norms, what: str = "W or W_st
         if largest <= high and smallest >= low:
             continue
         bad = largest if not largest <= high else smallest
+        shown = f"{bad:.3g}" if math.isfinite(bad) else "beyond float64 (> 1.8e308)"
         raise ValueError(
-            f"activation {name!r}: a row of {what} has squared norm wᵀΣw = {bad:.3g} "
+            f"activation {name!r}: a row of {what} has squared norm wᵀΣw = {shown} "
             f"(Σ = input_covariance, I by default), outside the range {_range_text()} where "
             "the closed-form kernels of the smooth activations are accurate in float64 (beyond "
             "it the chain rule cancels to a relative error of ~1e-16·wᵀΣw, squared for Hessians). "
