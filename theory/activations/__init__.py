@@ -159,17 +159,20 @@ class ClosedFormActivation:
 #: the smooth activations' closed forms are evaluated in float64. Above the upper end the chain
 #: rule cancels: the kernels saturate (erf), grow linearly (gelu) or stay bounded (sine) in the
 #: scale while their radial and cross partials each grow, so a gradient's terms cancel to a
-#: relative rounding error of about 1e-16·s and a Hessian's to about 1e-16·s² (measured against
-#: 50-digit mpmath: gradients 1e-12 at s = 1e4 and 1e-8 at s = 1e8; a sine Hessian entry off by
-#: 8e-6 at s = 2.5e5). At the upper end 1e4 (|w|_Σ = 100) both stay below about 1e-8. Below the
-#: lower end products of Gram entries underflow. Outside the range the population functions
-#: raise ValueError instead of returning a wrong number.
-SMOOTH_SQUARED_NORM_RANGE = (1e-150, 1e4)
+#: relative rounding error of about 1e-16·s and a Hessian's to about 1e-16·s² times a
+#: constant. Measured against 50-digit mpmath (unit rows scaled by |w|): gradients 1e-12 at
+#: s = 1e4 and 1e-8 at s = 1e8; the erf Sobolev Hessian 1.1e-9 at |w| = 30 (s = 900) and
+#: 2.4e-7 at |w| = 99. At the upper end 1e3 (|w|_Σ ≈ 31.6) losses, gradients and Hessians stay
+#: within about 1e-9 of their largest entry. Below the lower end products of Gram entries
+#: underflow. Outside the range the population functions raise ValueError instead of returning
+#: a wrong number.
+SMOOTH_SQUARED_NORM_RANGE = (1e-150, 1e3)
 
 
 def _range_text() -> str:
     low, high = SMOOTH_SQUARED_NORM_RANGE
-    return (f"[{low:g}, {high:g}] (row norms |w|_Σ in [{math.sqrt(low):g}, {math.sqrt(high):g}])")
+    return (f"[{low:g}, {high:g}] (row norms |w|_Σ in [{math.sqrt(low):g}, "
+            f"{math.sqrt(high):.3g}])")
 
 
 def check_smooth_squared_norms(name: str, *squared_norms, what: str = "W or W_star") -> None:
