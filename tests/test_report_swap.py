@@ -106,6 +106,11 @@ def test_sigterm_during_the_swap_acts_after_it(tmp_path):
     def terminated(signum, frame):
         raise KeyboardInterrupt
 
+    import threading
+
+    idle = threading.Event()  # another thread alive, as in a real run (pools, Dask clients)
+    other = threading.Thread(target=idle.wait, daemon=True)
+    other.start()
     previous = signal.signal(signal.SIGTERM, terminated)
     folder._STEP_HOOK = lambda name: (os.kill(os.getpid(), signal.SIGTERM)
                                       if name == "moved-old" else None)
@@ -115,6 +120,7 @@ def test_sigterm_during_the_swap_acts_after_it(tmp_path):
     finally:
         folder._STEP_HOOK = None
         signal.signal(signal.SIGTERM, previous)
+        idle.set()
     assert (target / "report.md").read_text() == "new"
     assert _leftovers(tmp_path, "report") == []
 

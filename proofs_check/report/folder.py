@@ -191,16 +191,28 @@ def target_lock(target: Path, option: str = "--out") -> Iterator[None]:
 
 @contextlib.contextmanager
 def _signals_held() -> Iterator[None]:
-    """Block SIGTERM and SIGINT in this thread for the duration (they act when unblocked)."""
+    """Hold SIGTERM and SIGINT back for the duration: their handlers are replaced by ones that
+    only record the signal, and each recorded signal is raised again once the previous
+    handlers are back (so they act right after the block). A thread signal mask would not do:
+    the kernel hands a process-directed signal to any thread that does not block it, and the
+    main thread then runs the handler at once. Only in the main thread; elsewhere a no-op."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    held = {signal.SIGTERM, signal.SIGINT}
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    received: list[int] = []
+
+    def record(signum, frame):  # noqa: ARG001 - signal handler signature
+        received.append(signum)
+
+    previous = {signum: signal.signal(signum, record)
+                for signum in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for signum in dict.fromkeys(received):
+            signal.raise_signal(signum)
 
 
 def swap_into_place(staging: Path, target: Path) -> None:
