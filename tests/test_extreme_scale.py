@@ -53,7 +53,7 @@ def _call(function, *args, **kwargs):
 @pytest.mark.parametrize("activation", SMOOTH)
 @pytest.mark.parametrize("scale", (1e5, 1e9, 1e50, 1e100, 1e154, 1e200, 1e308 / 4))
 def test_large_weights_are_refused_with_the_range(activation, scale):
-    """The issue's reproduction: erf l2 was 2.37 … 0.852 … 0.465, sine 0.432 (limit 0.932),
+    """Reproduction: erf l2 was 2.37 … 0.852 … 0.465, sine 0.432 (limit 0.932),
     gelu inf and NaN gradients. Outside the representable range: ValueError naming W, W_star
     and the range, from every population function."""
     for function in (theory.population_loss, theory.population_gradient,

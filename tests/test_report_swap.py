@@ -85,7 +85,7 @@ def test_a_kill_after_any_step_is_recovered_by_the_next_run(tmp_path, step):
 
 def test_a_previous_version_holder_folder_is_restored(tmp_path):
     """Versions before this layout moved the old report into .NAME.old-X/NAME and a SIGTERM
-    there lost --out (the abuse run's finding): the next run puts it back."""
+    there lost --out: the next run puts it back."""
     target = tmp_path / "report"
     holder = tmp_path / ".report.old-abc123"
     (holder / "report").mkdir(parents=True)
