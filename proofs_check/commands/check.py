@@ -202,6 +202,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="no progress lines on stderr")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument("--readme-table", metavar="README",
-                        help="also write the claims table of this README (between its "
-                             "claims-table markers) from this run; needs the default run")
+                        help="also write the findings summary of this README and the claims "
+                             "table of docs/findings/index.md beside it (between their "
+                             "markers) from this run; needs the default run")
     parser.set_defaults(func=run)

@@ -41,8 +41,8 @@ class ClaimResult:
                 "source": self.claim.source, "scope": self.claim.scope,
                 "expected": self.claim.expected, "status": self.verdict.status,
                 "machine_dependent": self.claim.machine_dependent,
-                "agrees_with_expected": self.agrees, "summary": self.verdict.summary,
-                "condition": self.verdict.condition,
+                "agrees_with_expected": self.agrees, "headline": self.verdict.headline,
+                "summary": self.verdict.summary, "condition": self.verdict.condition,
                 "counterexample": self.verdict.counterexample,
                 "evidence": self.verdict.evidence, "seconds": round(self.seconds, 2),
                 "error": self.error}

@@ -33,7 +33,7 @@ FLOW_COLUMNS = tuple(
     f"flow_{loss}_{convention}_{name}" for loss, convention in FLOWS for name in FLOW_FIELDS
 )
 COLUMNS = (*KEY_COLUMNS, "status", *SPECTRUM_COLUMNS, *FLOW_COLUMNS, "error")
-#: Losses a sweep can tabulate (issue 17: h2 = L + λJ + μJ₂, smooth activations only).
+#: Losses a sweep can tabulate (h2 = L + λJ + μJ₂ needs a smooth activation).
 ALL_SWEEP_LOSSES = ("l2", "h1", "h2")
 #: Axes of the input law and second-order loss; a grid that uses them (or losses other than
 #: SWEEP_LOSSES) writes a table of version LAW_TABLE_VERSION, whose key columns add
