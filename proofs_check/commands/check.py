@@ -136,10 +136,13 @@ def _run(args: argparse.Namespace) -> int:
         raise ValueError(f"--claim: unknown claim id {', '.join(hints)}; known ids: "
                          f"{', '.join(known)}")
     selected = [claim_id for claim_id in known if not args.claim or claim_id in args.claim]
-    target = Path(args.out)
+    target = claim_report_target(Path(args.out)) if args.claim else Path(args.out)
+    # timings of an earlier run: --out's report (a complete one holds every claim), else target's
+    expected = previous_durations(Path(args.out), args.quick) or previous_durations(
+        target, args.quick)
     progress = Progress(selected, enabled=not args.json and not args.no_progress,
-                        expected=previous_durations(target, args.quick))
-    with report_folder(target) as staging:
+                        expected=expected)
+    with report_folder(target, complete=not args.claim) as staging:
         results = run_claims(args.quick, only=args.claim, progress=progress)
         progress.close()
         report = Report(results, provenance=provenance(args.quick, results,
@@ -193,6 +196,22 @@ def _run(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def claim_report_target(out: Path) -> Path:
+    """Where a --claim run writes: ``out``, unless ``out`` holds a report of every claim, which
+    a report of some claims never replaces; then ``OUT-claims`` beside it (said on stderr)."""
+    from proofs_check.report.folder import is_complete_report
+
+    if not (out.is_dir() and is_complete_report(out)):
+        return out
+    beside = out.with_name(out.name + "-claims")
+    if beside.is_dir() and is_complete_report(beside):
+        raise ValueError(f"--out {out} and {beside} both hold a report of every claim; give "
+                         "--out a new folder for the --claim report")
+    print(f"sobolev-verify check: {out} holds a report of every claim and is kept as it is; "
+          f"the --claim report goes beside it, to {beside}", file=sys.stderr)
+    return beside
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "check", help="the main job: settle every claim, write report.md, report.html and "
@@ -205,10 +224,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--quick", action="store_true",
                         help="smaller surveys and Monte-Carlo sizes (about 1 minute)")
     parser.add_argument("--out", default="sobolev-report",
-                        help="report folder (default: sobolev-report); replaced as a whole when "
-                             "the run succeeds, files you added to it are kept")
+                        help="report folder (default: sobolev-report; its parent folder must "
+                             "exist); replaced as a whole when the run succeeds, files you "
+                             "added to it are kept. A run killed at any instant leaves the "
+                             "previous or the new report, completed by the next run; one run "
+                             "at a time (a lock beside the folder)")
     parser.add_argument("--claim", action="append", metavar="ID",
-                        help="run only this claim and draw only its figures (repeatable)")
+                        help="run only this claim and draw only its figures (repeatable). "
+                             "A --out folder holding a report of every claim is never "
+                             "replaced by it: the report of the chosen claims is then written "
+                             "beside it, to OUT-claims")
     parser.add_argument("--no-figures", action="store_true", help="skip the figures")
     parser.add_argument("--format", choices=("png", "svg", "pdf"), default=None,
                         help="figure format (default png; svg and png are embedded in "
