@@ -65,7 +65,7 @@ def register(subparsers) -> None:
     parser.add_argument("--dim", "-d", type=positive_int, default=None,
                         help="input dimension d (default: K*)")
     parser.add_argument("--starts", type=positive_int, required=True,
-                        help="number of random starts N")
+                        help="number of random starts N (at most 1e6)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the starts (default 0)")
     parser.add_argument("--loss", nargs="+", choices=("l2", "h1"), default=["l2", "h1"],
                         help="losses to run from the same starts (default: l2 h1)")
@@ -151,6 +151,11 @@ def mcnemar_p(only_first: int, only_second: int) -> float:
     return 1.0 if total == 0 else float(binomtest(only_first, total, 0.5).pvalue)
 
 
+#: Most random starts accepted by --starts (each start is a descent of up to --max-steps
+#: steps; 1e6 starts at K = 6 take days on one core).
+MAX_STARTS = 10**6
+
+
 def run(args: argparse.Namespace) -> int:
     if args.seed < 0:
         raise ValueError(f"--seed must be >= 0; got {args.seed}")
@@ -164,8 +169,17 @@ def run(args: argparse.Namespace) -> int:
                          "--protocol safran-shamir")
     if args.normalised and args.step:
         raise ValueError("--normalised and --step are exclusive (--step already compares steps)")
+    if args.starts > MAX_STARTS:
+        raise ValueError(f"--starts {args.starts} is above the maximum {MAX_STARTS:.0e} (each "
+                         "start is a full descent); run several censuses with other --seed "
+                         "values and --out files instead")
     teacher_width = args.teacher_width or args.width
     dim = args.dim or teacher_width
+    from theory.validation import pair_bytes, require_memory
+
+    require_memory(pair_bytes(args.width, teacher_width, dim) * max(args.workers, 1),
+                   f"--width {args.width} --dim {dim} (the closed forms' pair arrays, per "
+                   "worker)", "use a smaller --dim or --width")
     W_star = orthonormal_teacher(teacher_width, dim)
     losses = list(dict.fromkeys(args.loss))
     if args.out is not None:

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
-import os
 import platform
 import re
-import shutil
 import subprocess
-import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +18,15 @@ import numpy as np
 
 from proofs_check.claims import Claim, Verdict, all_claims
 from proofs_check.report.figures import draw_figures  # noqa: F401  (re-exported for callers)
+from proofs_check.report.folder import (  # noqa: F401  (re-exported for callers)
+    MANIFEST,
+    check_report_target,
+    report_folder,
+)
+
+#: The paper whose claims the report checks (with the work it builds on).
+PAPER = ("Oh, Lyu, Son, \u201cSobolev acceleration for neural networks\u201d, arXiv:2509.19773 "
+         "(2025)")
 
 
 @dataclass
@@ -82,17 +87,6 @@ def run_claims(quick: bool, only: Sequence[str] | None = None,
             error = f"{type(exc).__name__}: {exc}"
         results.append(ClaimResult(claim, verdict, time.perf_counter() - start, error))
     return results
-
-
-def verdict_table(results: Sequence[ClaimResult]) -> str:
-    """Fixed-width verdict table: id, expected, status, agreement and the one-line summary."""
-    width = max(len(r.claim.id) for r in results)
-    lines = [f"{'claim':<{width}}  {'expected':<11} {'verdict':<12} ok   summary"]
-    for r in results:
-        mark = "yes" if r.agrees else "NO"
-        lines.append(f"{r.claim.id:<{width}}  {r.claim.expected:<11} {r.verdict.status:<12} "
-                     f"{mark:<4} {r.verdict.summary}")
-    return "\n".join(lines)
 
 
 # ------------------------------------------------------------------------------------ report
@@ -211,16 +205,43 @@ MARKDOWN_LIST_LIMIT = 12
 
 
 def _abridge(value: Any) -> Any:
-    """value with every list longer than MARKDOWN_LIST_LIMIT cut to its first entries plus a
-    note, for the human-readable report (survey rows run to hundreds)."""
+    """value for people: every list longer than MARKDOWN_LIST_LIMIT cut to its first entries
+    plus a note (survey rows run to hundreds), floats rounded to 4 significant digits, and a
+    numeric matrix (a list of equal-length numeric lists with more than one row, e.g. weights)
+    replaced by its shape and norms. report.json keeps everything exact."""
+    if isinstance(value, np.ndarray | np.generic):
+        value = value.tolist()
     if isinstance(value, dict):
         return {k: _abridge(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
+        summary = matrix_summary(value)
+        if summary is not None:
+            return summary
         items = [_abridge(v) for v in value[:MARKDOWN_LIST_LIMIT]]
         if len(value) > MARKDOWN_LIST_LIMIT:
             items.append(f"… {len(value) - MARKDOWN_LIST_LIMIT} more (all in `check --json`)")
         return items
+    if isinstance(value, float) and math.isfinite(value):
+        return float(f"{value:.4g}")
     return value
+
+
+def matrix_summary(value: Any) -> str | None:
+    """"R×C matrix, Frobenius norm …, row norms […]" for a numeric matrix with at least two
+    rows (or one row longer than MARKDOWN_LIST_LIMIT); None for anything else."""
+    if not value or not all(isinstance(row, list | tuple) and row for row in value):
+        return None
+    width = len(value[0])
+    if any(len(row) != width or not all(isinstance(x, int | float) and not isinstance(x, bool)
+                                        for x in row) for row in value):
+        return None
+    if len(value) < 2 and width <= MARKDOWN_LIST_LIMIT:
+        return None
+    norms = [math.sqrt(sum(float(x) ** 2 for x in row)) for row in value]
+    shown = ", ".join(f"{n:.4g}" for n in norms[:8]) + (", …" if len(norms) > 8 else "")
+    return (f"{len(value)}×{width} matrix, Frobenius norm "
+            f"{math.sqrt(sum(n * n for n in norms)):.4g}, row norms [{shown}] (entries in "
+            "report.json)")
 
 
 def _provenance_lines(info: dict[str, Any] | None) -> list[str]:
@@ -275,8 +296,11 @@ def short_summary(summary: str, limit: int = 160) -> str:
 
 
 def anchor(claim_id: str) -> str:
-    """The HTML/Markdown anchor of a claim's section."""
-    return "claim-" + re.sub(r"[^a-z0-9-]+", "-", claim_id.lower())
+    """The HTML/Markdown anchor of a claim's section: ``claim-<id>`` with the id exactly as
+    registered (an HTML id may hold any character but white space; claim ids have none)."""
+    if not claim_id or any(char.isspace() for char in claim_id):
+        raise ValueError(f"claim id {claim_id!r} cannot be an anchor (empty or with spaces)")
+    return "claim-" + claim_id
 
 
 @dataclass
@@ -320,12 +344,13 @@ def write_markdown(report: Report, out_dir: Path, quick: bool) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     placement = place_figures(report)
     lines = ["# sobolev-verify report", "",
+             f"Checks the claims of {PAPER} and of the work it builds on.", "",
              f"Mode: {'quick' if quick else 'default'}. Overall: "
              f"{'every verdict matches what is documented' if report.ok else 'MISMATCH'}. "
              "Numbers are rounded for reading; report.json has the exact values.", "",
              "| claim | expected | verdict | matches | summary |", "|---|---|---|---|---|"]
     for r in report.results:
-        summary = cell(short_summary(r.verdict.summary))
+        summary = cell(getattr(r.verdict, "headline", None) or short_summary(r.verdict.summary))
         lines.append(f"| [`{r.claim.id}`](#{anchor(r.claim.id)}) | {r.claim.expected} | "
                      f"**{r.verdict.status}** | {'yes' if r.agrees else 'NO'} | "
                      f"{summary} |")
@@ -348,7 +373,7 @@ def write_markdown(report: Report, out_dir: Path, quick: bool) -> Path:
             lines += ["", "```", r.verdict.evidence["table"], "```"]
         if r.verdict.counterexample:
             lines += ["", "**Counterexample.**", "", "```json",
-                      dumps(r.verdict.counterexample, indent=1), "```"]
+                      dumps(_abridge(r.verdict.counterexample), indent=1), "```"]
         lines += ["", "<details><summary>Evidence</summary>", "", "```json",
                   dumps(_abridge(r.verdict.evidence), indent=1), "```", "", "</details>", ""]
     if placement.unplaced:
@@ -362,95 +387,3 @@ def write_markdown(report: Report, out_dir: Path, quick: bool) -> Path:
     path = out_dir / "report.md"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
-
-
-# --------------------------------------------------------------------- the report folder
-
-#: The file in a report folder that lists what `check` wrote there.
-MANIFEST = ".sobolev-verify-report.json"
-_OUTPUT_NAMES = re.compile(r"^(report\.(md|json|html)|[a-z0-9_]+\.(png|svg|pdf))$")
-
-
-def _is_previous_report(folder: Path) -> bool:
-    """A folder this tool wrote: it has the manifest, or only files named like its outputs
-    (reports of versions before the manifest)."""
-    if (folder / MANIFEST).is_file():
-        return True
-    return all(entry.is_file() and _OUTPUT_NAMES.match(entry.name) for entry in folder.iterdir())
-
-
-def check_report_target(target: Path, option: str = "--out") -> None:
-    """Refuse, before any work, a target that is a file or a folder this tool did not write."""
-    here = Path.cwd().resolve()
-    if target.resolve() == here or target.resolve() in here.parents:
-        raise ValueError(f"{option} {target} is the current folder or contains it; the report "
-                         "folder is replaced as a whole, so give a subfolder (e.g. "
-                         f"{option} sobolev-report)")
-    if target.exists() and not target.is_dir():
-        raise ValueError(f"{option} {target} is a file; give a folder for the report")
-    if target.is_dir() and any(target.iterdir()) and not _is_previous_report(target):
-        raise ValueError(f"{option} {target} is a non-empty folder that `sobolev-verify check` "
-                         "did not write; choose a new folder (the report replaces the folder's "
-                         "previous report and keeps no other files of its own)")
-
-
-@contextlib.contextmanager
-def report_folder(target: Path | str, option: str = "--out") -> Iterator[Path]:
-    """Yield a staging folder beside ``target``; on success it replaces ``target`` as a whole.
-
-    The previous report stays complete and untouched until the new one is finished (an
-    interrupted run leaves it as it was and removes the staging folder); files in the previous
-    report folder that the tool did not write (not in its manifest) are carried over. A target
-    that is a file or a foreign non-empty folder is refused before any work (ValueError).
-    """
-    shown, target = Path(target), Path(target).resolve()  # "." and symlinks: the real folder
-    check_report_target(target, option)
-    parent = target.parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=parent))
-    except OSError as exc:
-        raise ValueError(f"{option} {shown}: cannot write beside it ({exc.strerror})") from None
-    umask = os.umask(0)
-    os.umask(umask)
-    staging.chmod(0o777 & ~umask)  # mkdtemp makes it private; a report folder is not
-    try:
-        yield staging
-        written = sorted(entry.name for entry in staging.iterdir())
-        (staging / MANIFEST).write_text(json.dumps({"files": written}, indent=1) + "\n",
-                                        encoding="utf-8")
-        _swap_into_place(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-
-
-def _swap_into_place(staging: Path, target: Path) -> None:
-    """Replace ``target`` by ``staging``; then carry the user's files over from the old folder.
-    The old folder is deleted only when everything in it that the tool did not write has been
-    moved: a failure half-way leaves it (``.NAME.old-*`` beside the target), never loses it."""
-    if not target.exists():
-        os.replace(staging, target)
-        return
-    check_report_target(target)  # it may have changed while the claims ran
-    manifest = target / MANIFEST
-    ours: set[str] = set()
-    if manifest.is_file():
-        try:
-            ours = set(json.loads(manifest.read_text(encoding="utf-8"))["files"])
-        except (ValueError, KeyError, TypeError):
-            ours = set()
-        ours.add(MANIFEST)
-    else:  # a report of a version before the manifest: its outputs are known by name
-        ours = {entry.name for entry in target.iterdir() if _OUTPUT_NAMES.match(entry.name)}
-    holder = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
-    old = holder / target.name
-    os.replace(target, old)
-    os.replace(staging, target)
-    for entry in old.iterdir():  # carry over what the user put there
-        if entry.name not in ours:
-            destination = target / entry.name
-            if destination.exists():
-                destination = target / (entry.name + ".previous")
-            shutil.move(str(entry), destination)
-    shutil.rmtree(holder)
