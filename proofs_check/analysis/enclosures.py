@@ -374,10 +374,22 @@ def loss_enclosure(center: ArrayLike, radius: float, loss: str = "l2", *,
                    sobolev_weight: float = 1.0, teacher_width: int | None = None,
                    prec: int = DEFAULT_PREC) -> arb:
     """Ball containing the population loss ("l2": L; "h1": L + λJ) at every point of the box
-    center + [−radius, radius]^{K×d} (teacher: first K* rows of I_d, K* = K by default)."""
+    center + [−radius, radius]^{K×d} (teacher: first K* rows of I_d, K* = K by default): the
+    intersection of the direct evaluation and the mean-value form L(W̃) + ∇L(B)·(B − W̃),
+    which is much tighter near a critical point."""
     with working_precision(prec):
         geo = _geometry(center, radius, teacher_width)
-        return _loss(geo, _terms(loss, "expected", sobolev_weight))
+        direct = _loss(geo, _terms(loss, "expected", sobolev_weight))
+        if radius == 0:
+            return direct
+        # mean-value form L(W̃) + ∇L(B)·(B − W̃) (L is C¹ on a box without parallel pairs; the
+        # exact convention is ∇ of L + λJ), intersected with the direct evaluation
+        terms = _terms(loss, "exact", sobolev_weight)
+        value = _loss(_geometry(center, 0.0, teacher_width), terms)
+        gradient = _field(geo, terms)
+        offset = arb(0, _check_radius(radius))
+        value += sum((g * offset for row in gradient for g in row), arb(0))
+        return direct.intersection(value)
 
 
 def field_enclosure(center: ArrayLike, radius: float, loss: str = "l2", *,

@@ -421,3 +421,64 @@ def certify_field_excludes_zero(center: ArrayLike, radius: float, loss: str, *,
     return ExclusionCertificate(excluded, norm_lower, best if excluded else None, loss,
                                 convention, float(radius), prec, time.perf_counter() - start,
                                 reason)
+
+
+@dataclass(frozen=True)
+class WidthCertificates:
+    """The three statements at one width k, from a spurious l2 minimum W_l2 and the h1
+    equilibrium W_h1 near it.
+
+    l2: the spurious-minimum certificate; h1: the stable-equilibrium certificate;
+    exact_at_h1: ∇(L + λJ) enclosed on h1's box (None when h1 proved no box); h1_at_l2: F_h1
+    enclosed on l2's box (None when l2 proved no box); exact_zero_at_h1, h1_zero_at_l2: when an
+    exclusion failed, the Krawczyk search for a zero of that field there (a proved zero
+    refutes the statement); seconds: total wall time."""
+
+    width: int
+    l2: LandscapeCertificate
+    h1: LandscapeCertificate
+    exact_at_h1: ExclusionCertificate | None
+    h1_at_l2: ExclusionCertificate | None
+    exact_zero_at_h1: dict[str, Any] | None
+    h1_zero_at_l2: dict[str, Any] | None
+    seconds: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"k": self.width, "l2": self.l2.as_dict(), "h1": self.h1.as_dict(),
+                "exact_h1_gradient_at_h1_equilibrium": (
+                    self.exact_at_h1.as_dict() if self.exact_at_h1 else None),
+                "h1_field_at_l2_minimum": self.h1_at_l2.as_dict() if self.h1_at_l2 else None,
+                "exact_zero_at_h1_equilibrium": self.exact_zero_at_h1,
+                "h1_zero_at_l2_minimum": self.h1_zero_at_l2, "seconds": self.seconds}
+
+
+def _zero_search(center, loss: str, convention: str, sobolev_weight: float, radius: float,
+                 prec: int) -> dict[str, Any]:
+    zero = certify_zero(np.asarray(center), loss, convention=convention,
+                        sobolev_weight=sobolev_weight, radii=(radius,), prec=prec)
+    return {"proved": zero.result.proved, "radius": radius, "reason": zero.result.reason,
+            "field": f"{loss} ({convention})"}
+
+
+def certify_width(W_l2: ArrayLike, W_h1: ArrayLike, *, sobolev_weight: float = 1.0,
+                  radii: Sequence[float] = DEFAULT_RADII, prec: int = DEFAULT_PREC
+                  ) -> WidthCertificates:
+    """All three statements of the module docstring at one width."""
+    start = time.perf_counter()
+    l2 = certify_l2_minimum(W_l2, radii=radii, prec=prec)
+    h1 = certify_h1_equilibrium(W_h1, sobolev_weight=sobolev_weight, radii=radii, prec=prec)
+    exact_at_h1 = h1_at_l2 = exact_zero = h1_zero = None
+    if h1.radius is not None:
+        exact_at_h1 = certify_field_excludes_zero(h1.center, h1.radius, "h1",
+                                                  convention="exact",
+                                                  sobolev_weight=sobolev_weight, prec=prec)
+        if not exact_at_h1.excluded:
+            exact_zero = _zero_search(h1.center, "h1", "exact", sobolev_weight, h1.radius,
+                                      prec)
+    if l2.radius is not None:
+        h1_at_l2 = certify_field_excludes_zero(l2.center, l2.radius, "h1",
+                                               sobolev_weight=sobolev_weight, prec=prec)
+        if not h1_at_l2.excluded:
+            h1_zero = _zero_search(l2.center, "h1", "expected", sobolev_weight, l2.radius, prec)
+    return WidthCertificates(l2.width, l2, h1, exact_at_h1, h1_at_l2, exact_zero, h1_zero,
+                             time.perf_counter() - start)
