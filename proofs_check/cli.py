@@ -20,6 +20,7 @@ from proofs_check import __version__
 #: subcommand -> one-line help shown by `sobolev-verify --help` (the module adds the full parser).
 COMMANDS: dict[str, str] = {
     "check": "the main job: settle every claim, write report.md, report.html and figures",
+    "certify-minimum": "prove a spurious l2 minimum and its h1 trap (ball arithmetic)",
     "cond": "condition numbers of the population Hessian (l2 and h1, both conventions)",
     "derive": "print the SymPy-derived one-neuron formulas",
     "flow": "integrate the L2 and H1 gradient flows and compare rates",
@@ -53,7 +54,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     selected = _selected_command(argv) if argv is not None else None
     for name, help_text in COMMANDS.items():
         if argv is None or name == selected:
-            module = importlib.import_module(f"proofs_check.commands.{name}")
+            module = importlib.import_module(f"proofs_check.commands.{name.replace('-', '_')}")
             module.register(subparsers)
         else:
             subparsers.add_parser(name, help=help_text)

@@ -273,3 +273,37 @@ def test_the_global_minimum_moved_off_is_not_certified():
     assert "parallel" in result.reason
     h1 = certify_h1_equilibrium(W)
     assert h1.status == "inconclusive"
+
+
+# ------------------------------------------------------------------ the command
+
+
+def test_certify_minimum_command_proves_k6_and_refuses_bad_input(tmp_path, capsys):
+    from proofs_check import cli
+
+    assert cli.main(["certify-minimum", "--width", "6"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("proved") >= 4 and "all proved" in out
+    assert cli.main(["certify-minimum", "--width", "6", "--radius", "1e-3"]) == 1
+    assert "NOT all proved" in capsys.readouterr().out
+    for bad in (["--radius", "nan"], ["--radius", "0"], ["--from", str(tmp_path / "no.json")],
+                ["--prec", "10"]):
+        assert cli.main(["certify-minimum", "--width", "6", *bad]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "error" in err[0]
+    census = tmp_path / "census.jsonl"
+    census.write_text('{"key": {"width": 5}, "endpoint": {"cls": "global"}}\n')
+    assert cli.main(["certify-minimum", "--width", "6", "--from", str(census)]) == 2
+    assert "no spurious l2 minimum" in capsys.readouterr().err
+
+
+def test_certify_minimum_json_is_strict_and_names_its_source(capsys):
+    import json
+
+    from proofs_check import cli
+
+    assert cli.main(["certify-minimum", "--width", "6", "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out,
+                         parse_constant=lambda c: pytest.fail(f"non-strict {c}"))
+    assert payload["proved"] and payload["l2"]["status"] == "proved"
+    assert payload["source"]["start"] == 45 and payload["source"]["seed"] == 0

@@ -315,7 +315,7 @@ def certify_l2_minimum(W: ArrayLike, *, radii: Sequence[float] = DEFAULT_RADII,
         status, statement, reason = (
             "proved", f"L has exactly one critical point in {box}; it is a strict local "
             f"minimum (λ_min(∇²L) >= {definite.lower_bound:.4g} on B) with "
-            f"L in [{down(loss):.13g}, {up(loss):.13g}] >= {threshold:g}: "
+            f"L in [{down(loss):.16g}, {up(loss):.16g}] >= {threshold:g}: "
             "a spurious local minimum", "")
     else:
         status, statement, reason = (
@@ -364,7 +364,7 @@ def certify_h1_equilibrium(W: ArrayLike, *, sobolev_weight: float = 1.0,
             "proved", f"the expected h1 field (λ = {sobolev_weight:g}) has exactly one zero in "
             f"{box}; it is a linearly stable equilibrium of dW/dt = −F_h1 (every Jacobian "
             f"eigenvalue has Re >= {lyapunov.real_part_bound:.4g}, Lyapunov certificate) at "
-            f"l2 loss in [{down(loss):.13g}, {up(loss):.13g}] >= "
+            f"l2 loss in [{down(loss):.16g}, {up(loss):.16g}] >= "
             f"{threshold:g}", "")
     else:
         status, statement, reason = (
