@@ -9,6 +9,12 @@ points (proofs_check/data/landscape_points.json), exactly what
 output file is written once, never over an existing file (JSON, null + reason where a part was
 not reached).
 
+--published FILE certifies every family of Safran & Shamir's published spurious minima
+(github.com/ItaySafran/OneLayerGDconvergence, Results/newExp-k-n.mat, as kept in the JSON file
+of proofs_check/data/safran_shamir.py: points base64 float64, students as rows (n, k)) as an l2
+spurious minimum for the teacher I_k, and encloses the h1 field on its box; --max-n-minus-k
+limits n − k (0: the square case only).
+
 --compare-iv k times one Jacobian enclosure (expected h1, the box of radius 1e-10 around the
 stored h1 point of width k) with python-flint's Arb and with the same code run on mpmath.iv
 intervals (a thin adapter with arb's method names), both at 53 bits, and one n×n product of
@@ -23,6 +29,8 @@ import platform
 import sys
 import time
 from pathlib import Path
+
+import numpy as np
 
 from proofs_check.analysis import enclosures as E
 from proofs_check.analysis.landscape_certificate import certify_width
@@ -172,11 +180,47 @@ def compare_iv(k: int) -> dict:
     return out
 
 
+def certify_published(path: str, max_extra: int) -> list[dict]:
+    """l2 certificate and h1-field exclusion for every published family (module docstring)."""
+    import base64
+
+    from proofs_check.analysis.landscape_certificate import (
+        certify_field_excludes_zero,
+        certify_l2_minimum,
+    )
+
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    rows = []
+    for experiment in data["experiments"]:
+        k, n = experiment["k"], experiment["n"]
+        if n - k > max_extra:
+            continue
+        for index, family in enumerate(experiment["families"]):
+            W = np.frombuffer(base64.b64decode(family["W_float64_le_base64"]),
+                              dtype="<f8").reshape(family["shape"]).astype(np.float64)
+            start = time.perf_counter()
+            cert = certify_l2_minimum(W)
+            h1 = (certify_field_excludes_zero(cert.center, cert.radius, "h1")
+                  if cert.radius is not None else None)
+            rows.append({"k": k, "n": n, "family": index, "runs": family["count"],
+                         "published_l2_loss": family["l2_loss"], "status": cert.status,
+                         "l2_loss": cert.l2_loss, "margin": cert.margin,
+                         "radius": cert.radius, "reason": cert.reason,
+                         "h1_field_excludes_zero": h1.excluded if h1 else None,
+                         "h1_field_norm_lower": h1.norm_lower if h1 else None,
+                         "seconds": time.perf_counter() - start})
+            print(f"published k = {k}, n = {n}, family {index}: {cert.status} "
+                  f"({rows[-1]['seconds']:.1f} s)", file=sys.stderr, flush=True)
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--width", type=int, nargs="*", default=[])
     parser.add_argument("--compare-iv", type=int, nargs="*", default=[])
+    parser.add_argument("--published", default=None, metavar="FILE")
+    parser.add_argument("--max-n-minus-k", type=int, default=1)
     parser.add_argument("--out", default=None, help="write the results here (a new file)")
     args = parser.parse_args(argv)
     if args.out and Path(args.out).exists():
@@ -190,7 +234,9 @@ def main(argv: list[str] | None = None) -> int:
               "machine": f"{platform.machine()}, {platform.python_implementation()} "
                          f"{platform.python_version()}",
               "per_k": certify_widths(args.width),
-              "compare_iv": [compare_iv(k) for k in args.compare_iv]}
+              "compare_iv": [compare_iv(k) for k in args.compare_iv],
+              "published": (certify_published(args.published, args.max_n_minus_k)
+                            if args.published else [])}
     report["total_seconds"] = time.perf_counter() - start
     text = json.dumps(report, indent=1, allow_nan=False)
     if args.out:

@@ -307,3 +307,20 @@ def test_certify_minimum_json_is_strict_and_names_its_source(capsys):
                          parse_constant=lambda c: pytest.fail(f"non-strict {c}"))
     assert payload["proved"] and payload["l2"]["status"] == "proved"
     assert payload["source"]["start"] == 45 and payload["source"]["seed"] == 0
+
+
+def test_rectangular_student_and_partial_teacher_lie_in_the_enclosures():
+    rng = np.random.default_rng(5)
+    K, d, K_star = 4, 3, 2  # W* = first two rows of I_3
+    center = rng.standard_normal((K, d)) / np.sqrt(d)
+    teacher = np.eye(d)[:K_star]
+    for loss, convention in FIELDS:
+        enc = E.field_and_jacobian(center, 1e-4, loss, convention=convention,
+                                   teacher_width=K_star)
+        value = E.loss_enclosure(center, 1e-4, loss, teacher_width=K_star)
+        for W in _random_box_points(center, 1e-4, 3, rng):
+            assert E.contains_values(enc.field, theory.population_gradient(
+                W, teacher, loss, convention=convention))
+            assert E.contains_values(enc.jacobian, theory.population_hessian(
+                W, teacher, loss, convention=convention))
+            assert value.contains(arb(theory.population_loss(W, teacher, loss)))

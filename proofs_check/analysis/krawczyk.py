@@ -132,11 +132,12 @@ class ZeroCertificate:
 
 def certify_zero(center: ArrayLike, loss: str, *, convention: str = "expected",
                  sobolev_weight: float = 1.0, radii: Sequence[float] = DEFAULT_RADII,
-                 prec: int = DEFAULT_PREC,
+                 prec: int = DEFAULT_PREC, teacher_width: int | None = None,
                  on_attempt: Callable[[KrawczykResult], None] | None = None
                  ) -> ZeroCertificate:
     """Radius search: the Krawczyk test of the population field ("l2", or "h1" in
-    ``convention``) on the boxes center + [−r, r]^{K×d} for r in ``radii`` (teacher W* = I),
+    ``convention``) on the boxes center + [−r, r]^{K×d} for r in ``radii`` (teacher: the first
+    ``teacher_width`` rows of I_d, default K),
     stopping at the first that proves. A box whose enclosures cannot exclude (anti)parallel
     rows is recorded as an attempt that failed, with the reason."""
     W = np.asarray(center, dtype=float)
@@ -145,12 +146,14 @@ def certify_zero(center: ArrayLike, loss: str, *, convention: str = "expected",
         raise ValueError("radii must name at least one radius")
     with working_precision(prec):
         f0 = field_enclosure(W, 0.0, loss, convention=convention,
-                             sobolev_weight=sobolev_weight, prec=prec)
+                             sobolev_weight=sobolev_weight, teacher_width=teacher_width,
+                             prec=prec)
         last = KrawczykResult(False, float(radii[0]), None, None, "not attempted", 0.0)
         for r in radii:
             try:
                 enc = field_and_jacobian(W, r, loss, convention=convention,
-                                         sobolev_weight=sobolev_weight, prec=prec)
+                                         sobolev_weight=sobolev_weight,
+                                         teacher_width=teacher_width, prec=prec)
             except DegenerateBoxError as error:
                 last = KrawczykResult(False, float(r), None, None, str(error), 0.0)
                 attempts.append((float(r), str(error)))

@@ -1,9 +1,10 @@
 r"""Computer-assisted proofs about points of the relu student-teacher landscape.
 
-Setting: relu student W ∈ R^{k×k}, orthonormal teacher W* = I_k, x ~ N(0, I_k) (Safran &
-Shamir's hard case K = K* = d = k); L the l2 population loss, J the Sobolev loss, λ = 1 by
+Setting: relu student W ∈ R^{K×d}, orthonormal teacher W* = I_d, x ~ N(0, I_d) (Safran &
+Shamir's hard case K = K* = d = k, and their over-parameterised K = k + 1 > K* = d = k); L the
+l2 population loss, J the Sobolev loss, λ = 1 by
 default; fields and Jacobians as in :mod:`proofs_check.analysis.enclosures`. Every statement is
-proved on an explicit box B = W̃ + [−r, r]^{k×k} around a floating-point point W̃ (first
+proved on an explicit box B = W̃ + [−r, r]^{K×d} around a floating-point point W̃ (first
 polished by Newton's method in float64 on the same field) with python-flint's Arb ball
 arithmetic:
 
@@ -230,11 +231,12 @@ class LandscapeCertificate:
 def newton_polish(W: ArrayLike, loss: str, *, sobolev_weight: float = 1.0,
                   max_steps: int = 8) -> tuple[NDArray[np.float64], float]:
     """Newton's method in float64 on the population field (l2, or the expected h1 field) with
-    teacher I; stops when ‖F‖_F stops decreasing. Returns (point, ‖F‖_F there)."""
+    teacher I_d; stops when ‖F‖_F stops decreasing. Returns (point, ‖F‖_F there)."""
     W = np.array(W, dtype=float)
-    if W.ndim != 2 or W.shape[0] != W.shape[1]:
-        raise ValueError(f"W must be a square k×k matrix (K = K* = d = k); got shape {W.shape}")
-    teacher = np.eye(W.shape[0])
+    if W.ndim != 2 or W.shape[0] < 1 or W.shape[1] < 2:
+        raise ValueError(f"W must be a K×d matrix of student rows (teacher I_d); got shape "
+                         f"{W.shape}")
+    teacher = np.eye(W.shape[1])
 
     def field_of(X: NDArray) -> NDArray:
         return theory.population_gradient(X, teacher, loss, convention="expected",
@@ -280,8 +282,8 @@ def certify_l2_minimum(W: ArrayLike, *, radii: Sequence[float] = DEFAULT_RADII,
     against it ("fails": a certified saddle or a certified loss below ``threshold``)."""
     start = time.perf_counter()
     center, residual = newton_polish(W, "l2")
-    k = center.shape[0]
-    zero = certify_zero(center, "l2", radii=radii, prec=prec)
+    k, d = center.shape
+    zero = certify_zero(center, "l2", radii=radii, prec=prec, teacher_width=d)
     attempts = [list(a) for a in zero.attempts]
     common = dict(width=k, center=center.tolist(), newton_residual=residual, prec=prec,
                   attempts=attempts)
@@ -293,9 +295,9 @@ def certify_l2_minimum(W: ArrayLike, *, radii: Sequence[float] = DEFAULT_RADII,
             min_sin=None, contraction=zero.result.contraction,
             seconds=time.perf_counter() - start, reason=zero.result.reason, **common)
     r = zero.result.radius
-    loss = loss_enclosure(center, r, "l2", prec=prec)
+    loss = loss_enclosure(center, r, "l2", prec=prec, teacher_width=d)
     definite = certify_positive_definite(zero.jacobian, prec)
-    box = f"B = W̃ + [−{r:g}, {r:g}]^({k}×{k})"
+    box = f"B = W̃ + [−{r:g}, {r:g}]^({k}×{d})"
     base = dict(radius=r, l2_loss=_interval(loss), min_sin=zero.min_sin,
                 contraction=zero.result.contraction, real_part_bound=None,
                 min_pivot=definite.min_pivot, **common)
@@ -332,9 +334,9 @@ def certify_h1_equilibrium(W: ArrayLike, *, sobolev_weight: float = 1.0,
     equilibrium of dW/dt = −F_h1 at l2 loss above ``threshold`` (module docstring)."""
     start = time.perf_counter()
     center, residual = newton_polish(W, "h1", sobolev_weight=sobolev_weight)
-    k = center.shape[0]
+    k, d = center.shape
     zero = certify_zero(center, "h1", convention="expected", sobolev_weight=sobolev_weight,
-                        radii=radii, prec=prec)
+                        radii=radii, prec=prec, teacher_width=d)
     common = dict(width=k, center=center.tolist(), newton_residual=residual, prec=prec,
                   attempts=[list(a) for a in zero.attempts], sobolev_weight=sobolev_weight)
     if not zero.result.proved:
@@ -345,9 +347,9 @@ def certify_h1_equilibrium(W: ArrayLike, *, sobolev_weight: float = 1.0,
             min_sin=None, contraction=zero.result.contraction,
             seconds=time.perf_counter() - start, reason=zero.result.reason, **common)
     r = zero.result.radius
-    loss = loss_enclosure(center, r, "l2", prec=prec)
+    loss = loss_enclosure(center, r, "l2", prec=prec, teacher_width=d)
     lyapunov = certify_lyapunov(zero.jacobian, prec)
-    box = f"B = W̃ + [−{r:g}, {r:g}]^({k}×{k})"
+    box = f"B = W̃ + [−{r:g}, {r:g}]^({k}×{d})"
     base = dict(radius=r, l2_loss=_interval(loss), min_sin=zero.min_sin,
                 contraction=zero.result.contraction, min_pivot=lyapunov.min_pivot, **common)
     if not lyapunov.proved:
@@ -408,7 +410,8 @@ def certify_field_excludes_zero(center: ArrayLike, radius: float, loss: str, *,
     try:
         with working_precision(prec):
             F = field_enclosure(center, radius, loss, convention=convention,
-                                sobolev_weight=sobolev_weight, prec=prec)
+                                sobolev_weight=sobolev_weight,
+                                teacher_width=np.asarray(center).shape[1], prec=prec)
             lowers = [[max(down(abs(v)), 0.0) for v in row] for row in F.tolist()]
     except DegenerateBoxError as error:
         return ExclusionCertificate(False, 0.0, None, loss, convention, float(radius), prec,
@@ -454,8 +457,9 @@ class WidthCertificates:
 
 def _zero_search(center, loss: str, convention: str, sobolev_weight: float, radius: float,
                  prec: int) -> dict[str, Any]:
-    zero = certify_zero(np.asarray(center), loss, convention=convention,
-                        sobolev_weight=sobolev_weight, radii=(radius,), prec=prec)
+    center = np.asarray(center)
+    zero = certify_zero(center, loss, convention=convention, sobolev_weight=sobolev_weight,
+                        radii=(radius,), prec=prec, teacher_width=center.shape[1])
     return {"proved": zero.result.proved, "radius": radius, "reason": zero.result.reason,
             "field": f"{loss} ({convention})"}
 
