@@ -11,7 +11,7 @@ non-symmetric h1 Jacobian), the l2 loss enclosure against Safran & Shamir's 1e-3
 enclosures of the exact h1 gradient and of the h1 field that exclude 0.
 
 One gather (cached) serves the three claims: k = 6 always; with quick=False also the widths of
-:data:`FULL_WIDTHS` (about a minute in all on one core; larger k on demand:
+:data:`FULL_WIDTHS` (under half a minute in all on one core; larger k on demand:
 ``sobolev-verify certify-minimum --width k``).
 """
 
@@ -28,7 +28,8 @@ from proofs_check.analysis.landscape_points import POINTS_FILE, load_points
 from proofs_check.claims import Verdict, register
 
 QUICK_WIDTHS = (6,)
-#: Widths certified by the full `check` (their certificates take about 45 s in all).
+#: Widths certified by the full `check` (26 s in all for these in
+#: docs/results/landscape_certificates.json; k = 13…20 on demand with certify-minimum).
 FULL_WIDTHS = (6, 7, 8, 9, 10, 11, 12)
 _STATUSES = ("proved", "fails", "inconclusive")
 
