@@ -14,7 +14,7 @@ enclosure of the Hessian ∇²L(B) is positive definite, and (iii) the enclosure
 1e-3 (the loss of a global minimum is 0), then W° is a strict local minimum of L with
 L(W°) ≥ 1e-3 — a spurious local minimum (Safran & Shamir 2018 proved such minima for 6 ≤ k ≤ 20
 by interval arithmetic). (ii) fails the other way when a float vector v gives an enclosure of
-vᵀ∇²L(B)v below 0: then W° is a saddle (certified; the result "fails").
+vᵀ∇²L(B)v below 0: then W° is not a local minimum (certified; the result "fails").
 
 **Stable equilibrium of the expected h1 field** (:func:`certify_h1_equilibrium`). The expected
 field F_h1 = E_x ∇_W ℓ_h1 (what SGD on the Sobolev loss follows) is not a gradient and its
@@ -303,8 +303,9 @@ def certify_l2_minimum(W: ArrayLike, *, radii: Sequence[float] = DEFAULT_RADII,
                 min_pivot=definite.min_pivot, **common)
     if definite.negative_direction is not None:
         status, statement, reason = (
-            "fails", f"∇L has a unique zero in {box}, and it is a saddle: a direction v has "
-            "vᵀ∇²L v < 0 on all of B", "the Hessian has certified negative curvature")
+            "fails", f"∇L has a unique zero in {box}, and it is not a local minimum (a saddle "
+            "or a maximum): a direction v has vᵀ∇²L v < 0 on all of B",
+            "the Hessian has certified negative curvature")
     elif not definite.proved:
         status, statement, reason = (
             "inconclusive", f"∇L has a unique zero in {box}; its type was not decided",
