@@ -43,6 +43,7 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
 import numpy as np
@@ -260,6 +261,31 @@ def newton_polish(W: ArrayLike, loss: str, *, sobolev_weight: float = 1.0,
     return W, norm
 
 
+def _directed_text(x: float, digits: int, rounding: str) -> str:
+    value = Decimal(x)
+    if not value.is_finite():
+        raise ValueError(f"cannot print a bound that is not finite: {x!r}")
+    if value == 0:
+        return "0"
+    quantum = Decimal(1).scaleb(value.adjusted() - digits + 1)
+    text = format(value.quantize(quantum, rounding=rounding), "e" if abs(value.adjusted()) >= 5
+                  else "f")
+    if "e" not in text and "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+def lower_text(x: float, digits: int = 3) -> str:
+    """x printed with ``digits`` significant digits rounded toward −∞ (a printed lower bound
+    stays a lower bound)."""
+    return _directed_text(x, digits, ROUND_FLOOR)
+
+
+def upper_text(x: float, digits: int = 3) -> str:
+    """x printed with ``digits`` significant digits rounded toward +∞."""
+    return _directed_text(x, digits, ROUND_CEILING)
+
+
 def down(ball: arb) -> float:
     """A float <= every point of the ball (its lower end, rounded down)."""
     return math.nextafter(float(ball.lower()), -math.inf)
@@ -317,8 +343,8 @@ def certify_l2_minimum(W: ArrayLike, *, radii: Sequence[float] = DEFAULT_RADII,
     elif loss > threshold:
         status, statement, reason = (
             "proved", f"L has exactly one critical point in {box}; it is a strict local "
-            f"minimum (λ_min(∇²L) >= {definite.lower_bound:.4g} on B) with "
-            f"L in [{down(loss):.16g}, {up(loss):.16g}] >= {threshold:g}: "
+            f"minimum (λ_min(∇²L) >= {lower_text(definite.lower_bound, 4)} on B) with "
+            f"L in [{lower_text(down(loss), 16)}, {upper_text(up(loss), 16)}] >= {threshold:g}: "
             "a spurious local minimum", "")
     else:
         status, statement, reason = (
@@ -366,8 +392,9 @@ def certify_h1_equilibrium(W: ArrayLike, *, sobolev_weight: float = 1.0,
         status, statement, reason = (
             "proved", f"the expected h1 field (λ = {sobolev_weight:g}) has exactly one zero in "
             f"{box}; it is a linearly stable equilibrium of dW/dt = −F_h1 (every Jacobian "
-            f"eigenvalue has Re >= {lyapunov.real_part_bound:.4g}, Lyapunov certificate) at "
-            f"l2 loss in [{down(loss):.16g}, {up(loss):.16g}] >= "
+            f"eigenvalue has Re >= {lower_text(lyapunov.real_part_bound, 4)}, Lyapunov "
+            "certificate) at "
+            f"l2 loss in [{lower_text(down(loss), 16)}, {upper_text(up(loss), 16)}] >= "
             f"{threshold:g}", "")
     else:
         status, statement, reason = (

@@ -23,7 +23,11 @@ from typing import Any
 import flint
 
 from proofs_check.analysis.enclosures import DEFAULT_PREC
-from proofs_check.analysis.landscape_certificate import SPURIOUS_LOSS, certify_width
+from proofs_check.analysis.landscape_certificate import (
+    SPURIOUS_LOSS,
+    certify_width,
+    lower_text,
+)
 from proofs_check.analysis.landscape_points import POINTS_FILE, load_points
 from proofs_check.claims import Verdict, register
 
@@ -68,8 +72,8 @@ def _ks(items: list[dict[str, Any]]) -> str:
     return ", ".join(str(item["k"]) for item in items) or "none"
 
 
-def _box(cert: dict[str, Any]) -> str:
-    return f"r = {cert['radius']:g}"
+def _radii(items: list[dict[str, Any]], key: str) -> str:
+    return ", ".join(sorted({f"{item[key]['radius']:g}" for item in items}))
 
 
 def _undecided(evidence: dict[str, Any], extra: list[str]) -> str:
@@ -102,12 +106,14 @@ def decide_l2(evidence: dict[str, Any]) -> Verdict:
                        evidence=evidence, counterexample={"k": item["k"], **item["l2"]})
     proved = [item for item in per_k if item["l2"]["status"] == "proved"]
     if per_k and len(proved) == len(per_k) and not evidence.get("missing_widths"):
-        detail = "; ".join(
-            f"k = {i['k']}: L in [{i['l2']['l2_loss'][0]:.7g}, {i['l2']['l2_loss'][1]:.7g}], "
-            f"λ_min(∇²L) >= {i['l2']['margin']:.3g} on {_box(i['l2'])}, {i['l2']['seconds']:.1f} s"
-            for i in proved)
+        low = min(proved, key=lambda i: i["l2"]["l2_loss"][0])
+        flat = min(proved, key=lambda i: i["l2"]["margin"])
         return Verdict("proved", f"spurious strict local minima of l2 proved for k = "
-                       f"{_ks(proved)} ({detail}; {evidence['arithmetic']})", evidence=evidence)
+                       f"{_ks(proved)} on boxes of radius {_radii(proved, 'l2')}: "
+                       f"L >= {lower_text(low['l2']['l2_loss'][0], 6)} (k = {low['k']}) and "
+                       f"λ_min(∇²L) >= {lower_text(flat['l2']['margin'])} (k = {flat['k']}) "
+                       "on every box; "
+                       f"{evidence['arithmetic']}", evidence=evidence)
     reasons = [f"k = {i['k']}: {i['l2']['reason']}" for i in per_k
                if i["l2"]["status"] != "proved"]
     return Verdict("inconclusive", _undecided(evidence, reasons), evidence=evidence)
@@ -136,14 +142,16 @@ def decide_h1(evidence: dict[str, Any]) -> Verdict:
                        evidence=evidence, counterexample={"k": item["k"], **item["h1"]})
     proved = [item for item in per_k if item["h1"]["status"] == "proved"]
     if per_k and len(proved) == len(per_k) and not evidence.get("missing_widths"):
-        detail = "; ".join(
-            f"k = {i['k']}: l2 loss in [{i['h1']['l2_loss'][0]:.7g}, "
-            f"{i['h1']['l2_loss'][1]:.7g}], Re μ >= {i['h1']['real_part_bound']:.3g}, "
-            f"λ_min(JᵀP + PJ) >= {i['h1']['margin']:.3g} on {_box(i['h1'])}"
-            for i in proved)
+        low = min(proved, key=lambda i: i["h1"]["l2_loss"][0])
+        slow = min(proved, key=lambda i: i["h1"]["real_part_bound"])
         return Verdict("proved", f"linearly stable equilibria of the expected h1 field at "
-                       f"spurious l2 loss proved for k = {_ks(proved)} ({detail}; "
-                       f"{evidence['arithmetic']})", evidence=evidence)
+                       f"spurious l2 loss proved for k = {_ks(proved)} on boxes of radius "
+                       f"{_radii(proved, 'h1')}: l2 loss >= "
+                       f"{lower_text(low['h1']['l2_loss'][0], 6)} "
+                       f"(k = {low['k']}) and every Jacobian eigenvalue has Re μ >= "
+                       f"{lower_text(slow['h1']['real_part_bound'])} (k = {slow['k']}; Lyapunov "
+                       f"certificate) on every box; {evidence['arithmetic']}",
+                       evidence=evidence)
     reasons = [f"k = {i['k']}: {i['h1']['reason']}" for i in per_k
                if i["h1"]["status"] != "proved"]
     return Verdict("inconclusive", _undecided(evidence, reasons), evidence=evidence)
@@ -179,14 +187,15 @@ def decide_trap(evidence: dict[str, Any]) -> Verdict:
             if (item["exact_h1_gradient_at_h1_equilibrium"] or {}).get("excluded")
             and (item["h1_field_at_l2_minimum"] or {}).get("excluded")]
     if per_k and len(done) == len(per_k) and not evidence.get("missing_widths"):
-        detail = "; ".join(
-            f"k = {i['k']}: ‖∇(L + J)‖_F >= "
-            f"{i['exact_h1_gradient_at_h1_equilibrium']['norm_lower']:.3g} on the trap's box, "
-            f"‖F_h1‖_F >= {i['h1_field_at_l2_minimum']['norm_lower']:.3g} on the l2 minimum's"
-            for i in done)
+        exact = min(done, key=lambda i: i["exact_h1_gradient_at_h1_equilibrium"]["norm_lower"])
+        field = min(done, key=lambda i: i["h1_field_at_l2_minimum"]["norm_lower"])
         return Verdict("proved", f"no critical point of L + J in the h1 traps' boxes and no h1 "
-                       f"equilibrium in the l2 minima's boxes, k = {_ks(done)} ({detail}; "
-                       f"{evidence['arithmetic']})", evidence=evidence)
+                       f"equilibrium in the l2 minima's boxes, k = {_ks(done)}: ‖∇(L + J)‖_F >= "
+                       f"{lower_text(exact['exact_h1_gradient_at_h1_equilibrium']['norm_lower'])} "
+                       f"(k = {exact['k']}) and ‖F_h1‖_F >= "
+                       f"{lower_text(field['h1_field_at_l2_minimum']['norm_lower'])} "
+                       f"(k = {field['k']}) "
+                       f"on every box; {evidence['arithmetic']}", evidence=evidence)
     reasons = []
     for item in per_k:
         for key in ("exact_h1_gradient_at_h1_equilibrium", "h1_field_at_l2_minimum"):

@@ -113,7 +113,7 @@ def _points(args) -> tuple[np.ndarray, np.ndarray, dict]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from proofs_check.analysis.landscape_certificate import certify_width
+    from proofs_check.analysis.landscape_certificate import certify_width, lower_text
 
     if args.width < 2:
         raise ValueError(f"--width must be >= 2; got {args.width}")
@@ -152,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
         elif item.excluded:
             field = "∇(L + J)" if item.convention == "exact" else "F_h1"
             print(f"{label} proved: {field} has no zero on the box (‖{field}‖_F >= "
-                  f"{item.norm_lower:.4g})")
+                  f"{lower_text(item.norm_lower, 4)})")
         else:
             print(f"{label} inconclusive: {item.reason}")
     print(("all proved" if all_proved else "NOT all proved") + " (wall times: --json)")
