@@ -324,3 +324,18 @@ def test_rectangular_student_and_partial_teacher_lie_in_the_enclosures():
             assert E.contains_values(enc.jacobian, theory.population_hessian(
                 W, teacher, loss, convention=convention))
             assert value.contains(arb(theory.population_loss(W, teacher, loss)))
+
+
+def test_printed_bounds_round_toward_the_safe_side():
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from proofs_check.analysis.landscape_certificate import lower_text, upper_text
+
+    @given(st.floats(min_value=-1e12, max_value=1e12, allow_nan=False), st.integers(1, 17))
+    def check(x, digits):
+        assert float(lower_text(x, digits)) <= x <= float(upper_text(x, digits))
+
+    check()
+    assert lower_text(0.0017896365657472336) == "0.00178"
+    assert upper_text(0.0017896365657472336) == "0.00179"
