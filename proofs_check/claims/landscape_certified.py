@@ -30,6 +30,7 @@ from proofs_check.analysis.landscape_certificate import (
 )
 from proofs_check.analysis.landscape_points import POINTS_FILE, load_points
 from proofs_check.claims import Verdict, register
+from proofs_check.claims._evidence import headline, headline_or
 
 QUICK_WIDTHS = (6,)
 #: Widths certified by the full `check` (26 s in all for these in
@@ -72,6 +73,25 @@ def _ks(items: list[dict[str, Any]]) -> str:
     return ", ".join(str(item["k"]) for item in items) or "none"
 
 
+def _k_range(items: list[dict[str, Any]]) -> str:
+    ks = sorted(item["k"] for item in items)
+    if ks and ks == list(range(ks[0], ks[-1] + 1)) and len(ks) > 2:
+        return f"k = {ks[0]}…{ks[-1]}"
+    return f"k = {', '.join(map(str, ks))}" if ks else "no k"
+
+
+def _undecided_headline(evidence: dict[str, Any], key: str) -> str:
+    per_k = evidence["per_k"]
+    open_ks = [item for item in per_k if item[key]["status"] != "proved"] if key else []
+    missing = evidence.get("missing_widths") or []
+    if open_ks:
+        return headline_or(f"not proved at {_k_range(open_ks)}", "not proved at some k")
+    if missing:
+        return headline_or(f"no stored point for k = {', '.join(map(str, missing))}",
+                           "no stored point for some k")
+    return headline("nothing certified")
+
+
 def _radii(items: list[dict[str, Any]], key: str) -> str:
     return ", ".join(sorted({f"{item[key]['radius']:g}" for item in items}))
 
@@ -103,7 +123,8 @@ def decide_l2(evidence: dict[str, Any]) -> Verdict:
     if failed:
         item = failed[0]
         return Verdict("fails", f"k = {item['k']}: {item['l2']['statement']}",
-                       evidence=evidence, counterexample={"k": item["k"], **item["l2"]})
+                       evidence=evidence, counterexample={"k": item["k"], **item["l2"]},
+                       headline=headline(f"k = {item['k']}: certified not a spurious minimum"))
     proved = [item for item in per_k if item["l2"]["status"] == "proved"]
     if per_k and len(proved) == len(per_k) and not evidence.get("missing_widths"):
         low = min(proved, key=lambda i: i["l2"]["l2_loss"][0])
@@ -113,10 +134,13 @@ def decide_l2(evidence: dict[str, Any]) -> Verdict:
                        f"L >= {lower_text(low['l2']['l2_loss'][0], 6)} (k = {low['k']}) and "
                        f"λ_min(∇²L) >= {lower_text(flat['l2']['margin'])} (k = {flat['k']}) "
                        "on every box; "
-                       f"{evidence['arithmetic']}", evidence=evidence)
+                       f"{evidence['arithmetic']}", evidence=evidence,
+                       headline=headline_or(f"spurious minima proved, {_k_range(proved)}",
+                                            "spurious minima proved at every k"))
     reasons = [f"k = {i['k']}: {i['l2']['reason']}" for i in per_k
                if i["l2"]["status"] != "proved"]
-    return Verdict("inconclusive", _undecided(evidence, reasons), evidence=evidence)
+    return Verdict("inconclusive", _undecided(evidence, reasons), evidence=evidence,
+                   headline=_undecided_headline(evidence, "l2"))
 
 
 @register(
@@ -139,7 +163,8 @@ def decide_h1(evidence: dict[str, Any]) -> Verdict:
     if failed:
         item = failed[0]
         return Verdict("fails", f"k = {item['k']}: {item['h1']['statement']}",
-                       evidence=evidence, counterexample={"k": item["k"], **item["h1"]})
+                       evidence=evidence, counterexample={"k": item["k"], **item["h1"]},
+                       headline=headline(f"k = {item['k']}: the h1 equilibrium is not a trap"))
     proved = [item for item in per_k if item["h1"]["status"] == "proved"]
     if per_k and len(proved) == len(per_k) and not evidence.get("missing_widths"):
         low = min(proved, key=lambda i: i["h1"]["l2_loss"][0])
@@ -151,10 +176,13 @@ def decide_h1(evidence: dict[str, Any]) -> Verdict:
                        f"(k = {low['k']}) and every Jacobian eigenvalue has Re μ >= "
                        f"{lower_text(slow['h1']['real_part_bound'])} (k = {slow['k']}; Lyapunov "
                        f"certificate) on every box; {evidence['arithmetic']}",
-                       evidence=evidence)
+                       evidence=evidence,
+                       headline=headline_or(f"stable h1 traps proved, {_k_range(proved)}",
+                                            "stable h1 traps proved at every k"))
     reasons = [f"k = {i['k']}: {i['h1']['reason']}" for i in per_k
                if i["h1"]["status"] != "proved"]
-    return Verdict("inconclusive", _undecided(evidence, reasons), evidence=evidence)
+    return Verdict("inconclusive", _undecided(evidence, reasons), evidence=evidence,
+                   headline=_undecided_headline(evidence, "h1"))
 
 
 @register(
@@ -182,7 +210,8 @@ def decide_trap(evidence: dict[str, Any]) -> Verdict:
             if found and found["proved"]:
                 return Verdict("fails", f"k = {item['k']}: {what} (Krawczyk, r = "
                                f"{found['radius']:g})", evidence=evidence,
-                               counterexample={"k": item["k"], key: found})
+                               counterexample={"k": item["k"], key: found},
+                               headline=headline(f"k = {item['k']}: a zero proved in the box"))
     done = [item for item in per_k
             if (item["exact_h1_gradient_at_h1_equilibrium"] or {}).get("excluded")
             and (item["h1_field_at_l2_minimum"] or {}).get("excluded")]
@@ -195,7 +224,9 @@ def decide_trap(evidence: dict[str, Any]) -> Verdict:
                        f"(k = {exact['k']}) and ‖F_h1‖_F >= "
                        f"{lower_text(field['h1_field_at_l2_minimum']['norm_lower'])} "
                        f"(k = {field['k']}) "
-                       f"on every box; {evidence['arithmetic']}", evidence=evidence)
+                       f"on every box; {evidence['arithmetic']}", evidence=evidence,
+                       headline=headline_or(f"no h1 critical point in the traps, {_k_range(done)}",
+                                            "no h1 critical point in the traps"))
     reasons = []
     for item in per_k:
         for key in ("exact_h1_gradient_at_h1_equilibrium", "h1_field_at_l2_minimum"):
@@ -204,4 +235,7 @@ def decide_trap(evidence: dict[str, Any]) -> Verdict:
                 reasons.append(f"k = {item['k']}: no certified box for {key.replace('_', ' ')}")
             elif not value["excluded"]:
                 reasons.append(f"k = {item['k']}: {key.replace('_', ' ')}: {value['reason']}")
-    return Verdict("inconclusive", _undecided(evidence, reasons), evidence=evidence)
+    return Verdict("inconclusive", _undecided(evidence, reasons), evidence=evidence,
+                   headline=headline_or(f"exclusion not proved: {len(reasons)} case(s)",
+                                        "exclusion not proved")
+                   if reasons else _undecided_headline(evidence, ""))
