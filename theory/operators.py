@@ -11,8 +11,12 @@ pair's own vectors (theory.assembly, theory.pair_frame):
   t_ii w_i w_iᵀ + t_ik w_i w_kᵀ + t_ki w_k w_iᵀ + t_kk w_k w_kᵀ, where t collects the
   coefficients F_uv of the pair kernel's second partials by the side (i or k) of their vectors.
 
-So y = J x costs O(K²·m) (one pass over the K² pairs with m-vectors), not (K·m)²; the K
-diagonal blocks are kept dense (K·m² numbers). :func:`jacobian_operator` builds this product as
+So y = J x costs O(K²·m), not (K·m)²: every term is a K×K coefficient times an inner product
+of a row (or of e = (b̂ − cos θ·â)/sin θ, a combination of two unit rows) with x, so a product is
+a few GEMMs of K×K by K×m around element-wise K×K work, and the diagonal blocks' pair sums are
+applied the same way. Only the rows and K×(K + K*) coefficients are kept: memory
+O(K·m + K²); the pair geometry is computed once, a chunk of rows at a time
+(:func:`chunked_geometry`). :func:`jacobian_operator` builds this product as
 a scipy LinearOperator (None where it is not implemented: Σ ≠ I, or the reduced covariance of a
 spiked Σ — those use the dense reduced matrix) and :func:`extreme_real_parts` finds the
 eigenvalues of smallest and largest real part with ARPACK (scipy.sparse.linalg.eigsh for the

@@ -22,8 +22,12 @@ is formed, the only pass over the d-long rows is the one that forms G); otherwis
 
 κ needs only the extreme eigenvalues. The K·m in-span part is solved by LAPACK (all
 eigenvalues, as :func:`spectrum`) up to K·m = DENSE_SPECTRUM_MAX_SIZE, and above that by ARPACK
-on a matrix-free product of cost O(K²·m) (theory.operators; Σ = I, every activation; a spiked Σ
-keeps the dense reduced matrix).
+on a matrix-free product of cost O(K²·m) and memory O(K·m + K²) (theory.operators; Σ = I, every
+activation; a spiked Σ keeps the dense reduced matrix).
+
+With Σ = I and K + K* < d the rows are reduced to S before any pair array exists (no
+K·(K+K*)·d array at any d), and the memory of the reduced solve is checked before the O(d)
+pass that forms the coordinates; a refusal names the largest width that fits.
 """
 
 from __future__ import annotations
