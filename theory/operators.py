@@ -307,13 +307,16 @@ def extreme_real_parts(operator, symmetric: bool, *,
     converge."""
     from scipy.sparse.linalg import ArpackNoConvergence, eigs, eigsh
 
+    from theory.threads import blas_threads
+
     n = operator.shape[0]
     ncv = min(n - 1, ITERATIVE_NCV)
     start = np.random.default_rng(0).standard_normal(n)
     solve, ends = (eigsh, ("SA", "LA")) if symmetric else (eigs, ("SR", "LR"))
     try:
-        values = [solve(operator, k=1, which=which, tol=tol, ncv=ncv, v0=start,
-                        return_eigenvectors=False)[0] for which in ends]
+        with blas_threads():  # scipy's own BLAS, loaded with scipy.sparse.linalg above
+            values = [solve(operator, k=1, which=which, tol=tol, ncv=ncv, v0=start,
+                            return_eigenvectors=False)[0] for which in ends]
     except ArpackNoConvergence as exc:
         raise IterativeNoConvergence(str(exc)) from None
     return float(np.real(values[0])), float(np.real(values[1]))

@@ -58,6 +58,7 @@ from theory.structure import (  # noqa: F401  (re-exported: their home before th
     reduce_to_span,
     span_basis,
 )
+from theory.threads import with_toolkit_blas_threads
 from theory.validation import (
     as_student_teacher,
     check_convention,
@@ -284,6 +285,7 @@ def _blocks(setup: _Setup, extremes_only: bool = False, eigensolver: str = "auto
     return [(in_span, 1), (_eigenvalues(parts.complement, symmetric), d - m)]
 
 
+@with_toolkit_blas_threads
 def spectrum(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *, convention: str = "expected",
              activation: str = "relu", sobolev_weight: float = 1.0,
              second_order_weight: float = 1.0, input_covariance: ArrayLike | None = None,
@@ -321,6 +323,7 @@ def _extreme_real_parts(blocks: list[tuple[NDArray, int]]) -> tuple[float, float
     return (float(min(v.min() for v in present)), float(max(v.max() for v in present)))
 
 
+@with_toolkit_blas_threads
 def condition_number(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
                      convention: str = "expected", activation: str = "relu",
                      sobolev_weight: float = 1.0, second_order_weight: float = 1.0,
@@ -350,6 +353,7 @@ def condition_number(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
     return float(largest / smallest)
 
 
+@with_toolkit_blas_threads
 def extreme_eigenvalues(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
                         convention: str = "expected", activation: str = "relu",
                         sobolev_weight: float = 1.0, second_order_weight: float = 1.0,
