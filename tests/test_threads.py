@@ -50,7 +50,7 @@ def test_kappa_runs_with_one_blas_thread_unless_the_user_chose(monkeypatch, user
     monkeypatch.setattr(spectra, "jacobian_product", recording_product)
     monkeypatch.setattr(spectra, "_eigenvalues", recording_eigenvalues)
     rng = np.random.default_rng(0)
-    W, W_star = rng.standard_normal((6, 40)), rng.standard_normal((5, 40))
+    W, W_star = rng.standard_normal((12, 400)), rng.standard_normal((5, 400))
     with threadpool_limits(limits=2, user_api="blas"):  # what the process had before
         theory.condition_number(W, W_star, "l2", eigensolver=eigensolver)
         after = _blas_threads_now()

@@ -19,6 +19,8 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
+import numpy as np
+
 #: Environment variables with which a user chooses the BLAS thread count themselves.
 BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -62,16 +64,26 @@ def blas_threads(threads: int = TOOLKIT_BLAS_THREADS) -> Iterator[None]:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+#: Below this many weights (the size of the first argument, W) a call is not limited: its
+#: products are too small for BLAS to split among threads, and the first limit in a process
+#: costs ~20 ms (importing threadpoolctl and finding the BLAS libraries).
+SMALL_PROBLEM_WEIGHTS = 4096
+
+
 def with_toolkit_blas_threads(function: F) -> F:
-    """Decorate ``function`` to run under :func:`blas_threads` (TOOLKIT_BLAS_THREADS)."""
+    """Decorate ``function`` (first argument: the weights W) to run under :func:`blas_threads`
+    (TOOLKIT_BLAS_THREADS), unless W has fewer than SMALL_PROBLEM_WEIGHTS entries."""
 
     @functools.wraps(function)
     def limited(*args: Any, **kwargs: Any) -> Any:
+        weights = args[0] if args else kwargs.get("W")
+        if np.size(weights) < SMALL_PROBLEM_WEIGHTS:
+            return function(*args, **kwargs)
         with blas_threads():
             return function(*args, **kwargs)
 
     return limited  # type: ignore[return-value]
 
 
-__all__ = ["BLAS_THREAD_VARIABLES", "TOOLKIT_BLAS_THREADS", "blas_threads",
+__all__ = ["BLAS_THREAD_VARIABLES", "SMALL_PROBLEM_WEIGHTS", "TOOLKIT_BLAS_THREADS", "blas_threads",
            "user_chose_blas_threads", "with_toolkit_blas_threads"]
