@@ -24,11 +24,11 @@ except _metadata.PackageNotFoundError:  # a source tree that is not installed: r
     __version__ = _source_version()
 
 _EXPORTS = {
-    "check_formula": "proofs_check.formulas",
-    "prove": "proofs_check.certify",
-    "CertificationResult": "proofs_check.certify",
-    "compare_condition_numbers": "proofs_check.compare",
-    "run_sweep": "proofs_check.sweep",
+    "check_formula": "proofs_check.analysis.formulas",
+    "prove": "proofs_check.analysis.certify",
+    "CertificationResult": "proofs_check.analysis.certify",
+    "compare_condition_numbers": "proofs_check.analysis.compare",
+    "run_sweep": "proofs_check.runs.sweep",
     "Claim": "proofs_check.claims",
     "Verdict": "proofs_check.claims",
     "all_claims": "proofs_check.claims",

@@ -1,6 +1,6 @@
-"""proofs_check.activation_gains and the activation claims: the one-neuron closed forms at the
-minimum against 1-D mpmath quadrature and theory.spectrum, the one-sided directions, the
-interval certificate, the figure and the CLI's --activation."""
+"""proofs_check.analysis.activation_gains and the activation claims: the one-neuron closed
+forms at the minimum against 1-D mpmath quadrature and theory.spectrum, the one-sided
+directions, the interval certificate, the figure and the CLI's --activation."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 
 import theory
 from numerics.activations import get_activation
-from proofs_check import activation_gains as gains
+from proofs_check.analysis import activation_gains as gains
 from proofs_check.claims import activations as claims
 from proofs_check.cli import main
 
@@ -128,7 +128,7 @@ def test_cli_sweep_activation_axis(tmp_path, capsys):
     out = tmp_path / "s.csv"
     assert main(["sweep", "--activation", "erf", "leaky_relu(0.1)", "--at", "teacher",
                  "--workers", "1", "--no-progress", "--out", str(out)]) == 0
-    from proofs_check.sweep import read_results
+    from proofs_check.runs.sweep import read_results
 
     rows = {row["activation"]: row for row in read_results(out)}
     assert set(rows) == {"erf", "leaky_relu(0.1)"}
@@ -145,7 +145,7 @@ def test_cli_flow_with_erf(capsys):
 
 def test_figure_activation_gain(tmp_path, monkeypatch):
     pytest.importorskip("matplotlib")
-    from proofs_check.figures_activations import figure_activation_gain
+    from proofs_check.report.figures.activations import figure_activation_gain
 
     monkeypatch.setattr(gains, "survey_grid",
                         lambda quick: {"width": (1,), "dim": (2,), "seed": (0,),
@@ -161,7 +161,7 @@ def test_figure_activation_gain(tmp_path, monkeypatch):
 def test_smooth_flow_rate_matches_the_hessian_at_the_teacher_in_both_conventions():
     """erf: no cone, so the exact and expected flows coincide, and the fitted rate of the
     distance to W* is the smallest eigenvalue of the Hessian at W* (same-window model)."""
-    from proofs_check.rates import compare_flow_rate
+    from proofs_check.analysis.rates import compare_flow_rate
     from theory.configurations import make_configuration
 
     c = make_configuration(2, 2, 3, 0, at="perturbed", radius=0.1)

@@ -1,4 +1,5 @@
-"""proofs_check.autograd_gap, the claim autograd-hessian-governs-training, cond --compare-autograd.
+"""proofs_check.analysis.autograd_gap, the claim autograd-hessian-governs-training,
+cond --compare-autograd.
 
 The GD rates are measured on the empirical loss and compared with independent predictions:
 GD on theory's population field (n = ∞) and the linear model of each matrix.
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 
 import theory
-from proofs_check.autograd_gap import (
+from proofs_check.analysis.autograd_gap import (
     kappa,
     linear_model_rate,
     population_jacobian,

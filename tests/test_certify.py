@@ -1,4 +1,4 @@
-"""Tests of proofs_check.certify (interval branch-and-bound) and the certified claims.
+"""Tests of proofs_check.analysis.certify (interval branch-and-bound) and the certified claims.
 
 Independent evaluations: theory.spectrum / theory.condition_number (dense float64 assembly of
 the Hessian, not the closed-form table) for the one-neuron formulas and counterexamples; plain
@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from mpmath import iv, libmp, mp
 
 import theory
-from proofs_check.certify import (
+from proofs_check.analysis.certify import (
     interval,
     interval_max,
     interval_min,

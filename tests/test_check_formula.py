@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from proofs_check import check_formula
-from proofs_check.formulas import MIN_POINTS
+from proofs_check.analysis.formulas import MIN_POINTS
 
 # Textbook one-neuron L2 loss (k(a, b) = |a||b|(sin θ + (π − θ) cos θ)/(2π)), typed independently.
 L2_LOSS = "r**2/4 + r_star**2/4 - r*r_star*(sin(theta) + (pi - theta)*cos(theta))/(2*pi)"

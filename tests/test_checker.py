@@ -9,9 +9,9 @@ import pytest
 
 import theory
 from proofs_check import claims as registry
+from proofs_check.analysis.compare import GridPoint, _jackknife_kappa, compare_point
 from proofs_check.claims import Verdict, get_claim
 from proofs_check.cli import main
-from proofs_check.compare import GridPoint, _jackknife_kappa, compare_point
 from theory.configurations import make_configuration
 
 
@@ -200,7 +200,7 @@ def test_flow_claims_on_real_flows():
 
 def test_compare_point_detects_a_wrong_prediction(monkeypatch):
     """A prediction whose largest eigenvalue is 10 % too large must be flagged."""
-    import proofs_check.compare as compare
+    import proofs_check.analysis.compare as compare
 
     true_spectrum = theory.spectrum
 
@@ -276,7 +276,7 @@ def test_location_is_measured():
 
 
 def test_json_is_strict_and_keeps_unicode():
-    from proofs_check.report import dumps
+    from proofs_check.report.markdown import dumps
 
     text = dumps({"κ": math.inf, "rows": [1.0, math.nan, -math.inf], "θ": "π/3"})
     assert "\\u" not in text and "π/3" in text
@@ -292,7 +292,7 @@ def test_json_is_strict_and_keeps_unicode():
 
 
 def test_markdown_report_escapes_pipes_and_carries_provenance(tmp_path):
-    from proofs_check.report import ClaimResult, Report, provenance, write_markdown
+    from proofs_check.report.markdown import ClaimResult, Report, provenance, write_markdown
 
     claim = get_claim("kappa-h1-below-l2")
     verdict = Verdict("holds", "|a| < |b| at every point",
@@ -319,7 +319,7 @@ def _payload(mode="default", all_claims=True, summary="κ(h1) < κ(l2) | sometim
 
 
 def test_readme_table_is_written_between_markers_and_checked(tmp_path, capsys):
-    from proofs_check import readme_table
+    from proofs_check.report import readme_table
 
     readme = tmp_path / "README.md"
     readme.write_text(f"intro\n{readme_table.START}\nold\n{readme_table.END}\noutro\n")
@@ -369,7 +369,7 @@ def test_machine_dependent_claim_agrees_with_any_documented_verdict_and_quotes_n
     """A timing claim (evidence varies with the machine) is reported as measured, but neither its
     numbers nor its verdict are pinned: `check` accepts any documented verdict and the README
     table, checked by CI, quotes none of its numbers."""
-    from proofs_check import readme_table
+    from proofs_check.report import readme_table
 
     claim = get_claim("sgd-h1-epoch-cost-at-most-1.3x-l2")
     assert claim.machine_dependent

@@ -5,8 +5,8 @@ import json
 import numpy as np
 
 import theory
+from proofs_check.analysis.input_laws import spiked_covariance
 from proofs_check.cli import main
-from proofs_check.input_laws import spiked_covariance
 from theory.configurations import make_configuration
 
 

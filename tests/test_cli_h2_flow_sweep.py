@@ -7,8 +7,8 @@ import pytest
 
 import theory
 from numerics.flow import gradient_flow
+from proofs_check.analysis.input_laws import spiked_covariance
 from proofs_check.cli import main
-from proofs_check.input_laws import spiked_covariance
 from theory.configurations import make_configuration
 
 FLOW = ["flow", "-K", "2", "-d", "3", "--activation", "erf", "--t-max", "40", "--json"]
@@ -87,7 +87,7 @@ SWEEP = ["sweep", "--workers", "1", "--no-progress", "--activation", "erf"]
 
 
 def _rows(path):
-    from proofs_check.sweep import read_results
+    from proofs_check.runs.sweep import read_results
 
     return read_results(path)
 
@@ -123,7 +123,7 @@ def test_sweep_h2_and_spike_reach_theory(tmp_path, capsys):
 
 
 def test_sweep_default_table_is_unchanged(tmp_path):
-    from proofs_check import sweep
+    from proofs_check.runs import sweep
 
     out = tmp_path / "default.csv"
     assert main(["sweep", "--workers", "1", "--no-progress", "--out", str(out)]) == 0

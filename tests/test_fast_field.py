@@ -18,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import theory
-from theory import assembly, fast_field, kernels, pair_frame
+from theory import assembly, kernels, pair_frame, population
 from theory.activations import get_activation
 
 LOSSES = ("l2", "sobolev", "h1")
@@ -286,7 +286,7 @@ def test_gradient_field_keeps_its_own_teacher():
     before = field(W)
     W_star[0, 0] = 5.0
     np.testing.assert_array_equal(field(W), before)
-    assert fast_field.GradientField is theory.GradientField
+    assert population.GradientField is theory.GradientField
 
 
 @pytest.mark.parametrize("K", [1, 3, 7])

@@ -12,8 +12,8 @@ import pytest
 import sympy as sp
 
 from proofs_check import check_formula
+from proofs_check.analysis.formulas import parse_formula
 from proofs_check.claims import published
-from proofs_check.formulas import parse_formula
 from theory.symbolic import symbols as S
 
 DOCUMENTED = [

@@ -3,8 +3,12 @@
 import numpy as np
 import pytest
 
+from proofs_check.analysis.input_laws import (
+    load_covariance,
+    power_law_covariance,
+    spiked_covariance,
+)
 from proofs_check.claims import get_claim
-from proofs_check.input_laws import load_covariance, power_law_covariance, spiked_covariance
 
 
 def test_spiked_covariance_has_the_stated_spectrum_and_axes():

@@ -215,7 +215,7 @@ def test_cli_bad_input_exits_2_with_one_line(argv, capsys):
 
 def test_figure_from_cli_reports(tmp_path, capsys):
     from proofs_check.cli import main
-    from proofs_check.figures_landscape import figure_landscape, rows_from_reports
+    from proofs_check.report.figures.landscape import figure_landscape, rows_from_reports
 
     paths = []
     for width in (2, 3):

@@ -36,7 +36,7 @@ def fresh():
 def test_workers_and_dask_give_the_same_census(cluster, fresh, tmp_path):
     import distributed
 
-    from proofs_check.dask_client import DaskMap
+    from proofs_check.runs.dask_client import DaskMap
 
     one = census_resumable(K, STARTS, "l2", seed=SEED, out=tmp_path / "one.jsonl",
                            chunk_size=2)
@@ -63,7 +63,7 @@ def test_workers_and_dask_give_the_same_census(cluster, fresh, tmp_path):
 def test_interrupted_dask_census_resumes_without_recomputing(cluster, fresh, tmp_path):
     import distributed
 
-    from proofs_check.dask_client import DaskMap
+    from proofs_check.runs.dask_client import DaskMap
 
     out = tmp_path / "census.jsonl"
     with distributed.Client(cluster.scheduler_address) as client:
@@ -111,8 +111,8 @@ def test_cli_on_a_cluster_matches_local_workers_and_resumes(cluster, tmp_path, c
 ])
 def test_cli_scheduler_problems_are_one_line_exit_two(argv, needle, capsys, monkeypatch):
     pytest.importorskip("distributed")
-    from proofs_check import dask_client
     from proofs_check.cli import main
+    from proofs_check.runs import dask_client
 
     monkeypatch.setattr(dask_client, "SCHEDULER_TIMEOUT", "1s")
     code = main(["landscape", "-K", "3", "--starts", "2", "--loss", "l2", *argv])
@@ -140,7 +140,7 @@ def _fails(job):
 def test_a_task_failing_on_the_cluster_is_a_one_line_os_error(cluster):
     import distributed
 
-    from proofs_check.dask_client import DaskMap
+    from proofs_check.runs.dask_client import DaskMap
 
     with distributed.Client(cluster.scheduler_address) as client:
         with pytest.raises(OSError, match="No module named 'numerics'.*same sobolev-verify"):

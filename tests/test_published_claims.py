@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 import theory
+from proofs_check.analysis.formulas import _configuration
 from proofs_check.claims import get_claim
-from proofs_check.formulas import _configuration
 
 _VERDICTS = {}
 

@@ -1,11 +1,11 @@
-"""Predicted vs measured rates (proofs_check.rates)."""
+"""Predicted vs measured rates (proofs_check.analysis.rates)."""
 
 import math
 
 import numpy as np
 import pytest
 
-from proofs_check.rates import (
+from proofs_check.analysis.rates import (
     compare_flow_rate,
     gd_condition_number,
     local_jacobian,

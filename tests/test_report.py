@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from proofs_check.claims import Verdict, get_claim
-from proofs_check.figures import FIGURES, draw_figures, figures_for
-from proofs_check.report import (
+from proofs_check.report.figures import FIGURES, draw_figures, figures_for
+from proofs_check.report.html import write_html
+from proofs_check.report.markdown import (
     MANIFEST,
     ClaimResult,
     Report,
@@ -22,7 +23,6 @@ from proofs_check.report import (
     short_summary,
     write_markdown,
 )
-from proofs_check.report_html import write_html
 
 
 def test_round_for_people_rounds_long_decimals_only():
@@ -203,7 +203,7 @@ def test_report_folder_refuses_the_current_folder(tmp_path, monkeypatch):
 
 
 def test_sentences_split_only_at_top_level_semicolons():
-    from proofs_check.report import sentences
+    from proofs_check.report.markdown import sentences
 
     assert sentences("a; b (c; d) [e; f]; g") == ["a", "b (c; d) [e; f]", "g"]
     assert sentences("x = 0.12345678") == ["x = 0.1235"]

@@ -1,5 +1,5 @@
-"""proofs_check.summaries.spectrum_summary: the extreme-eigenvalue route above the dense size
-agrees with the whole LAPACK spectrum, and says what it did not compute."""
+"""proofs_check.analysis.summaries.spectrum_summary: the extreme-eigenvalue route above the
+dense size agrees with the whole LAPACK spectrum, and says what it did not compute."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import theory
-from proofs_check.summaries import spectrum_summary
+from proofs_check.analysis.summaries import spectrum_summary
 from theory.configurations import make_configuration
 from theory.spectra import DENSE_SPECTRUM_MAX_SIZE
 

@@ -1,4 +1,4 @@
-"""Tests of proofs_check.sweep: grid parsing, row contents, executors agree, resumption.
+"""Tests of proofs_check.runs.sweep: grid parsing, row contents, executors agree, resumption.
 
 Row values are checked against an independent path: the dense (K·d)² population Hessian from
 theory.population_hessian and numpy's eigensolver, while the sweep uses the structured method
@@ -20,8 +20,9 @@ import numpy as np
 import pytest
 
 import theory
-from proofs_check import sweep
 from proofs_check.cli import main
+from proofs_check.runs import grid, sweep, table
+from proofs_check.runs import pool as sweep_pool
 from theory.configurations import make_configuration
 
 SMALL_GRID = dict(width=[1, 2], teacher_width=["same", 1], dim=[3, 6], seed=["0:2"],
@@ -154,7 +155,7 @@ def test_failing_point_is_recorded_and_the_sweep_goes_on(tmp_path):
 def test_numbers_round_trip_exactly(small_points):
     row = sweep.compute_point(small_points[-1])
     value = float(row["h1_exact_lambda_min"])
-    assert sweep._format(value) == row["h1_exact_lambda_min"]
+    assert grid._format(value) == row["h1_exact_lambda_min"]
     assert sweep.compute_point(small_points[-1]) == row  # deterministic given the seed
 
 
@@ -179,7 +180,7 @@ def test_dask_local_cluster_reproduces_local_table(tmp_path, small_points, refer
         assert _table(out) == _table(reference)
         # resume through the cluster: drop half the rows, re-run, same table again
         rows = sweep.read_results(out)
-        sweep._write_table(out, rows[: len(rows) // 2])
+        table._write_table(out, rows[: len(rows) // 2])
         again = sweep.run_sweep(small_points, out, scheduler=cluster.scheduler_address,
                                 progress=False)
         assert again.skipped == len(rows) // 2
@@ -314,7 +315,7 @@ def test_flow_setting_is_part_of_the_key():
 
 _FOOTPRINT = """
 import sys
-from proofs_check import sweep
+from proofs_check.runs import sweep
 points = sweep.grid_from_lists(width=["2", "3"], dim=["3", "10"], seed=["0:2"],
                                activation=["relu", "leaky_relu(0.1)"]).points()
 summary = sweep.run_sweep(points, sys.argv[1], workers=1, progress=False)
@@ -340,7 +341,7 @@ def test_one_pending_point_is_computed_in_process_whatever_workers(tmp_path, sma
                                                                    reference):
     out = tmp_path / "one.csv"
     rows = sweep.read_results(reference)
-    sweep._write_table(out, rows[1:])  # every point but the first is done
+    table._write_table(out, rows[1:])  # every point but the first is done
     summary = sweep.run_sweep(small_points, out, workers=2, progress=False)
     assert summary.computed == 1 and summary.executor == "in-process"
     assert sorted(_table(out)) == sorted(_table(reference))
@@ -360,7 +361,7 @@ def test_spawned_workers_get_cores_over_workers_blas_threads(monkeypatch):
     monkeypatch.delenv("MKL_NUM_THREADS", raising=False)
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")
     before = _blas_variables()
-    with sweep._worker_threads(1):
+    with sweep_pool._worker_threads(1):
         pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
         future = pool.submit(_blas_variables)
     with pool:
@@ -373,13 +374,13 @@ def test_local_pool_starts_its_workers_with_single_threaded_blas(monkeypatch, tm
                                                                  small_points):
     """2 workers on os.cpu_count() cores get cores // 2 BLAS threads each (at least 1)."""
     calls = []
-    original = sweep._worker_threads
+    original = sweep_pool._worker_threads
 
     def recording(threads):
         calls.append(threads)
         return original(threads)
 
-    monkeypatch.setattr(sweep, "_worker_threads", recording)
+    monkeypatch.setattr(sweep_pool, "_worker_threads", recording)
     summary = sweep.run_sweep(small_points[:4], tmp_path / "t.csv", workers=2, progress=False)
     assert summary.executor.startswith("local process pool") and summary.failed == 0
     assert calls == [max(1, (os.cpu_count() or 1) // 2)]

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from proofs_check import sweep
 from proofs_check.cli import main
+from proofs_check.runs import sweep, table
 
 ROOT = Path(__file__).resolve().parents[1]
 # dense nonsymmetric eigenproblems of size 200: ~0.2 s per point, long enough to interrupt
@@ -82,7 +82,7 @@ def small_points():
 
 def test_second_writer_is_refused_while_the_table_is_locked(tmp_path, small_points):
     out = tmp_path / "t.csv"
-    with sweep._exclusive(out):  # what a running sweep holds
+    with table._exclusive(out):  # what a running sweep holds
         with pytest.raises(sweep.SweepLockedError, match="being written by another sweep"):
             sweep.run_sweep(small_points, out, workers=1, progress=False)
     assert sweep.run_sweep(small_points, out, workers=1, progress=False).computed == 6
@@ -194,7 +194,7 @@ def test_stopped_sweep_leaves_no_processes_and_an_intact_table(tmp_path, how):
 
 
 def test_unreachable_scheduler_is_one_line_exit_two(tmp_path, capsys, monkeypatch):
-    from proofs_check import dask_client
+    from proofs_check.runs import dask_client
 
     monkeypatch.setattr(dask_client, "SCHEDULER_TIMEOUT", "1s")
     code = main(["sweep", "--no-progress", "--scheduler", "tcp://127.0.0.1:9",

@@ -22,8 +22,13 @@ Conventions: "expected" (E_x of the pointwise gradient, step derivative 0; drive
 """
 
 from theory import activations  # noqa: F401  (theory.activations.available(), parse_activation)
-from theory.assembly import population_gradient, population_hessian, population_loss
-from theory.fast_field import GradientField, gradient_field
+from theory.population import (
+    GradientField,
+    gradient_field,
+    population_gradient,
+    population_hessian,
+    population_loss,
+)
 from theory.spectra import condition_number, extreme_eigenvalues, spectrum
 from theory.validation import (
     ALL_LOSSES,

@@ -19,8 +19,9 @@ Flattening: the Hessian of W ∈ R^{K×d} is (K·d)×(K·d) with row/column inde
 Everything is vectorised over pairs; there is no Python loop over neurons or coordinates.
 
 The formulas above are the relu family at Σ = I (theory.kernels' angle-based kinds, kept for
-their precision near θ = 0, π and their two conventions). The public entry points at the end
-of this module dispatch every (activation, loss, Σ): smooth activations (erf, sine, gelu) and
+their precision near θ = 0, π and their two conventions). The general route here covers
+every (activation, loss, Σ); theory.population picks it or the lean route of theory.fast_field.
+Smooth activations (erf, sine, gelu) and
 the second-order losses go through the one chain-rule assembly of theory.pair_frame; leaky relu
 is α·(linear activation) + (1 − α)²·relu; relu with Σ ≠ I evaluates its L2 part on whitened
 rows Lᵀw (Σ = LLᵀ) and its Sobolev part through theory.pair_frame with the stable Σ-angle.
@@ -33,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from theory import fast_field, kernels
+from theory import kernels
 from theory.activations import ClosedFormActivation, get_activation
 from theory.kernels import PI, PairGeometry, pair_geometry
 from theory.pair_frame import (
@@ -59,7 +60,6 @@ from theory.validation import (
     check_sobolev_weight,
     homogeneous_scaling,
     loss_weights,
-    require_dense_hessian_memory,
     rescale,
 )
 
@@ -519,36 +519,6 @@ def problem_jacobian(p: Problem, *, dense: bool = True) -> JacobianParts:
     return _two_slope_jacobian(p, dense)
 
 
-_COMMON_DOC = """
-    Args:
-        W: student weights (K, d), or (d,) for one neuron. W_star: teacher weights (K*, d).
-        loss: "l2" (E ½(g − g*)²), "sobolev" (J = E ½|∇_x g − ∇_x g*|²), "h1" (L + λJ),
-            "sobolev2" (J₂ = E ½‖∇²_x g − ∇²_x g*‖²_F) or "h2" (L + λJ + μJ₂).
-        activation: "relu", "leaky_relu" (slope 0.01), "leaky_relu(α)" (α in [0, 1)), "erf",
-            "sine", "gelu" (theory.activations.available()). tanh has no closed form
-            (ValueError). J₂ is infinite for relu/leaky relu (ValueError).
-        sobolev_weight: λ >= 0. second_order_weight: μ >= 0 (h2 only).
-        input_covariance: Σ (d×d symmetric positive definite), x ~ N(0, Σ); None is I; or
-            theory.SpikedCovariance(U) for Σ = I + UUᵀ without forming it. The Sobolev terms
-            still measure the Euclidean input gradient and Hessian.
-    Homogeneity: for relu and leaky relu loss(rW, rW*) = r² loss(W, W*) (r > 0); the smooth
-    activations are not homogeneous, their landscape depends on the weight scale."""
-
-
-def population_loss(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
-                    activation: str = "relu", sobolev_weight: float = 1.0,
-                    second_order_weight: float = 1.0,
-                    input_covariance: ArrayLike | None = None) -> float:
-    value = fast_field.lean_loss(W, W_star, loss, activation, sobolev_weight,
-                                 second_order_weight, input_covariance)
-    if value is not None:
-        return value
-    return general_population_loss(W, W_star, loss, activation=activation,
-                                   sobolev_weight=sobolev_weight,
-                                   second_order_weight=second_order_weight,
-                                   input_covariance=input_covariance)
-
-
 def general_population_loss(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
                             activation: str = "relu", sobolev_weight: float = 1.0,
                             second_order_weight: float = 1.0,
@@ -563,28 +533,6 @@ def general_population_loss(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *
     if p.activation.smooth:
         return float(_smooth_loss(p))
     return rescale(_two_slope_loss(p), p.exponent, 2, "population loss")
-
-
-population_loss.__doc__ = """Population loss of the student W against the teacher W*, a float.
-
-    loss = ½ Σ_{i,j} P(w_i, w_j) − Σ_{i,j} P(w_i, w*_j) + ½ Σ_{i,j} P(w*_i, w*_j) with the pair
-    kernel P of the loss (theory.pair_frame). Closed form; absolute rounding error
-    ~1e-16 × Σ|w|² (values far below that near the teacher carry no relative accuracy).
-""" + _COMMON_DOC
-
-
-def population_gradient(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
-                        convention: str = "expected", activation: str = "relu",
-                        sobolev_weight: float = 1.0, second_order_weight: float = 1.0,
-                        input_covariance: ArrayLike | None = None) -> NDArray[np.float64]:
-    field = fast_field.lean_gradient(W, W_star, loss, convention, activation, sobolev_weight,
-                                     second_order_weight, input_covariance)
-    if field is not None:
-        return field
-    return general_population_gradient(W, W_star, loss, convention=convention,
-                                       activation=activation, sobolev_weight=sobolev_weight,
-                                       second_order_weight=second_order_weight,
-                                       input_covariance=input_covariance)
 
 
 def general_population_gradient(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
@@ -602,32 +550,6 @@ def general_population_gradient(W: ArrayLike, W_star: ArrayLike, loss: str = "h1
     if p.activation.smooth:
         return _smooth_gradient(p)
     return rescale(_two_slope_gradient(p), p.exponent, 1, "population gradient")
-
-
-population_gradient.__doc__ = """Population gradient field F(W), shape (K, d) (one row per neuron).
-
-    convention="expected": E_x[∇_W ℓ(x; W)] with the step function's derivative taken as 0 (what
-    autograd and large-batch SGD follow; it drives training). Defined everywhere.
-    convention="exact": ∇_W of the population loss. For "l2" both coincide; for the Sobolev part
-    of relu/leaky relu the exact one adds boundary terms and does not exist where a student row
-    is parallel or antiparallel to another row (NonDifferentiableError). For smooth activations
-    the two are the same field (differentiation under the expectation is legitimate: the
-    integrand is smooth with integrable derivatives), so both names give the same result.
-""" + _COMMON_DOC
-
-
-def population_hessian(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
-                       convention: str = "expected", activation: str = "relu",
-                       sobolev_weight: float = 1.0, second_order_weight: float = 1.0,
-                       input_covariance: ArrayLike | None = None) -> NDArray[np.float64]:
-    p = make_problem(W, W_star, loss, activation=activation, convention=convention,
-                     sobolev_weight=sobolev_weight, second_order_weight=second_order_weight,
-                     input_covariance=input_covariance)
-    require_dense_hessian_memory(p.W, p.W_star)
-    structured = structured_hessian(p)
-    if structured is not None:
-        return structured
-    return direct_hessian(p)
 
 
 def direct_hessian(p: Problem) -> NDArray[np.float64]:
@@ -703,16 +625,3 @@ def _smallest_gram_sine(W: NDArray[np.float64], W_star: NDArray[np.float64]) -> 
     sin2 = 1.0 - np.minimum(cos * cos, 1.0)
     sin2[np.arange(K), np.arange(K)] = 1.0
     return float(np.sqrt(sin2.min()))
-
-
-population_hessian.__doc__ = """Jacobian of the population gradient field, (K·d, K·d), index i·d+a.
-
-    convention="exact": the Hessian of the population loss (symmetric).
-    convention="expected": the Jacobian of the expected gradient field (the "expected Hessian";
-    not symmetric for the Sobolev part of relu/leaky relu). The two coincide for "l2" and for
-    every smooth activation (whose Hessian is symmetric and exists everywhere, including at the
-    teacher). For relu/leaky relu the l2 Hessian exists at every W with non-zero rows; Sobolev/h1
-    Hessians (λ > 0) raise NonDifferentiableError where a student row is parallel or
-    antiparallel (in the Σ-geometry) to another student row or to a teacher row — in particular
-    at the teacher itself.
-""" + _COMMON_DOC

@@ -4,7 +4,8 @@ relu family: angles from the Gram matrix (below). Smooth activations (erf, sine,
 chain rule of theory.pair_frame on one (K, K + K*) grid of pairs (w_i, z_q) instead of a
 student grid and a teacher grid (smooth_gradient, smooth_loss). Both skip the general route's
 per-call validation: the settings are validated once per distinct value (cached) and the
-weights by one exact check of their squared row norms. :func:`gradient_field` also fixes W*.
+weights by one exact check of their squared row norms. theory.population dispatches here first
+and prepares :class:`theory.GradientField` from :func:`lean_plan` and :func:`teacher_rows`.
 
 The general route (theory.assembly's ``general_population_gradient`` / ``general_population_loss``)
 validates every argument, rescales the weights by a power of two, and builds the geometry of
@@ -56,7 +57,6 @@ from theory.activations import ClosedFormActivation, get_activation
 from theory.kernels import PI
 from theory.pair_frame import pair_derivatives
 from theory.validation import (
-    as_weight_matrix,
     check_convention,
     check_input_covariance,
     loss_weights,
@@ -94,7 +94,7 @@ def _signs(K: int, N: int) -> Array:
     return sign
 
 
-def _representable(n2: Array) -> bool:
+def representable(n2: Array) -> bool:
     """All squared norms in [LEAN_MIN_SQUARED_NORM, LEAN_MAX_SQUARED_NORM] (False for NaN)."""
     return bool(LEAN_MIN_SQUARED_NORM <= np.minimum.reduce(n2)
                 and np.maximum.reduce(n2) <= LEAN_MAX_SQUARED_NORM)
@@ -174,7 +174,7 @@ def lean_rows(W: object, W_star: object) -> tuple[Array, Array, int] | None:
         return None
     Z = np.concatenate((W, W_star))
     n2 = np.einsum("ij,ij->i", Z, Z)
-    if not _representable(n2):
+    if not representable(n2):
         return None
     return Z, n2, W.shape[0]
 
@@ -182,7 +182,7 @@ def lean_rows(W: object, W_star: object) -> tuple[Array, Array, int] | None:
 def teacher_rows(W_star: Array) -> tuple[Array, Array] | None:
     """(W*, its squared row norms) if the teacher is fit for the lean route, else None."""
     n2 = np.einsum("ij,ij->i", W_star, W_star)
-    if not _representable(n2):
+    if not representable(n2):
         return None
     return W_star, n2
 
@@ -388,93 +388,3 @@ def _isotropic(input_covariance, d: int) -> bool:
     raises its ValueError for an invalid one — after W was found valid, as the general route
     would)."""
     return input_covariance is None or check_input_covariance(input_covariance, d) is None
-
-
-class GradientField:
-    """F(W) = theory.population_gradient(W, W_star, loss, ...) with W* and the settings fixed
-    and validated once (see :func:`theory.gradient_field`).
-
-    Calling it with W (K, d) (or (d,)) returns F(W) of shape (K, d). The lean route checks only
-    that W is a float64 array of the teacher's d with finite non-zero rows; every other W (and
-    every setting the lean route does not cover) goes to theory.population_gradient with the
-    stored arguments, whose ValueError names the problem.
-    """
-
-    def __init__(self, W_star, loss: str = "h1", *, convention: str = "expected",
-                 activation: str = "relu", sobolev_weight: float = 1.0,
-                 second_order_weight: float = 1.0, input_covariance=None) -> None:
-        from theory.assembly import general_population_gradient, make_problem
-
-        teacher = as_weight_matrix(W_star, "W_star")
-        # validate every setting now (a ValueError here names the argument): the teacher's
-        # largest row stands in for W (so that a problem with W* is named W_star)
-        largest = int(np.argmax(np.abs(teacher).max(axis=1)))
-        make_problem(teacher[largest:largest + 1], teacher, loss, activation=activation,
-                     convention=convention, sobolev_weight=sobolev_weight,
-                     second_order_weight=second_order_weight, input_covariance=input_covariance)
-        sigma = check_input_covariance(input_covariance, teacher.shape[1])
-        self.W_star = teacher
-        self.W_star.setflags(write=False)
-        self.loss, self.convention, self.activation = loss, convention, activation
-        self.sobolev_weight, self.second_order_weight = sobolev_weight, second_order_weight
-        self.input_covariance = input_covariance
-        self._general = general_population_gradient
-        plan = lean_plan(loss, convention, activation, sobolev_weight, second_order_weight)
-        teacher_fit = teacher_rows(teacher)
-        self._plan = plan if sigma is None and teacher_fit is not None else None
-        self._teacher_n2 = None if teacher_fit is None else teacher_fit[1]
-
-    def __call__(self, W) -> Array:
-        plan = self._plan
-        if plan is not None and type(W) is np.ndarray and W.dtype is _FLOAT64:
-            student = W[None, :] if W.ndim == 1 else W
-            if student.ndim == 2 and student.size and student.shape[1] == self.W_star.shape[1]:
-                n2 = np.einsum("ij,ij->i", student, student)
-                if _representable(n2):
-                    rows = (np.concatenate((student, self.W_star)),
-                            np.concatenate((n2, self._teacher_n2)), student.shape[0])
-                    if isinstance(plan, SmoothPlan):
-                        return smooth_gradient(plan, *rows)
-                    F = two_slope_gradient(plan, *rows)
-                    if F is not None:
-                        return F
-        return self._general(W, self.W_star, self.loss, convention=self.convention,
-                             activation=self.activation, sobolev_weight=self.sobolev_weight,
-                             second_order_weight=self.second_order_weight,
-                             input_covariance=self.input_covariance)
-
-    def __repr__(self) -> str:
-        K_star, d = self.W_star.shape
-        return (f"GradientField(loss={self.loss!r}, convention={self.convention!r}, "
-                f"activation={self.activation!r}, sobolev_weight={self.sobolev_weight!r}, "
-                f"K*={K_star}, d={d})")
-
-
-def gradient_field(W_star, loss: str = "h1", *, convention: str = "expected",
-                   activation: str = "relu", sobolev_weight: float = 1.0,
-                   second_order_weight: float = 1.0, input_covariance=None) -> GradientField:
-    r"""The population gradient field W ↦ F(W) against a fixed teacher, validated once.
-
-    ``field = gradient_field(W_star, loss, ...)`` then ``field(W)`` equals
-    ``theory.population_gradient(W, W_star, loss, ...)`` with the same arguments: shape (K, d)
-    (a (d,) W is one neuron, result (1, d)), row i the gradient with respect to w_i of the loss
-
-        loss = ½ Σ_{i,j} P(w_i, w_j) − Σ_{i,j} P(w_i, w*_j) + ½ Σ_{i,j} P(w*_i, w*_j)
-
-    for x ~ N(0, Σ): "l2" L = E ½(g − g*)², "sobolev" J = E ½|∇_x g − ∇_x g*|², "h1" L + λJ
-    (λ = sobolev_weight), and for smooth activations "sobolev2"/"h2" with J₂ (μ =
-    second_order_weight). convention="expected" is E_x of the pointwise gradient with the
-    step's derivative taken as 0 (what autograd and large-batch SGD follow, the right-hand side
-    of a training flow dW/dt = −F(W)); "exact" is ∇_W of the population loss (for the relu
-    family it adds boundary terms and does not exist where two rows are (anti)parallel:
-    NonDifferentiableError). For smooth activations both are the same field.
-
-    Every setting and W* are checked here (ValueError naming the argument, as
-    population_gradient raises). Each call then checks only W: on the lean route of
-    theory.fast_field (relu family, Σ = I, a float64 W of the teacher's d with finite non-zero
-    rows) it costs a few matrix products of size K × (K + K*) × d; any other W or setting runs
-    population_gradient's general route, which raises its usual ValueError for a bad W.
-    """
-    return GradientField(W_star, loss, convention=convention, activation=activation,
-                         sobolev_weight=sobolev_weight, second_order_weight=second_order_weight,
-                         input_covariance=input_covariance)

@@ -3,7 +3,7 @@ r"""The span S of the rows (and of Σ − I) and the reduction of a problem to i
 Every population quantity depends on x only through its projection on
 S = span(student rows ∪ teacher rows ∪ range(Σ − I)) (Σ = I or spiked, Σ = I + low rank), so a
 problem in dimension d reduces to the same problem in dimension m = dim S with rows expressed in
-any orthonormal basis of S (theory.spectra, theory.assembly.population_hessian use this).
+any orthonormal basis of S (theory.spectra, theory.population.population_hessian use this).
 
 Two ways to get coordinates of the rows R (n×d, n << d) in an orthonormal basis of S:
 

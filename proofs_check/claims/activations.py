@@ -2,7 +2,7 @@ r"""Claims about activations other than relu (issue 12): the Sobolev gain at the
 
 The paper trains with relu, leaky relu, GELU, tanh and sine and reports that Sobolev training
 helps for all of them, most for sine. At the population level, with the closed forms of theory,
-these become (proofs_check.activation_gains says how every number is taken):
+these become (proofs_check.analysis.activation_gains says how every number is taken):
 
 * ``activation-kappa-at-minimum-<σ>``: κ(h1) < κ(l2) at the global minimum W = W* (K = K*),
   one claim per closed-form activation, on a survey of K, d, seeds and teacher row norms;
@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from proofs_check import activation_gains as gains
-from proofs_check.certify import interval_max, interval_min, prove
+from proofs_check.analysis import activation_gains as gains
+from proofs_check.analysis.certify import interval_max, interval_min, prove
 from proofs_check.claims import Verdict, register
 
 #: |κ(h1)/κ(l2) − 1| <= TIE_RTOL is a tie (covers the one-sided offset's O(ε) bias and rounding).
@@ -134,8 +134,8 @@ def decide_minimum(evidence: dict[str, Any]) -> Verdict:
                        + f"{summary_numbers['ratio_h1_over_l2']['median']:.3g}", summary_numbers)
     worst = max(bad, key=lambda p: p["ratio_max"])
     counterexample = {**worst, "activation": name,
-                      "teacher": "proofs_check.activation_gains.scaled_teacher(K, d, seed, "
-                                 "scale)"}
+                      "teacher": "proofs_check.analysis.activation_gains."
+                                 "scaled_teacher(K, d, seed, scale)"}
     condition = _threshold_condition(bad, good)
     if condition is not None:
         return Verdict(
@@ -366,7 +366,7 @@ def gather_certificates(quick: bool) -> dict[str, Any]:
                        min_width=1e-9, max_boxes=4000 if quick else 20000)
         results[activation] = result.to_dict()
     return {"results": results, "why_not": WHY_NOT,
-            "formulas": "proofs_check.activation_gains module docstring (one neuron)"}
+            "formulas": "proofs_check.analysis.activation_gains module docstring (one neuron)"}
 
 
 def decide_certificates(evidence: dict[str, Any]) -> Verdict:

@@ -3,7 +3,7 @@
 The paper's theory assumes x ~ N(0, I); real inputs are never isotropic. With x ~ N(0, Σ) the
 law of x changes every Gaussian expectation while the Sobolev term still measures the
 Euclidean input gradient, so the gain κ(l2)/κ(h1) is a function of Σ. The survey follows it
-along two families as the condition number of Σ grows (proofs_check.input_laws):
+along two families as the condition number of Σ grows (proofs_check.analysis.input_laws):
 
 * spiked: Σ = I + s·e₁e₁ᵀ (cond Σ = 1 + s);
 * power law: Σ = Q diag(i^{−p}) Qᵀ, Q Haar-random (seeded), p set by cond Σ.
@@ -20,8 +20,8 @@ import math
 from typing import Any
 
 import theory
+from proofs_check.analysis.input_laws import power_law_covariance, spiked_covariance
 from proofs_check.claims import Verdict, register
-from proofs_check.input_laws import power_law_covariance, spiked_covariance
 from theory.configurations import make_configuration
 
 ACTIVATIONS = ("erf", "sine", "gelu")

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from proofs_check.autograd_gap import condition_gap, rate_comparison
+from proofs_check.analysis.autograd_gap import condition_gap, rate_comparison
 from proofs_check.claims import Verdict, register
 from proofs_check.claims._evidence import spread
 from theory.configurations import make_configuration
@@ -50,7 +50,7 @@ def _gap_evidence(n_values: list[int]) -> dict:
 
 def _directions_at_teacher(n_directions: int) -> dict[str, Any]:
     """κ of the one-sided population Jacobian (h1, expected) at the teacher over directions."""
-    from proofs_check.rates import local_jacobian
+    from proofs_check.analysis.rates import local_jacobian
 
     W_star = make_configuration(2, 2, 3, seed=0, at="teacher").W_star
     rng = np.random.default_rng([0, 12])

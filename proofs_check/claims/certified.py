@@ -1,8 +1,8 @@
 r"""Certified claims: one-neuron inequalities proved (or refuted) by interval branch-and-bound.
 
 For one neuron (K = K* = 1) the Hessian spectrum is a closed form of ρ = ‖w*‖/‖w‖ and
-θ = angle(w, w*) (proofs_check.certify.one_neuron_eigenvalues; λ = sobolev weight; d enters only
-through d = 2 versus d >= 3). With t = ρ sin θ/(2π), s = ρ cos²θ/(2π sin θ), λ = 1:
+θ = angle(w, w*) (proofs_check.analysis.certify.one_neuron_eigenvalues; λ = sobolev weight; d
+enters only through d = 2 versus d >= 3). With t = ρ sin θ/(2π), s = ρ cos²θ/(2π sin θ), λ = 1:
 
 * l2:          {1/2, 1/2 − 2t, 1/2 − t},  κ = 1/(1 − 4t), positive definite iff t < 1/4;
 * h1 expected: {1, 1 − 3t, 1 − t},        κ = 1/(1 − 3t): below κ(l2) iff t > 0;
@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from proofs_check.certify import (
+from proofs_check.analysis.certify import (
     ARITHMETIC,
     CertificationResult,
     extremes,

@@ -1,5 +1,5 @@
 r"""Claims about conditioning: κ(h1) vs κ(l2), how λ_min and λ_max move with λ, and whether the
-predicted κ is what an independent Monte-Carlo Jacobian measures (proofs_check.compare).
+predicted κ is what an independent Monte-Carlo Jacobian measures (proofs_check.analysis.compare).
 
 Evidence (``survey``) is a deterministic set of configurations (theory.configurations: teacher
 with N(0, 1/d) entries; student W* + r·Z/√d for r in RADII or random with N(0, 1/d) entries)
@@ -7,9 +7,10 @@ with theory's closed-form spectra (real parts). Each record carries where it lie
 quantities (proofs_check.claims._evidence.location: relative distance ‖W − W*_π‖/‖W*‖ and the
 per-row angle to the matched teacher row). At the teacher itself the Sobolev Jacobian does not
 exist; its one-sided limit J_D depends on the direction D of approach, so the survey adds, per
-teacher, the limit along N_DIRECTIONS random directions (offset 1e-7·‖W*‖, proofs_check.rates.
-local_jacobian) and reports κ's min / median / max over them; the record compared is the
-direction with the largest κ(h1)/κ(l2) (the claim must hold along every direction).
+teacher, the limit along N_DIRECTIONS random directions (offset 1e-7·‖W*‖,
+proofs_check.analysis.rates.local_jacobian) and reports κ's min / median / max over them; the
+record compared is the direction with the largest κ(h1)/κ(l2) (the claim must hold along
+every direction).
 
 κ = max Re λ / min Re λ; only configurations where both Jacobians have spectra with positive real
 parts are compared (κ is otherwise not a condition number of a minimum). Strict inequalities
@@ -25,6 +26,7 @@ from typing import Any
 import numpy as np
 
 import theory
+from proofs_check.analysis.compare import DEFAULT_GRID, compare_condition_numbers, format_table
 from proofs_check.claims import Verdict, register
 from proofs_check.claims._evidence import (
     RTOL,
@@ -34,7 +36,6 @@ from proofs_check.claims._evidence import (
     location,
     spread,
 )
-from proofs_check.compare import DEFAULT_GRID, compare_condition_numbers, format_table
 from theory.configurations import make_configuration
 
 #: Offsets r of the perturbed placements W* + r·Z/√d (and the random placement).
@@ -97,7 +98,7 @@ def _record(width: int, teacher_width: int, dim: int, at: str, radius: float,
 
 def _teacher_limit(width: int, dim: int, seed: int, n_directions: int) -> dict[str, Any]:
     """κ(l2) at W* and κ(h1 expected) of the one-sided limits along random directions."""
-    from proofs_check.rates import local_jacobian
+    from proofs_check.analysis.rates import local_jacobian
 
     W_star = make_configuration(width, width, dim, seed, at="teacher").W_star
     l2 = np.linalg.eigvalsh(theory.population_hessian(W_star, W_star, "l2"))
@@ -492,8 +493,8 @@ def gather_monte_carlo(quick: bool) -> dict[str, Any]:
               "independent Monte-Carlo estimate of the expected gradient field's Jacobian "
               "measures.",
     source="this toolkit (consistency of theory and numerics)",
-    scope="proofs_check.compare.DEFAULT_GRID (K, K* in {1, 2, 3}, d in {2, 3}), l2 and h1, "
-          "expected convention",
+    scope="proofs_check.analysis.compare.DEFAULT_GRID (K, K* in {1, 2, 3}, d in {2, 3}), "
+          "l2 and h1, expected convention",
     expected="holds", verdicts=("holds", "fails", "inconclusive"), gather=gather_monte_carlo,
 )
 def check_predicted_vs_measured(evidence: dict[str, Any]) -> Verdict:

@@ -12,9 +12,9 @@ Measured, per flow:
   the teacher has a Jordan block, and the local rate keeps rising as D shrinks);
 * the fitted rate (numerics.gradient_flow's log-linear fit, window D ∈ [1e-5, 1e-2]) ± its SE.
 
-Predicted (proofs_check.rates): μ = min Re λ(J), J the Jacobian at W* (l2) or the directional
-limit J_D along the flow's own approach direction (h1, expected: not differentiable at W*), and
-the like-for-like window rate of the linear model δ' = −J δ fitted over the same window.
+Predicted (proofs_check.analysis.rates): μ = min Re λ(J), J the Jacobian at W* (l2) or the
+directional limit J_D along the flow's own approach direction (h1, expected: not differentiable
+at W*), and the like-for-like window rate of the linear model δ' = −J δ fitted over the same window.
 
 The paper's statement is about H = L + λJ as written (unnormalised). Because H is larger than L
 by roughly the factor 1 + λ, the normalised reading (time × (1 + λ), i.e. the flow of
@@ -52,7 +52,7 @@ DECADES = 6
 #: Relative agreement required between a fitted rate and the predicted window rate.
 RATE_RTOL = 0.01
 #: Tie tolerance for predicted asymptotic rates: the h1 prediction is a one-sided limit taken at
-#: offset 1e-7·‖W*‖, which moves μ by O(1e-7) (proofs_check.rates.predicted_rate).
+#: offset 1e-7·‖W*‖, which moves μ by O(1e-7) (proofs_check.analysis.rates.predicted_rate).
 RATE_TIE = 1e-6
 
 
@@ -69,7 +69,7 @@ def _local_rates(flow) -> list[dict[str, Any]]:
 
 
 def _run(config, loss: str) -> dict[str, Any]:
-    from proofs_check.rates import compare_flow_rate
+    from proofs_check.analysis.rates import compare_flow_rate
 
     try:
         flow = gradient_flow(config.W, config.W_star, loss, convention="expected",
@@ -105,7 +105,7 @@ def flow_runs(quick: bool) -> tuple[dict[str, Any], ...]:
 def gather_flows(quick: bool) -> dict[str, Any]:
     return {"method": "numerics.gradient_flow (solve_ivp DOP853, rtol 1e-8, atol 1e-12, "
                       f"t_max {T_MAX:g}) on theory's expected field; distances matched over "
-                      "permutations; predictions from proofs_check.rates",
+                      "permutations; predictions from proofs_check.analysis.rates",
             "epsilon": RELATIVE_EPSILON, "sobolev_weight": SOBOLEV_WEIGHT, "rtol": RTOL,
             "rate_tie": RATE_TIE, "rate_rtol": RATE_RTOL,
             "runs": [dict(r) for r in flow_runs(quick)],

@@ -22,8 +22,8 @@ import numpy as np
 import sympy as sp
 
 import theory
+from proofs_check.analysis.formulas import _configuration, check_formula, parse_formula
 from proofs_check.claims import Verdict, register
-from proofs_check.formulas import _configuration, check_formula, parse_formula
 
 TIAN_GRADIENT = "w/2 - w_star/2 + (theta*w_star - r_star*sin(theta)*v)/(2*pi)"
 PAPER_HESSIAN_L2 = ("I/2 - {alpha}*(u*u.T - cos(theta)*v*u.T + sin(theta)**2*I)*(I - v*v.T)")

@@ -164,13 +164,13 @@ def add_input_law_options(parser: argparse.ArgumentParser) -> None:
                           "definite); default Σ = I")
     law.add_argument("--spike", metavar="STRENGTH:RANK", default=None,
                      help="spiked Σ = I + STRENGTH·Σ_{r<RANK} e_r e_rᵀ: spikes on the first RANK "
-                          "coordinate axes (proofs_check.input_laws.spiked_covariance)")
+                          "coordinate axes (proofs_check.analysis.input_laws.spiked_covariance)")
 
 
 def input_covariance_from_args(args: argparse.Namespace, d: int):
     """Σ from --input-covariance or --spike (None for Σ = I); ValueError naming the option."""
     if getattr(args, "input_covariance", None) or getattr(args, "spike", None):
-        from proofs_check.input_laws import load_covariance, spiked_covariance
+        from proofs_check.analysis.input_laws import load_covariance, spiked_covariance
     if getattr(args, "input_covariance", None):
         try:
             return load_covariance(args.input_covariance, d)

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from proofs_check.commands._options import check_output_dir
-from proofs_check.report import (
+from proofs_check.report.markdown import (
     Report,
     provenance,
     report_folder,
@@ -112,7 +112,7 @@ def _run(args: argparse.Namespace) -> int:
             report.figure_note = "skipped (--no-figures)"
         else:
             try:
-                from proofs_check.figures import draw_figures
+                from proofs_check.report.figures import draw_figures
 
                 started = time.perf_counter()
 
@@ -132,7 +132,7 @@ def _run(args: argparse.Namespace) -> int:
             if not report.figures and report.figure_note is None:
                 report.figure_note = "no figure supports the selected claims"
         write_markdown(report, staging, args.quick)
-        from proofs_check.report_html import write_html
+        from proofs_check.report.html import write_html
 
         write_html(report, staging, args.quick)
         report.figures = [target / path.name for path in report.figures]
@@ -148,7 +148,7 @@ def _run(args: argparse.Namespace) -> int:
         if mismatched:
             print(f"verdicts that differ from what is documented: {', '.join(mismatched)}")
     if args.readme_table:
-        from proofs_check import readme_table
+        from proofs_check.report import readme_table
 
         code = readme_table.update(Path(args.readme_table), json.loads(to_json(report)))
         if code:

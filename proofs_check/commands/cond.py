@@ -6,6 +6,7 @@ import argparse
 import math
 from typing import Any
 
+from proofs_check.analysis.summaries import spectrum_summary
 from proofs_check.commands._options import (
     activation_from_args,
     add_activation_option,
@@ -18,7 +19,6 @@ from proofs_check.commands._options import (
     input_covariance_from_args,
     positive_int,
 )
-from proofs_check.summaries import spectrum_summary
 from theory.validation import CONVENTIONS, SPECTRUM_METHODS
 
 
@@ -86,8 +86,8 @@ def run(args: argparse.Namespace) -> int:
         for loss in args.loss for convention in CONVENTIONS
     ]
     comparison = None
-    if args.compare_autograd:  # issue 8: see proofs_check.autograd_gap
-        from proofs_check.autograd_gap import compare_autograd, format_comparison
+    if args.compare_autograd:  # issue 8: see proofs_check.analysis.autograd_gap
+        from proofs_check.analysis.autograd_gap import compare_autograd, format_comparison
 
         comparison = compare_autograd(config.W, config.W_star, args.samples or 10_000,
                                       sobolev_weight=args.sobolev_weight, seed=args.seed)

@@ -5,8 +5,8 @@
 flow and every prediction uses.
 
 Prints, per loss, the stop status, time to reach loss <= ε, the fitted rate (with window and
-standard error), the predicted local rate (proofs_check.rates), and the number of output points
-(the solver's steps) and field evaluations; --plot draws loss vs time on a log scale
+standard error), the predicted local rate (proofs_check.analysis.rates), and the number of output
+points (the solver's steps) and field evaluations; --plot draws loss vs time on a log scale
 (matplotlib, imported lazily); --json prints the same as JSON.
 """
 
@@ -17,6 +17,7 @@ import math
 from pathlib import Path
 
 from numerics.flow import FlowError, gradient_flow
+from proofs_check.analysis.rates import compare_flow_rate
 from proofs_check.commands._options import (
     activation_from_args,
     add_activation_option,
@@ -28,7 +29,6 @@ from proofs_check.commands._options import (
     dump_json,
     input_covariance_from_args,
 )
-from proofs_check.rates import compare_flow_rate
 
 
 def register(subparsers) -> None:
@@ -180,7 +180,7 @@ def _rate_hint(flow, row, t_max: float) -> str:
 def _plot(flows, path: str, config, args) -> None:
 
     try:
-        from proofs_check.figures import FORMATS, plot_flows
+        from proofs_check.report.figures import FORMATS, plot_flows
     except ImportError:  # pragma: no cover - depends on the environment
         raise ValueError("--plot needs matplotlib: pip install 'sobolev-verify[plot]'") from None
     if Path(path).suffix.lstrip(".") not in FORMATS:

@@ -31,7 +31,7 @@ from numerics.landscape import (
     orthonormal_teacher,
 )
 from proofs_check.commands._options import check_output_file, positive_int
-from proofs_check.dask_client import DaskMap, dask_client
+from proofs_check.runs.dask_client import DaskMap, dask_client
 
 
 def register(subparsers) -> None:

@@ -16,7 +16,7 @@ _GRID_OPTIONS = ("method", "flow_t_max", "loss", "input_covariance")
 
 
 def run(args: argparse.Namespace) -> int:
-    from proofs_check import sweep
+    from proofs_check.runs import sweep
 
     given = [name for name in _AXIS_OPTIONS if getattr(args, name) is not None]
     given += [name for name in _GRID_OPTIONS if getattr(args, name) is not None]
@@ -119,7 +119,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "the same --out skips finished points. Axes take lists; " + RANGE_HELP
                     + ", e.g. --seed 0:10.")
     parser.add_argument("--grid", metavar="FILE.toml", default=None,
-                        help="grid file with a [grid] table (see proofs_check.sweep)")
+                        help="grid file with a [grid] table (see proofs_check.runs.sweep)")
     axes = parser.add_argument_group("grid axes (without --grid)")
     axes.add_argument("--width", "-K", nargs="+", default=None,
                       help="student widths K, e.g. 1 2 4 or 1:5 (default 2)")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from proofs_check.activation_gains import CLOSED_FORM
+from proofs_check.analysis.activation_gains import CLOSED_FORM
 from tests.verdict_cases import VerdictCase
 
 

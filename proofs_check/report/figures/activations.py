@@ -5,7 +5,7 @@ d and seeds, teacher row norms 0.3, 1, 3; λ = 1): the κ-gain κ(l2)/κ(h1) and
 flow-rate gain λmin(h1)/λmin(l2), per activation, one bar per row norm (geometric mean over the
 teachers, whiskers from the smallest to the largest teacher). Piecewise-linear activations use
 the median over 100 one-sided directions; tanh is measured (numerics.quadrature). See
-proofs_check.activation_gains for how each number is taken.
+proofs_check.analysis.activation_gains for how each number is taken.
 """
 
 from __future__ import annotations

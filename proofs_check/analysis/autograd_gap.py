@@ -342,7 +342,7 @@ RATE_NOTE = (
     "'expected' Jacobian (GD on the population field), not the autograd Hessian, which is the "
     "Jacobian only inside one cell (|ΔW| < activation margin). They agree for l2 at the teacher; "
     "for h1 (everywhere) and l2 away from the teacher the gap does not shrink with n. "
-    "Evidence: claim autograd-hessian-governs-training and proofs_check.autograd_gap."
+    "Evidence: claim autograd-hessian-governs-training and proofs_check.analysis.autograd_gap."
 )
 
 

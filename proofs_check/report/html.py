@@ -3,7 +3,7 @@
 Figures are embedded as ``data:`` URIs (PNG, SVG; a PDF figure cannot be shown by a browser
 inline and is linked instead), styles are inline, nothing is fetched from the network. The page
 has a table of contents, one section per claim with the anchor ``#claim-<id>``
-(proofs_check.report.anchor), and each figure next to the first claim it supports, with its
+(proofs_check.report.markdown.anchor), and each figure next to the first claim it supports, with its
 caption. Numbers in the text are rounded for reading (report.json keeps the exact values).
 """
 
@@ -13,7 +13,7 @@ import base64
 from html import escape
 from pathlib import Path
 
-from proofs_check.report import (
+from proofs_check.report.markdown import (
     Report,
     _abridge,
     anchor,

@@ -8,9 +8,9 @@ quotes what ``sobolev-verify check`` prints.
 
 Usage::
 
-    python -m proofs_check.readme_table                       # run the default check, write
-    python -m proofs_check.readme_table --from-json check.json  # reuse `check --json` output
-    python -m proofs_check.readme_table --from-json check.json --check   # exit 1 if stale
+    python -m proofs_check.report.readme_table                       # run the default check, write
+    python -m proofs_check.report.readme_table --from-json check.json  # reuse `check --json` output
+    python -m proofs_check.report.readme_table --from-json check.json --check   # exit 1 if stale
 
 ``--check`` leaves README.md untouched and exits 1 (printing a unified diff) when the table
 differs; bad input (missing markers, a quick or partial run) exits 2.
@@ -25,9 +25,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from proofs_check.report import cell
+from proofs_check.report.markdown import cell
 
-START = "<!-- claims-table:start (generated: python -m proofs_check.readme_table) -->"
+START = "<!-- claims-table:start (generated: python -m proofs_check.report.readme_table) -->"
 END = "<!-- claims-table:end -->"
 DEFAULT_README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -72,7 +72,7 @@ def splice(readme: str, new_table: str) -> str:
 
 
 def _default_payload() -> dict[str, Any]:
-    from proofs_check.report import Report, dumps, payload, provenance, run_claims
+    from proofs_check.report.markdown import Report, dumps, payload, provenance, run_claims
 
     results = run_claims(False, progress=lambda claim: print(f"checking {claim.id} ...",
                                                               file=sys.stderr, flush=True))
@@ -92,7 +92,7 @@ def update(readme_path: Path, payload: dict[str, Any], *, check: bool = False) -
             old.splitlines(keepends=True), new.splitlines(keepends=True),
             f"{readme_path} (committed)", f"{readme_path} (from the default check run)"))
         print(f"{readme_path}: claims table differs from the default `check` run; regenerate "
-              "with `python -m proofs_check.readme_table`", file=sys.stderr)
+              "with `python -m proofs_check.report.readme_table`", file=sys.stderr)
         return 1
     readme_path.write_text(new, encoding="utf-8")
     print(f"{readme_path}: claims table written")
@@ -101,7 +101,7 @@ def update(readme_path: Path, payload: dict[str, Any], *, check: bool = False) -
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m proofs_check.readme_table",
+        prog="python -m proofs_check.report.readme_table",
         description="Write (or --check) the README claims table from the default check run.")
     parser.add_argument("--from-json", metavar="FILE",
                         help="reuse the output of `sobolev-verify check --json` (default run)")

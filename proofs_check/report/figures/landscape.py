@@ -5,7 +5,7 @@ Wilson 95 % interval. By default the figure uses the census the landscape claims
 k = 8 in quick mode; cached, so no extra cost after `check`); a wider sweep is drawn from the
 JSON reports of `sobolev-verify landscape --json`:
 
-    python3 -m proofs_check.figures_landscape k4.json k5.json ... --out landscape.png
+    python3 -m proofs_check.report.figures.landscape k4.json k5.json ... --out landscape.png
 """
 
 from __future__ import annotations
@@ -41,11 +41,11 @@ def figure_landscape(path: Path, quick: bool = False,
         from proofs_check.claims.landscape import landscape_evidence
 
         rows = [{**row, "K": row["k"]} for row in landscape_evidence(quick)["per_k"]]
-    from proofs_check.figures import _RC, LOSS_STYLE, _finish, _pyplot, _save
+    from proofs_check.report.figures.style import LOSS_STYLE, RC, finish, pyplot, save
 
-    plt = _pyplot()
+    plt = pyplot()
     styles = {"l2": LOSS_STYLE["l2"], "h1": LOSS_STYLE["h1 expected"]}
-    with plt.rc_context(_RC):
+    with plt.rc_context(RC):
         fig, ax = plt.subplots(figsize=(6.4, 4.4))
         offsets = sorted({row.get("K", row["k"]) - row["k"] for row in rows})
         for extra in offsets:
@@ -66,10 +66,10 @@ def figure_landscape(path: Path, quick: bool = False,
         ax.set_ylabel("fraction of starts reaching W*")
         ax.set_ylim(-0.02, 1.02)
         n = "/".join(str(value) for value in sorted({row["n"] for row in rows}))
-        _finish(fig, "Gradient descent on the exact population field from the same starts "
+        finish(fig, "Gradient descent on the exact population field from the same starts "
                 f"(relu, λ = 1; {n} N(0, 1/d) starts per k), Wilson 95 % intervals",
                 axes_with_legend=ax, ncol=2)
-        return _save(fig, Path(path))
+        return save(fig, Path(path))
 
 
 def main(argv: list[str] | None = None) -> int:

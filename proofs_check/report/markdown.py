@@ -1,4 +1,4 @@
-"""Run the claims and write report.md (figures are drawn by proofs_check.figures)."""
+"""Run the claims and write report.md (figures are drawn by proofs_check.report.figures)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from proofs_check.claims import Claim, Verdict, all_claims
-from proofs_check.figures import draw_figures  # noqa: F401  (re-exported for callers)
+from proofs_check.report.figures import draw_figures  # noqa: F401  (re-exported for callers)
 
 
 @dataclass
@@ -292,7 +292,7 @@ class FigurePlacement:
 def place_figures(report: Report) -> FigurePlacement:
     """Each figure goes with the first claim (in report order) it supports; figures are
     numbered in order of appearance."""
-    from proofs_check.figures import spec_for
+    from proofs_check.report.figures import spec_for
 
     specs = {path: spec_for(path) for path in report.figures}
     numbers: dict[Path, int] = {}
