@@ -152,9 +152,11 @@ def _span_first(W, W_star, loss, activation, convention, sobolev_weight, second_
                 student, teacher = np.ldexp(student, -exponent), np.ldexp(teacher, -exponent)
         reduction = reduce_to_span(student, teacher, None)
         coordinates = np.vstack([reduction.W, reduction.W_star])
+    # the reduced solve's memory was checked above (its pair arrays, dense or chunked)
     problem = make_problem(coordinates[:K], coordinates[K:], loss, activation=activation,
                            convention=convention, sobolev_weight=sobolev_weight,
-                           second_order_weight=second_order_weight, input_covariance=None)
+                           second_order_weight=second_order_weight, input_covariance=None,
+                           pair_memory=False)
     return _Setup(problem, d, True)
 
 
