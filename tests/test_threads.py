@@ -74,3 +74,40 @@ def test_blas_threads_nests_and_restores(monkeypatch):
             assert _blas_threads_now() == inner
         assert set(inner) == {1}
         assert set(_blas_threads_now()) == {2}
+
+
+@pytest.mark.parametrize("user_value", [None, "2"])
+def test_every_cli_command_runs_with_one_blas_thread_unless_the_user_chose(monkeypatch,
+                                                                           user_value):
+    """The CLI's main() runs the subcommand's handler under the toolkit's BLAS limit (read
+    inside the handler), and restores the pools after."""
+    from threadpoolctl import threadpool_limits
+
+    from proofs_check import cli
+
+    for name in BLAS_THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    if user_value is not None:
+        monkeypatch.setenv("OPENBLAS_NUM_THREADS", user_value)
+    seen = []
+    parser_builder = cli.build_parser
+
+    def recording_parser(argv=None):
+        parser = parser_builder(argv)
+        original = parser.parse_args
+
+        def parse_args(args=None, namespace=None):
+            parsed = original(args, namespace)
+            parsed.func = lambda parsed_args: seen.append(_blas_threads_now()) or 0
+            return parsed
+        parser.parse_args = parse_args
+        return parser
+
+    monkeypatch.setattr(cli, "build_parser", recording_parser)
+    with threadpool_limits(limits=2, user_api="blas"):
+        for command in ("cond", "derive", "validate"):
+            assert cli.main([command]) == 0
+        after = _blas_threads_now()
+    expected = 1 if user_value is None else 2
+    assert len(seen) == 3 and all(count == expected for counts in seen for count in counts)
+    assert set(after) == {2}
