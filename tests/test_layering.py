@@ -132,3 +132,16 @@ def test_no_import_cycles():
     edges = {name: {t for t in targets if t not in _package_parents(name)}
              for name, targets in EDGES.items()}
     assert _cycles(edges) == []
+
+
+def test_report_modules_find_the_project_root():
+    """report/ sits two levels below the root: the README table and the provenance read the
+    root's README.md, pyproject.toml and git checkout."""
+    import tomllib
+
+    from proofs_check.report import markdown, readme_table
+
+    assert readme_table.DEFAULT_README == ROOT / "README.md"
+    with open(ROOT / "pyproject.toml", "rb") as file:
+        assert markdown._source_version() == tomllib.load(file)["project"]["version"]
+    assert markdown._git_commit().get("git_commit") is not None

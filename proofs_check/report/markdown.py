@@ -100,7 +100,7 @@ def verdict_table(results: Sequence[ClaimResult]) -> str:
 def _git_commit() -> dict[str, Any]:
     """The source tree's git commit and whether it has uncommitted changes (None when the
     package does not run from a git checkout or git is missing — not an error)."""
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
                                 text=True, timeout=10, check=True).stdout.strip()
@@ -116,7 +116,7 @@ def _source_version() -> str | None:
     import tomllib
 
     try:
-        text = (Path(__file__).resolve().parent.parent / "pyproject.toml").read_text()
+        text = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
         return tomllib.loads(text)["project"]["version"]
     except (OSError, KeyError, tomllib.TOMLDecodeError):
         return None

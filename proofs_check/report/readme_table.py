@@ -29,7 +29,7 @@ from proofs_check.report.markdown import cell
 
 START = "<!-- claims-table:start (generated: python -m proofs_check.report.readme_table) -->"
 END = "<!-- claims-table:end -->"
-DEFAULT_README = Path(__file__).resolve().parent.parent / "README.md"
+DEFAULT_README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def table(payload: dict[str, Any]) -> str:
