@@ -868,12 +868,14 @@ def monte_carlo_hessian(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *, n_
     chunk = min(batch_size, max(256, 2 ** 22 // (K * d) ** 2))
     rng = np.random.default_rng(_check_seed(seed))
     moments = _Moments((K * d, K * d))
+    # one buffer for every chunk's quotients (a fresh array per chunk costs page faults)
+    buffer = np.empty((min(chunk, n_samples), K * d, K * d))
     with _progress(n_samples, progress, "monte-carlo hessian") as bar:
         for size in _chunks(n_samples, chunk):
             X = rng.standard_normal((size, d))
             if factor is not None:
                 X = X @ factor.T
-            quotients = np.empty((size, K * d, K * d))
+            quotients = buffer[:size]
             for k in range(K):
                 for b in range(d):
                     moved = []
@@ -884,7 +886,8 @@ def monte_carlo_hessian(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *, n_
                     column = (moved[0] - moved[1]) / (2.0 * steps[k])
                     quotients[:, :, k * d + b] = column.reshape(size, K * d)
             mean = quotients.mean(axis=0)
-            moments.add(size, mean, np.sum((quotients - mean) ** 2, axis=0))
+            quotients -= mean  # centred in place
+            moments.add(size, mean, np.einsum("bij,bij->ij", quotients, quotients))
             bar.update(size)
     return MonteCarloHessian(
         hessian=moments.mean, stderr=moments.stderr(), steps=steps, n_samples=n_samples,
