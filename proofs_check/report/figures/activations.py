@@ -44,8 +44,9 @@ def figure_activation_gain(path: Path | str, quick: bool = True) -> Path:
                     continue
                 mean = float(np.exp(np.mean(np.log(values))))
                 means.append(mean)
-                lows.append(mean - values.min())
-                highs.append(values.max() - mean)
+                # clipped at 0: exp(mean(log v)) of equal values can round past them
+                lows.append(max(0.0, mean - values.min()))
+                highs.append(max(0.0, values.max() - mean))
             x = np.arange(len(activations)) + (k - (len(scales) - 1) / 2) * width
             ax.bar(x, means, width, yerr=[lows, highs], capsize=2,
                    label=f"teacher row norm {scale:g}")
