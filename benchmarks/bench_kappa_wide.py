@@ -13,6 +13,7 @@ BLAS threads as a user would (the current one limits itself to one; the baseline
 from __future__ import annotations
 
 import json
+import sys
 
 from common import Row, baseline_tree, load_average, met, repository_root, run_python, seconds
 
@@ -55,12 +56,18 @@ def run(quick: bool) -> list[Row]:
     wide, narrow, d = (128, 64, 10**6) if quick else (256, 128, 10**6)
     here, base = repository_root(), baseline_tree()
     load = load_average()
-    now_wide = _point(here, wide, d)
-    base_narrow = _point(base, narrow, d)
-    now_narrow = _point(here, narrow, d)
-    base_wide = _point(base, wide, d)
-    mid_now = _point(here, 180, 2000)
-    mid_base = _point(base, 180, 2000)
+    points = {}
+    # cheapest first; each point is printed to stderr as it finishes (a long run under load
+    # keeps what it measured)
+    for label, tree, K, dim in (("now", here, 180, 2000), ("13828e0", base, 180, 2000),
+                                ("now", here, wide, d), ("13828e0", base, narrow, d),
+                                ("now", here, narrow, d), ("13828e0", base, wide, d)):
+        points[(label, K, dim)] = result = _point(tree, K, dim)
+        print(f"  {label} K = {K}, d = {dim}: {_describe(result)} (load average "
+              f"{load_average():.1f})", file=sys.stderr, flush=True)
+    now_wide, base_narrow = points[("now", wide, d)], points[("13828e0", narrow, d)]
+    now_narrow, base_wide = points[("now", narrow, d)], points[("13828e0", wide, d)]
+    mid_now, mid_base = points[("now", 180, 2000)], points[("13828e0", 180, 2000)]
     rows = []
     computed = now_wide["error"] is None
     ratio = now_wide["seconds"] / base_narrow["seconds"]
