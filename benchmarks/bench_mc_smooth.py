@@ -35,6 +35,20 @@ def run(quick: bool) -> list[Row]:
 
     rows = []
     load = load_average()
+    import numerics.montecarlo as mc
+
+    kernel = mc._span_kernel
+    mc._span_kernel = lambda *args: None  # the generic path the smooth kernel replaced
+    try:
+        with blas_threads(1):
+            t_generic, _, t_floor, _ = interleaved(
+                lambda: monte_carlo(config.W, config.W_star, "h1", n_samples=n, seed=0,
+                                    activation="erf"), floor, repeat=3 if quick else 5)
+    finally:
+        mc._span_kernel = kernel
+    rows.append(Row("MC h1 erf, generic path (before the smooth kernel): vs the floor",
+                    f"{n / t_generic:.3g}/s", f"{n / t_floor:.3g}/s", f"{t_floor / t_generic:.3g}",
+                    "(before)", "", f"same configuration; load average {load:.1f}"))
     with blas_threads(1):
         for activation in ("erf", "gelu", "sine", "relu"):
             t_ours, _, t_floor, _ = interleaved(
