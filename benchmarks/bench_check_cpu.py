@@ -35,7 +35,7 @@ def claim_ids(tree: str) -> list[str]:
 def _verdicts(stdout: str) -> dict[str, str]:
     data = json.loads(stdout)
     claims = data["claims"] if isinstance(data, dict) else data
-    return {item["id"]: item["verdict"] for item in claims}
+    return {item["id"]: item.get("status", item.get("verdict")) for item in claims}
 
 
 def check_cpu(tree: str, ids: list[str], quick: bool) -> tuple[float, float, dict[str, str]]:
