@@ -336,6 +336,10 @@ def gradient_flow(W0: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
     except ValueError as exc:
         if "float64" not in str(exc):  # a bad loss/activation/Σ: theory's message names it
             raise
+        from theory.activations import get_activation as closed_form
+
+        if not closed_form(activation).homogeneous:  # the smooth range: theory's message
+            raise ValueError(f"gradient_flow: {exc}") from None
         raise ValueError(f"gradient_flow: W0 and W_star are too large for float64: {exc}. The "
                          "flow is scale-equivariant (W(t) for cW0, cW* is c·W(t)): integrate "
                          "from W0/c, W_star/c and scale the trajectory back") from None

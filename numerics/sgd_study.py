@@ -5,13 +5,21 @@ activation σ in both, data x ~ N(0, I_d) with y = Σ_j σ(w*_j·x) and ∇_x y 
 For every seed s the l2 and h1 runs share the start W₀ (i.i.d. N(0, 1/d) entries, drawn from
 default_rng([s, 7])), the training and test samples, and the minibatch order (train(seed=s)).
 
-Yardstick: the test L2 loss mean ½(g − y)² on n_test fresh samples (TrainResult.test_l2_loss),
-recorded every ``record_every`` steps, whatever loss is trained. ε = eps_rel × the test L2 loss
-at the start (the same for l2 and h1 of a seed). "steps to ε" is the first recorded step with
-test L2 loss <= ε (None if never within ``steps``).
+Yardstick: the test L2 loss mean ½(g − y)² on n_test fresh samples, whatever loss is trained,
+evaluated after every step (numerics.train(test_l2_every_step=True)). ε = eps_rel × the test
+L2 loss at the start (the same for l2 and h1 of a seed). "steps to ε" is the exact first step
+with test L2 loss <= ε (None if never within ``steps``); no recording grid rounds it, so two
+runs tie only when they reach ε at the same step.
+
+Paired comparison over seeds (:meth:`ActivationStudy.paired`): the sign test on which run of a
+seed reaches ε in fewer steps (ties dropped), and the effect size — the median over seeds of
+the step ratio steps_h1/steps_l2 (a run that never reaches ε counts as ∞ steps; both never: a
+tie, ratio 1) with a 95 % bootstrap interval (scipy.stats.bootstrap, percentile method, 9999
+resamples, seeded).
 
 Step sizes: each loss at its own best constant step from ``lr_grid``, chosen on separate tuning
-seeds by the smallest median steps to ε (ties: the smaller median final test loss; a diverging
+seeds (several: a step is not tuned on a single seed) by the smallest median steps to ε
+(ties: the smaller median final test loss; a diverging
 step counts as never reaching ε). The normalised h1, (L + λJ)/(1 + λ), at l2's best step is
 trained as h1 with step lr_l2/(1 + λ) (the same update).
 
@@ -35,7 +43,7 @@ from typing import Any
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
-from scipy.stats import binom, binomtest
+from scipy.stats import binom, binomtest, bootstrap
 
 from numerics.landscape import orthonormal_teacher, wilson_interval
 from numerics.training import batch_loss_and_gradient, sample_teacher_data, train
@@ -61,6 +69,9 @@ class SGDSettings:
     tuning_seeds: tuple[int, ...] = (1000, 1001, 1002)
     seeds: tuple[int, ...] = tuple(range(20))
     sobolev_weight: float = 1.0
+    #: end each run at the step it reaches ε (its endpoint is then that step's): the steps to ε
+    #: are unchanged and a run costs about steps-to-ε updates instead of ``steps``.
+    stop_at_eps: bool = False
 
     def __post_init__(self) -> None:
         if len(self.seeds) < 1 or len(self.tuning_seeds) < 1 or len(self.lr_grid) < 1:
@@ -109,15 +120,17 @@ def run_once(activation: str, variant: str, lr: float, seed: int,
                        batch_size=settings.batch_size, n_train=settings.n_train,
                        n_test=settings.n_test, seed=seed, activation=activation,
                        sobolev_weight=settings.sobolev_weight,
-                       record_every=settings.record_every)
+                       record_every=settings.record_every, test_l2_every_step=True,
+                       stop_at_test_l2_fraction=settings.eps_rel if settings.stop_at_eps
+                       else None)
     except ValueError as exc:
         if "diverged" not in str(exc):
             raise
         return RunOutcome(seed, variant, lr, None, math.nan, None, None, "diverged")
     curve = result.test_l2_loss
     epsilon = settings.eps_rel * curve[0]
-    hit = np.flatnonzero(curve <= epsilon)
-    steps_to = int(result.steps[hit[0]]) if hit.size else None
+    hit = np.flatnonzero(result.test_l2_each_step <= epsilon)  # index = step
+    steps_to = int(hit[0]) if hit.size else None
     cost = ((result.W[:, None, :] - W_star[None, :, :]) ** 2).sum(axis=-1)
     rows, cols = linear_sum_assignment(cost)
     distance = float(math.sqrt(cost[rows, cols].sum()))
@@ -162,6 +175,32 @@ def median_interval(values: list[float], confidence: float = 0.95) -> tuple[floa
     return float(x[j - 1]), float(x[n - j])
 
 
+def step_ratio_effect(ratios: list[float], confidence: float = 0.95,
+                      seed: int = 0) -> dict[str, Any]:
+    """Median of the per-seed step ratios and its bootstrap interval (percentile method, 9999
+    resamples, numpy default_rng(seed)); null bounds with a reason when fewer than 3 ratios or
+    an end is not finite."""
+    values = np.asarray(ratios, dtype=float)
+    out: dict[str, Any] = {
+        "median_step_ratio": _finite(float(np.median(values))) if values.size else None,
+        "step_ratio_ci95": None,
+        "step_ratio_how": f"median over {values.size} seeds of the per-seed step ratio; "
+                          f"{confidence:.0%} bootstrap interval, percentile method, 9999 "
+                          f"resamples, default_rng({seed})"}
+    if values.size < 3:
+        out["step_ratio_ci95_reason"] = "fewer than 3 seeds"
+        return out
+    with np.errstate(invalid="ignore"):  # infinite ratios: the percentile ends stay exact
+        result = bootstrap((values,), np.median, confidence_level=confidence,
+                           n_resamples=9999, method="percentile",
+                           rng=np.random.default_rng(seed), vectorized=True, axis=-1)
+    low, high = (float(result.confidence_interval.low), float(result.confidence_interval.high))
+    out["step_ratio_ci95"] = [_finite(low), _finite(high)]
+    if not (math.isfinite(low) and math.isfinite(high)):
+        out["step_ratio_ci95_reason"] = "an end is infinite: runs that never reached ε"
+    return out
+
+
 def _finite(value: float) -> float | None:
     return value if value is not None and math.isfinite(value) else None
 
@@ -200,8 +239,10 @@ class ActivationStudy:
         }
 
     def paired(self, variant: str, against: str = "l2") -> dict[str, Any]:
-        """Sign test over seeds: does ``variant`` reach ε in fewer steps than ``against``?"""
+        """Sign test over seeds (does ``variant`` reach ε in fewer steps than ``against``?) and
+        the effect size: median step ratio variant/against with its bootstrap interval."""
         wins = losses = ties = 0
+        ratios = []
         for a, b in zip(self.runs[variant], self.runs[against], strict=True):
             sa = a.steps_to_eps if a.steps_to_eps is not None else math.inf
             sb = b.steps_to_eps if b.steps_to_eps is not None else math.inf
@@ -211,9 +252,10 @@ class ActivationStudy:
                 losses += 1
             else:
                 ties += 1
+            ratios.append(1.0 if sa == sb else sa / sb)
         p = binomtest(wins, wins + losses).pvalue if wins + losses else 1.0
         return {"fewer_steps": wins, "more_steps": losses, "ties": ties,
-                "sign_test_p": float(p)}
+                "sign_test_p": float(p), **step_ratio_effect(ratios)}
 
     def as_dict(self) -> dict[str, Any]:
         return {"activation": self.activation, "tuning": self.tuning,
@@ -307,11 +349,11 @@ def epoch_cost(activation: str = "relu", settings: SGDSettings | None = None, *,
 def quick_settings() -> SGDSettings:
     """Reduced sizes for `check --quick` (still 20 evaluation seeds)."""
     return replace(SGDSettings(), n_train=2048, n_test=1024, steps=400, record_every=20,
-                   lr_grid=(0.4, 0.8, 1.6), tuning_seeds=(1000,))
+                   lr_grid=(0.4, 0.8, 1.6), tuning_seeds=(1000, 1001, 1002))
 
 
 def main(argv: list[str] | None = None) -> int:
-    """python3 -m numerics.sgd_study [--activations ...] [--quick] [--json]: the full study."""
+    """``python3 -m numerics.sgd_study [--activations ...] [--quick] [--json]``: the full study."""
     import argparse
     import json
 
@@ -340,8 +382,13 @@ def main(argv: list[str] | None = None) -> int:
                       f"{row['endpoint_classes']}")
             for name in ("h1_vs_l2", "h1_normalised_vs_l2"):
                 pair = study[name]
+                ci = pair["step_ratio_ci95"]
+                ratio = pair["median_step_ratio"]
+                effect = ("" if ratio is None else f", median step ratio {ratio:.3g}"
+                          + ("" if ci is None or None in ci else
+                             f" (95 % bootstrap {ci[0]:.3g} to {ci[1]:.3g})"))
                 print(f"  {name}: fewer steps {pair['fewer_steps']}, more {pair['more_steps']}, "
-                      f"ties {pair['ties']}, sign test p = {pair['sign_test_p']:.3g}")
+                      f"ties {pair['ties']}, sign test p = {pair['sign_test_p']:.3g}{effect}")
     if args.json:
         print(json.dumps(report, indent=1, allow_nan=False))
     else:

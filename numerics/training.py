@@ -121,6 +121,9 @@ class TrainResult:
     #: test L2 loss mean ½(g − y)² on the same fresh samples (equal to test_loss for "l2"): a
     #: common yardstick for runs of different losses.
     test_l2_loss: NDArray[np.float64] | None = None
+    #: test L2 loss after every step (index = step, 0 = the start), when train was asked for it
+    #: (``test_l2_every_step=True``): the exact step at which a level is first reached.
+    test_l2_each_step: NDArray[np.float64] | None = None
 
 
 def _per_sample_loss(W, X, y, dy, loss, weight, activation):
@@ -134,15 +137,21 @@ def train(W0: ArrayLike, W_star: ArrayLike, loss: str = "h1", *, optimizer: str 
           lr: float = 0.1, steps: int = 200, batch_size: int = 64, n_train: int = 4096,
           n_test: int = 4096, seed: int = 0, activation: str = "relu",
           sobolev_weight: float = 1.0, record_every: int = 1, second_order_weight: float = 1.0,
-          input_covariance: ArrayLike | None = None) -> TrainResult:
+          input_covariance: ArrayLike | None = None,
+          test_l2_every_step: bool = False,
+          stop_at_test_l2_fraction: float | None = None) -> TrainResult:
     """Train the student from W0 on sampled teacher data with GD ("gd", full batch) or SGD.
 
     loss "sobolev2"/"h2" add μ·mean ½‖∇²_x g − ∇²_x y‖²_F (μ = second_order_weight; smooth
     activations only); input_covariance Σ samples x ~ N(0, Σ) (default I, same random stream).
 
     SGD draws minibatches of ``batch_size`` without replacement from a fresh permutation of the
-    training set each epoch. Losses are recorded every ``record_every`` steps and at the end.
-    Raises ValueError for bad settings, and when the weights become non-finite (lr too large).
+    training set each epoch. Losses are recorded every ``record_every`` steps and at the end;
+    ``test_l2_every_step`` also records the test L2 loss (only it) after every step
+    (TrainResult.test_l2_each_step); with it, ``stop_at_test_l2_fraction`` = f ends the run
+    after the first step whose test L2 loss is <= f × the initial one (that step is recorded
+    last). Raises ValueError for bad settings, and when the weights become non-finite (lr too
+    large).
     """
     W, W_star = as_student_teacher(W0, W_star)
     check_population_loss(loss)
@@ -161,6 +170,11 @@ def train(W0: ArrayLike, W_star: ArrayLike, loss: str = "h1", *, optimizer: str 
                         ("n_test", n_test), ("record_every", record_every)):
         if not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"{name} must be a positive integer; got {value!r}")
+    if stop_at_test_l2_fraction is not None and not (
+            test_l2_every_step and isinstance(stop_at_test_l2_fraction, (int, float))
+            and 0 < stop_at_test_l2_fraction < 1):
+        raise ValueError("stop_at_test_l2_fraction must be a number in (0, 1) and needs "
+                         f"test_l2_every_step=True; got {stop_at_test_l2_fraction!r}")
     if optimizer == "sgd" and batch_size > n_train:
         raise ValueError(f"batch_size ({batch_size}) must not exceed n_train ({n_train})")
     rng = np.random.default_rng(seed)
@@ -196,9 +210,16 @@ def train(W0: ArrayLike, W_star: ArrayLike, loss: str = "h1", *, optimizer: str 
         test_l2.append(test_curve[-1] if loss == "l2" else float(
             _per_sample_loss(W, Xt, yt, dyt, "l2", weight, activation).mean()))
 
+    each_step = []
+
+    def test_l2_now(W):
+        return float(_per_sample_loss(W, Xt, yt, dyt, "l2", weight, activation).mean())
+
     order = rng.permutation(n_train)
     cursor = 0
     log(0)
+    if test_l2_every_step:
+        each_step.append(test_l2_now(W))
     for step in range(1, steps + 1):
         if optimizer == "gd":
             batch = slice(None)
@@ -213,13 +234,21 @@ def train(W0: ArrayLike, W_star: ArrayLike, loss: str = "h1", *, optimizer: str 
         if not np.all(np.isfinite(W)) or not np.all(np.isfinite(grad)):
             raise ValueError(f"training diverged at step {step} (non-finite weights): lr={lr:g} "
                              f"is too large for {optimizer} on the {loss} loss; lower lr")
-        if step % record_every == 0 or step == steps:
+        stop = False
+        if test_l2_every_step:
+            with np.errstate(over="ignore", invalid="ignore"):
+                each_step.append(test_l2_now(W))
+            stop = (stop_at_test_l2_fraction is not None
+                    and each_step[-1] <= stop_at_test_l2_fraction * each_step[0])
+        if step % record_every == 0 or step == steps or stop:
             with np.errstate(over="ignore", invalid="ignore"):
                 log(step)
             if not (math.isfinite(train_curve[-1]) and math.isfinite(test_curve[-1])):
                 raise ValueError(f"training diverged by step {step} (the loss overflowed): "
                                  f"lr={lr:g} is too large for {optimizer} on the {loss} loss")
+        if stop:
+            break
     return TrainResult(np.array(record), np.array(train_curve), np.array(test_curve),
                        np.array(test_err), W, loss, optimizer, float(lr), int(batch_size),
                        int(n_train), int(n_test), int(seed), activation.name, weight,
-                       np.array(test_l2))
+                       np.array(test_l2), np.array(each_step) if test_l2_every_step else None)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import signal
 import sys
 import threading
@@ -57,7 +58,29 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
             module.register(subparsers)
         else:
             subparsers.add_parser(name, help=help_text)
+    for command_parser in (parser, *subparsers.choices.values()):
+        # a value such as "-0.5:1" (--spike STRENGTH:RANK) or "-1e-3" is a value, not an option
+        command_parser._negative_number_matcher = _NEGATIVE_VALUE
     return parser
+
+
+#: Arguments that start with "-" but are values: negative numbers in any float notation and
+#: negative STRENGTH:RANK spikes (no option of the tool looks like this).
+_NEGATIVE_VALUE = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?(:\d+)?$")
+
+
+def _foreign_digits(token: str) -> bool:
+    """A number (or STRENGTH:RANK, or --opt=number) that Python would read although it uses
+    non-ASCII digits ('٣' is 3 to int() and float())."""
+    value = token.split("=", 1)[1] if token.startswith("--") and "=" in token else token
+    if value.isascii() or not any(ch.isdecimal() for ch in value):
+        return False
+    for part in value.split(":"):
+        try:
+            float(part)
+        except ValueError:
+            return False
+    return True
 
 
 def _raise_terminated(signum, frame):  # noqa: ARG001 - signal handler signature
@@ -87,6 +110,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_usage(sys.stderr)
         print("sobolev-verify: error: a COMMAND is required (one of "
               f"{', '.join(COMMANDS)}); see `sobolev-verify --help`", file=sys.stderr)
+        return 2
+    foreign = next((token for token in argv if _foreign_digits(token)), None)
+    if foreign is not None:
+        parser.print_usage(sys.stderr)
+        print(f"sobolev-verify: error: {foreign!r} is a number written with non-ASCII digits; "
+              "write numbers with the digits 0-9", file=sys.stderr)
         return 2
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

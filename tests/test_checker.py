@@ -253,8 +253,10 @@ def test_failure_condition_is_computed_from_the_records():
     where = failure_condition(records, failed, min_support=3)
     assert where["failures"].startswith("fails at 2 of 9 surveyed points: K = 3, d ∈ {3, 5}")
     assert where["ranges"]["K"] == [3.0, 3.0]
-    # K < 3 holds at 6 points, d < 3 at 3 points: the best region is K < 3
-    assert where["condition"].startswith("K < 3 (holds strictly at 6 of the 6")
+    # K <= 2 holds at 6 points, d <= 2 at 3 (and K = 3, d = 2 adds one): the best region is
+    # K <= 2, a surveyed grid value labelled with what the next value showed
+    assert where["condition"] == ("K ≤ 2 (holds strictly at all 6 surveyed points there; grid "
+                                  "values, next surveyed K = 3: 2 violations)")
     # no region of the required support -> no condition
     assert failure_condition(records, failed, min_support=7)["condition"] is None
 
@@ -312,32 +314,78 @@ def test_markdown_report_escapes_pipes_and_carries_provenance(tmp_path):
     assert "git_commit" in info  # a commit or None with a reason, never an error
 
 
-def _payload(mode="default", all_claims=True, summary="κ(h1) < κ(l2) | sometimes"):
+def _payload(mode="default", all_claims=True, summary="κ(h1) < κ(l2) | sometimes; at 2*pi*r"):
     return {"provenance": {"mode": mode, "all_claims": all_claims},
-            "claims": [{"id": "c", "expected": "conditional", "status": "conditional",
+            "claims": [{"id": "kappa-c", "expected": "conditional", "status": "conditional",
                         "summary": summary, "condition": "K < 2", "error": None}]}
 
 
-def test_readme_table_is_written_between_markers_and_checked(tmp_path, capsys):
+def _site(tmp_path, readme_table):
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{readme_table.SUMMARY_START}\nold\n{readme_table.SUMMARY_END}\n"
+                      "outro\n")
+    findings = tmp_path / "docs" / "findings" / "index.md"
+    findings.parent.mkdir(parents=True)
+    findings.write_text(f"# Findings\n{readme_table.START}\nold\n{readme_table.END}\nend\n")
+    return readme, findings
+
+
+def test_findings_tables_are_written_between_markers_and_checked(tmp_path, capsys):
     from proofs_check.report import readme_table
 
-    readme = tmp_path / "README.md"
-    readme.write_text(f"intro\n{readme_table.START}\nold\n{readme_table.END}\noutro\n")
-    assert readme_table.update(readme, _payload(), check=True) == 1  # stale: diff, no write
-    assert "old" in readme.read_text()
-    assert readme_table.update(readme, _payload()) == 0
-    text = readme.read_text()
+    readme, findings = _site(tmp_path, readme_table)
+    claims = ("kappa-c",)
+    assert readme_table.update(readme, _payload(), check=True, readme_claims=claims) == 1
+    assert "old" in readme.read_text() and "old" in findings.read_text()  # --check: no write
+    assert readme_table.update(readme, _payload(), readme_claims=claims) == 0
+    text, page = readme.read_text(), findings.read_text()
     assert text.startswith("intro\n") and text.endswith("outro\n")
-    assert "κ(h1) < κ(l2) \\| sometimes **Condition:** K < 2" in text
-    assert readme_table.update(readme, _payload(), check=True) == 0
+    assert page.startswith("# Findings\n") and page.endswith("end\n")
+    # the README line: id linked to its family page, verdict, first clause (no headline yet)
+    line = next(line for line in text.splitlines() if line.startswith("- "))
+    assert line == ("- [`kappa-c`](docs/findings/conditioning.md): **conditional** — "
+                    "κ(h1) < κ(l2) | sometimes …")
+    # the findings page: a table row with an anchor link, and the claim's own section
+    assert "| [`kappa-c`](#kappa-c) | **conditional** | κ(h1) < κ(l2) \\| sometimes … |" in page
+    assert "### `kappa-c` {#kappa-c}" in page and "* at 2\\*pi\\*r" in page
+    assert "**Condition:** K < 2" in page
+    assert readme_table.update(readme, _payload(), check=True, readme_claims=claims) == 0
     with pytest.raises(ValueError, match="default"):
         readme_table.table(_payload(mode="quick"))
     with pytest.raises(ValueError, match="every claim"):
         readme_table.table(_payload(all_claims=False))
+    with pytest.raises(ValueError, match="does not have"):
+        readme_table.summary_lines(_payload(), ("missing-claim",))
     readme.write_text("no markers\n")
     assert readme_table.main(["--readme", str(readme), "--from-json",
                               str(tmp_path / "missing.json")]) == 2
     capsys.readouterr()
+
+
+def test_a_headline_replaces_the_first_clause_and_readme_lines_stay_short():
+    from proofs_check.report import readme_table
+
+    payload = _payload(summary="x" * 400)
+    claim = payload["claims"][0]
+    line = readme_table.summary_lines(payload, ("kappa-c",))
+    assert len(line) <= readme_table.README_LINE_LIMIT and line.endswith("…")
+    claim["headline"] = "fails at 11 of 395 points, all with K ≥ 2"
+    line = readme_table.summary_lines(payload, ("kappa-c",))
+    assert line.endswith("**conditional** — fails at 11 of 395 points, all with K ≥ 2")
+
+
+def test_every_readme_claim_is_registered_and_has_a_findings_page():
+    from proofs_check.report import readme_table
+
+    registered = {claim.id for claim in registry.all_claims()}
+    assert len(readme_table.README_CLAIMS) <= 12
+    assert set(readme_table.README_CLAIMS) <= registered
+    from pathlib import Path
+
+    root = Path(__file__).parents[1] / "docs" / "findings"
+    for claim_id in registered:
+        page = readme_table.family_page(claim_id)
+        assert page is not None and (root / page).is_file(), claim_id
 
 
 def test_readme_table_refuses_a_quick_run(capsys):
@@ -356,12 +404,15 @@ def test_conditions_follow_the_evidence_not_a_fixed_phrase():
     by_distance = conditioning._kappa(
         [conditioning._row(2, 10.0, 5.0 if s < 4 else 12.0, seed=s, distance=0.01 * (s + 1))
          for s in range(8)])
-    assert decide(by_width).condition.startswith("K < 3 (holds strictly at 6 of the 6")
-    assert decide(by_distance).condition.startswith("relative distance < 0.05 (holds strictly "
-                                                    "at 4 of the 4")
+    assert decide(by_width).condition.startswith("K ≤ 2 (holds strictly at all 6 compared "
+                                                 "configurations there; grid values, next "
+                                                 "surveyed K = 3: 3 violations)")
+    assert decide(by_distance).condition.startswith(
+        "relative distance ≤ 0.04 (holds strictly at all 4 compared configurations there; grid "
+        "values, next surveyed relative distance = 0.05: 1 violation)")
     flow = get_claim("flow-h1-faster-than-l2").decide
     verdict = flow(dynamics.times([(1, 10, 3), (2, 20, 5), (3, 20, 25)]))
-    assert verdict.condition.startswith("K < 3")
+    assert verdict.condition.startswith("K ≤ 2")
     assert verdict.counterexample["K"] == 3
 
 
@@ -384,5 +435,9 @@ def test_machine_dependent_claim_agrees_with_any_documented_verdict_and_quotes_n
     payload["claims"].append({"id": claim.id, "expected": "conditional", "status": "holds",
                               "summary": "relu ×1.19", "condition": None, "error": None,
                               "machine_dependent": True})
-    row = readme_table.table(payload).splitlines()[-1]
-    assert "×1.19" not in row and "holds" not in row and "machine-dependent" in row
+    text = readme_table.table(payload)
+    assert "×1.19" not in text
+    row = next(line for line in text.splitlines() if line.startswith(f"| [`{claim.id}`"))
+    assert "holds" not in row and "machine-dependent" in row
+    line = readme_table.summary_lines(payload, (claim.id,))
+    assert "×1.19" not in line and "holds" not in line and "machine-dependent" in line

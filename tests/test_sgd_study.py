@@ -77,3 +77,59 @@ def test_bad_settings_raise():
         study_activation("swish", SMALL)
     with pytest.raises(ValueError, match="variant"):
         run_once("relu", "l1", 0.1, 0, SMALL)
+
+
+def test_steps_to_eps_is_the_exact_step_of_the_every_step_curve():
+    """The step reported is the first step whose test L2 loss is <= ε, read from an independent
+    re-run with the loss recorded at every step (record_every=1), not a recording-grid value."""
+    outcome = run_once("relu", "h1", 0.8, 3, SMALL)
+    W0 = np.random.default_rng([3, 7]).standard_normal((SMALL.width, SMALL.dim)) / np.sqrt(
+        SMALL.dim)
+    full = train(W0, np.eye(SMALL.dim)[:SMALL.width], "h1", optimizer="sgd", lr=0.8,
+                 steps=SMALL.steps, batch_size=SMALL.batch_size, n_train=SMALL.n_train,
+                 n_test=SMALL.n_test, seed=3, activation="relu", record_every=1)
+    epsilon = SMALL.eps_rel * full.test_l2_loss[0]
+    below = np.flatnonzero(full.test_l2_loss <= epsilon)
+    expected = int(full.steps[below[0]]) if below.size else None
+    assert outcome.steps_to_eps == expected
+
+
+def test_stopping_at_eps_keeps_the_step_and_the_trajectory():
+    a = run_once("sine", "l2", 0.8, 1, replace(SMALL, steps=200, eps_rel=0.05))
+    b = run_once("sine", "l2", 0.8, 1, replace(SMALL, steps=200, eps_rel=0.05, stop_at_eps=True))
+    assert a.steps_to_eps is not None and a.steps_to_eps == b.steps_to_eps
+    with pytest.raises(ValueError, match="stop_at_test_l2_fraction"):
+        train(np.eye(3)[:2] * 0.5, np.eye(3)[:2], "l2", steps=3, n_train=16, n_test=16,
+              stop_at_test_l2_fraction=0.1)  # needs test_l2_every_step=True
+
+
+def test_step_ratio_effect_interval_contains_the_median_and_reports_infinite_ends():
+    from numerics.sgd_study import step_ratio_effect
+
+    rng = np.random.default_rng(1)
+    ratios = list(np.exp(rng.normal(np.log(0.8), 0.2, size=60)))
+    effect = step_ratio_effect(ratios)
+    low, high = effect["step_ratio_ci95"]
+    assert low <= effect["median_step_ratio"] <= high
+    assert low < 0.8 < high  # the true median of the log-normal sample's law
+    censored = step_ratio_effect([0.5, 0.6, np.inf, np.inf, np.inf])
+    assert censored["median_step_ratio"] is None and "infinite" in censored[
+        "step_ratio_ci95_reason"]
+    assert step_ratio_effect([0.5, 0.6])["step_ratio_ci95"] is None
+
+
+@pytest.mark.slow
+def test_sgd_claim_gives_the_same_verdict_on_two_disjoint_seed_sets():
+    """The claim's verdict and its per-activation outcomes agree between evaluation seeds 0..99
+    and 100..199 (tuning seeds are separate), with effect sizes reported on both."""
+    from proofs_check.claims import get_claim
+    from proofs_check.claims.landscape import sgd_evidence_for
+
+    decide = get_claim("sgd-h1-reaches-epsilon-in-fewer-steps").decide
+    first = decide(sgd_evidence_for(True, tuple(range(0, 100))))
+    second = decide(sgd_evidence_for(True, tuple(range(100, 200))))
+    assert first.status == second.status
+    assert first.evidence["outcome"] == second.evidence["outcome"]
+    for verdict in (first, second):
+        for row in verdict.evidence["per_activation"]:
+            assert row["median_step_ratio"] is not None and row["step_ratio_ci95"] is not None

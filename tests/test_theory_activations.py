@@ -471,12 +471,13 @@ def test_spiked_covariance_structured_spectrum_at_large_d_and_bad_factor():
 
 def test_sine_kernels_stay_finite_for_large_weights():
     """e^{−(s_a+s_b)/2}·sinh c overflowed to inf·0 = NaN once c > 710 (|w| ≈ 27 here, where the
-    gradient used to be NaN). The loss and field at |w| ≈ 40 against 50-digit mpmath of
+    gradient used to be NaN). The loss and field at |w| ≈ 30 (c = |w|² ≈ 895 > 710 for the
+    pair (w, w), inside theory.activations.SMOOTH_SQUARED_NORM_RANGE) against 50-digit mpmath of
     ½P(w,w) − P(w,w*) + ½P(w*,w*) with P = k + (a·b)·∂k/∂c, k = e^{−(s_a+s_b)/2} sinh c."""
     import mpmath
 
     mpmath.mp.dps = 50
-    w = np.array([-6.6, -39.1])
+    w = np.array([-5.0, -29.5])
     w_star = np.array([3.0, -8.4])
 
     def loss(u):

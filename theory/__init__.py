@@ -1,6 +1,7 @@
 """theory: closed forms of the shallow student-teacher model with Gaussian input x ~ N(0, Σ).
 
 Public API (stable):
+
     population_loss(W, W_star, loss="h1", *, activation="relu", sobolev_weight=1.0,
                     second_order_weight=1.0, input_covariance=None) -> float
     population_gradient(W, W_star, loss="h1", *, convention="expected", activation="relu",
@@ -17,8 +18,8 @@ Losses: "l2" (E ½(g − g*)²), "sobolev" (E ½|∇_x g − ∇_x g*|²), "h1" 
 "sobolev2" (E ½‖∇²_x g − ∇²_x g*‖²_F), "h2" (l2 + λ·sobolev + μ·sobolev2).
 Activations: theory.activations.available() — relu, leaky_relu(α), erf, sine, gelu.
 Conventions: "expected" (E_x of the pointwise gradient, step derivative 0; drives training) and
-"exact" (derivative of the population loss); they coincide for smooth activations. See README
-("Activations and input laws"), theory.kernels, theory.pair_frame and theory.activations.
+"exact" (derivative of the population loss); they coincide for smooth activations. See the library
+guide (docs/library.md), theory.kernels, theory.pair_frame and theory.activations.
 """
 
 from theory import activations  # noqa: F401  (theory.activations.available(), parse_activation)

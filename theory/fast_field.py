@@ -55,7 +55,7 @@ from numpy.typing import NDArray
 from theory import kernels
 from theory.activations import ClosedFormActivation, get_activation
 from theory.kernels import PI
-from theory.pair_frame import pair_derivatives
+from theory.pair_frame import consistent_gram, pair_derivatives
 from theory.validation import (
     check_convention,
     check_input_covariance,
@@ -323,7 +323,7 @@ def smooth_gradient(plan: SmoothPlan, Z: Array, n2: Array, K: int) -> Array:
         return np.zeros((K, d))
     _check_pair_memory(K, N, d)
     W, W_star = Z[:K], Z[K:]
-    c = W @ Z.T
+    c = consistent_gram(W @ Z.T, W, Z, n2)
     D = pair_derivatives(plan.activation.partials, dict(plan.weights), n2[:K, None],
                          n2[None, :], c, c, 1)
     F_sa, G = D.first["sa"], D.first["c"] + D.first["e"]
@@ -339,7 +339,7 @@ def smooth_loss(plan: SmoothPlan, Z: Array, n2: Array, K: int) -> float:
     if _at_teacher(Z, K):
         return 0.0
     _check_pair_memory(N, N, d)
-    c = Z @ Z.T
+    c = consistent_gram(Z @ Z.T, Z, Z, n2)
     value = pair_derivatives(plan.activation.partials, dict(plan.weights), n2[:, None],
                              n2[None, :], c, c, 0).value
     return float(0.5 * value[:K, :K].sum() - value[:K, K:].sum() + 0.5 * value[K:, K:].sum())

@@ -82,6 +82,42 @@ class PairDerivatives:
     second: dict[tuple[str, str], Array]
 
 
+class NonFiniteResultError(ValueError):
+    """A pair sum overflowed float64 (or produced NaN) although every input was in range."""
+
+
+def _weights_text(weights: dict[int, float]) -> str:
+    names = {0: "l2 weight", 1: "sobolev_weight", 2: "second_order_weight"}
+    return ", ".join(f"{names.get(n, n)} = {w:g}" for n, w in sorted(weights.items()) if n)
+
+
+def finite_result(function):
+    """Run a pair-sum function with float warnings silenced and refuse a non-finite result.
+
+    The weights w_n multiply eⁿ·h_n (e = a·b Euclidean): a huge sobolev_weight or
+    second_order_weight, or a Euclidean a·b far beyond the Σ-norms (input_covariance ≪ I), can
+    overflow although each factor is finite; the result is then a ValueError naming those
+    arguments instead of inf or NaN."""
+    import functools
+
+    @functools.wraps(function)
+    def guarded(*args, **kwargs):
+        with np.errstate(all="ignore"):
+            result = function(*args, **kwargs)
+        arrays = result if isinstance(result, tuple) else (result,)
+        if all(a is None or np.isfinite(a).all() for a in arrays):
+            return result
+        weights = next((a for a in args if isinstance(a, dict)), None)
+        text = f" ({_weights_text(weights)})" if weights and _weights_text(weights) else ""
+        raise NonFiniteResultError(
+            f"the population sum over neuron pairs overflows float64{text}: the Sobolev terms "
+            "scale like sobolev_weight·(a·b)·h₁ and second_order_weight·(a·b)²·h₂ and must stay "
+            f"below {np.finfo(float).max:.3g}. Reduce sobolev_weight or second_order_weight, "
+            "or rescale W and W_star (a·b is Euclidean: an input_covariance far below I "
+            "leaves it large)")
+    return guarded
+
+
 _SECOND_KEYS = (("sa", "sa"), ("sa", "sb"), ("sa", "c"), ("sb", "sb"), ("sb", "c"), ("c", "c"))
 
 
@@ -138,19 +174,59 @@ class Grams:
 
 
 def grams(X: Array, Y: Array, sigma: Array | None) -> Grams:
-    SX = covariance_apply(X, sigma)
-    SY = covariance_apply(Y, sigma)
-    sa = np.einsum("ia,ia->i", X, SX)[:, None]
-    sb = np.einsum("ia,ia->i", Y, SY)[None, :]
-    e = X @ Y.T
-    c = e if sigma is None else X @ SY.T
+    """Gram entries of every pair (x_i, y_j); identical rows get exactly consistent entries.
+
+    For x_i = y_j (bitwise), c_ij is set to s_a,i (= s_b,j) and e_ij to x_i·x_i as computed for
+    the diagonal: a matrix product and a row-wise dot product round differently, and the smooth
+    kernels need √(s_a s_b) − |c| exactly 0 for such a pair (theory.activations.erf: otherwise
+    its error, ~1e-16·s, is amplified by s in Δ² and the kernels lose every digit for s ≳ 1e8).
+    """
+    with np.errstate(over="ignore", invalid="ignore"):  # out-of-range entries are refused
+        SX = covariance_apply(X, sigma)                 # where they are used (the kernels)
+        SY = covariance_apply(Y, sigma)
+        sa = np.einsum("ia,ia->i", X, SX)[:, None]
+        sb = sa.T if Y is X else np.einsum("ia,ia->i", Y, SY)[None, :]
+        e = X @ Y.T
+        c = e if sigma is None else X @ SY.T
+    identical = _identical_rows(X, Y)
+    if identical is not None:
+        rows, cols = identical
+        c[rows, cols] = sa[rows, 0]  # with Σ = I, e is c
+        if sigma is not None:
+            e[rows, cols] = np.einsum("ia,ia->i", X[rows], X[rows])
     return Grams(X, Y, SX, SY, sa, sb, c, e)
 
 
+def consistent_gram(c: Array, X: Array, Y: Array, n2: Array) -> Array:
+    """Set c[i, j] = n2[i] where X[i] == Y[j] bitwise (in place; Σ = I, n2[i] = x_i·x_i as
+    computed row-wise): the exact consistency :func:`grams` gives identical rows."""
+    identical = _identical_rows(X, Y)
+    if identical is not None:
+        rows, cols = identical
+        c[rows, cols] = n2[rows]
+    return c
+
+
+def _identical_rows(X: Array, Y: Array) -> tuple[Array, Array] | None:
+    """Indices (i, j) with X[i] == Y[j] bitwise (the diagonal among them when Y is X), or
+    None; by hashing the rows' bytes, O((K + M)·d)."""
+    table: dict[bytes, list[int]] = {}
+    for j, row in enumerate(np.ascontiguousarray(Y)):
+        table.setdefault(row.tobytes(), []).append(j)
+    pairs = [(i, j) for i, row in enumerate(np.ascontiguousarray(X))
+             for j in table.get(row.tobytes(), ())]
+    if not pairs:
+        return None
+    rows, cols = np.array(pairs, dtype=np.intp).T
+    return rows, cols
+
+
+@finite_result
 def pair_sum_value(partials: Partials, weights: dict[int, float], g: Grams) -> float:
     return float(pair_derivatives(partials, weights, g.sa, g.sb, g.c, g.e, 0).value.sum())
 
 
+@finite_result
 def pair_sum_gradient(D: PairDerivatives, g: Grams) -> Array:
     """Σ_j ∂_a F(x_i, y_j), shape (K, d)."""
     f = D.first
@@ -260,6 +336,7 @@ def mask_coefficients(coef: BlockCoefficients, mask: Array) -> BlockCoefficients
                              {k: keep(v) for k, v in coef.B.items()})
 
 
+@finite_result
 def diagonal_sum(coef: BlockCoefficients, g: Grams, sigma: Array | None, dense: bool = True
                  ) -> tuple[Array | None, Array]:
     """(Σ_j A(x_i, y_j) as (K, d, d) or None, Σ_j of A's complement scalar as (K,))."""
@@ -278,6 +355,7 @@ def diagonal_sum(coef: BlockCoefficients, g: Grams, sigma: Array | None, dense: 
     return blocks, scalar
 
 
+@finite_result
 def pair_blocks(coef: BlockCoefficients, g: Grams, sigma: Array | None, dense: bool = True
                 ) -> tuple[Array | None, Array]:
     """(B(x_i, x_k) for all student pairs as (K, d, K, d) or None, complement scalars (K, K))."""

@@ -29,6 +29,18 @@ from theory.validation import (
 Array = NDArray[np.float64]
 _FLOAT64 = np.dtype(np.float64)
 
+
+def _finite(value, what: str, sobolev_weight: float, second_order_weight: float):
+    """``value`` if every entry is finite, else ValueError naming the loss weights (the only
+    inputs left that can overflow once W, W_star and input_covariance passed their checks)."""
+    if np.all(np.isfinite(value)):
+        return value
+    raise ValueError(
+        f"the population {what} overflows float64 (sobolev_weight = {sobolev_weight!r}, "
+        f"second_order_weight = {second_order_weight!r}): λ·J and μ·J₂ must stay below "
+        f"{np.finfo(float).max:.3g}. Reduce sobolev_weight or second_order_weight, or rescale "
+        "W and W_star")
+
 _COMMON_DOC = """
     Args:
         W: student weights (K, d), or (d,) for one neuron. W_star: teacher weights (K*, d).
@@ -50,14 +62,14 @@ def population_loss(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
                     activation: str = "relu", sobolev_weight: float = 1.0,
                     second_order_weight: float = 1.0,
                     input_covariance: ArrayLike | None = None) -> float:
-    value = fast_field.lean_loss(W, W_star, loss, activation, sobolev_weight,
-                                 second_order_weight, input_covariance)
-    if value is not None:
-        return value
-    return assembly.general_population_loss(W, W_star, loss, activation=activation,
-                                   sobolev_weight=sobolev_weight,
-                                   second_order_weight=second_order_weight,
-                                   input_covariance=input_covariance)
+    with np.errstate(over="ignore", invalid="ignore"):  # a non-finite result is refused below
+        value = fast_field.lean_loss(W, W_star, loss, activation, sobolev_weight,
+                                     second_order_weight, input_covariance)
+        if value is None:
+            value = assembly.general_population_loss(
+                W, W_star, loss, activation=activation, sobolev_weight=sobolev_weight,
+                second_order_weight=second_order_weight, input_covariance=input_covariance)
+    return _finite(value, "loss", sobolev_weight, second_order_weight)
 
 
 population_loss.__doc__ = """Population loss of the student W against the teacher W*, a float.
@@ -73,14 +85,15 @@ def population_gradient(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
                         convention: str = "expected", activation: str = "relu",
                         sobolev_weight: float = 1.0, second_order_weight: float = 1.0,
                         input_covariance: ArrayLike | None = None) -> NDArray[np.float64]:
-    field = fast_field.lean_gradient(W, W_star, loss, convention, activation, sobolev_weight,
-                                     second_order_weight, input_covariance)
-    if field is not None:
-        return field
-    return assembly.general_population_gradient(W, W_star, loss, convention=convention,
-                                       activation=activation, sobolev_weight=sobolev_weight,
-                                       second_order_weight=second_order_weight,
-                                       input_covariance=input_covariance)
+    with np.errstate(over="ignore", invalid="ignore"):  # a non-finite result is refused below
+        field = fast_field.lean_gradient(W, W_star, loss, convention, activation,
+                                         sobolev_weight, second_order_weight, input_covariance)
+        if field is None:
+            field = assembly.general_population_gradient(
+                W, W_star, loss, convention=convention, activation=activation,
+                sobolev_weight=sobolev_weight, second_order_weight=second_order_weight,
+                input_covariance=input_covariance)
+    return _finite(field, "gradient", sobolev_weight, second_order_weight)
 
 
 population_gradient.__doc__ = """Population gradient field F(W), shape (K, d) (one row per neuron).
@@ -104,10 +117,11 @@ def population_hessian(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
                      sobolev_weight=sobolev_weight, second_order_weight=second_order_weight,
                      input_covariance=input_covariance)
     require_dense_hessian_memory(p.W, p.W_star)
-    structured = assembly.structured_hessian(p)
-    if structured is not None:
-        return structured
-    return assembly.direct_hessian(p)
+    with np.errstate(over="ignore", invalid="ignore"):  # a non-finite result is refused below
+        hessian = assembly.structured_hessian(p)
+        if hessian is None:
+            hessian = assembly.direct_hessian(p)
+    return _finite(hessian, "Hessian", sobolev_weight, second_order_weight)
 
 
 population_hessian.__doc__ = """Jacobian of the population gradient field, (K·d, K·d), index i·d+a.
@@ -166,7 +180,10 @@ class GradientField:
                     rows = (np.concatenate((student, self.W_star)),
                             np.concatenate((n2, self._teacher_n2)), student.shape[0])
                     if isinstance(plan, fast_field.SmoothPlan):
-                        return fast_field.smooth_gradient(plan, *rows)
+                        with np.errstate(over="ignore", invalid="ignore"):
+                            F = fast_field.smooth_gradient(plan, *rows)
+                        return _finite(F, "gradient", self.sobolev_weight,
+                                       self.second_order_weight)
                     F = fast_field.two_slope_gradient(plan, *rows)
                     if F is not None:
                         return F

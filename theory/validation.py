@@ -428,6 +428,9 @@ def check_input_covariance(input_covariance: ArrayLike | SpikedCovariance | None
     if input_covariance is None:
         return None
     if isinstance(input_covariance, SpikedCovariance):
+        if _is_complex(input_covariance.factor):
+            raise ValueError("input_covariance.factor has complex entries; a covariance factor "
+                             "must be real")
         try:
             factor = np.array(input_covariance.factor, dtype=np.float64)
         except (TypeError, ValueError) as exc:
@@ -443,12 +446,25 @@ def check_input_covariance(input_covariance: ArrayLike | SpikedCovariance | None
         if not factor.any():
             return None
         return SpikedCovariance(factor)
+    if _is_complex(input_covariance):
+        raise ValueError(
+            "input_covariance has complex entries; the covariance of a real Gaussian input "
+            "must be a real symmetric positive definite (d, d) matrix"
+        )
     try:
         sigma = np.array(input_covariance, dtype=np.float64)
+    except OverflowError:
+        raise ValueError(
+            f"input_covariance has an entry too large for float64 (|x| > "
+            f"{np.finfo(float).max:.3g})"
+        ) from None
     except (TypeError, ValueError) as exc:
         raise ValueError(
             f"input_covariance must be a numeric (d, d) array; could not convert it ({exc})"
         ) from None
+    if sigma.size == 0:
+        raise ValueError(f"input_covariance is empty (shape {sigma.shape}); give a (d, d) "
+                         f"matrix with d = {d}")
     if sigma.shape != (d, d):
         raise ValueError(
             f"input_covariance must have shape (d, d) = ({d}, {d}) to match W; got {sigma.shape}"

@@ -38,7 +38,9 @@ largest error exceeds rtol; "inconclusive" when too few points exist or the two 
 
 from __future__ import annotations
 
+import contextlib
 import math
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -155,6 +157,13 @@ FORMULA_FUNCTIONS = ("sin", "cos", "tan", "cot", "sqrt", "exp", "log", "asin", "
 MAX_FORMULA_LENGTH = 10_000
 MAX_FORMULA_DEPTH = 100
 MAX_NUMERIC_EXPONENT = 64
+#: Largest exact number a formula may build, in bits (about 4900 decimal digits): checked
+#: before each power is formed, so nested powers such as ((9**64)**64)**64 are refused at once.
+MAX_NUMBER_BITS = 2**14
+
+#: Operators of one precedence level: a chain r + r + … + r (or r*r*…*r) is one level of
+#: nesting however long, and is built without recursion.
+_CHAINS = (frozenset({"Add", "Sub"}), frozenset({"Mult", "Div", "MatMult"}))
 
 
 def parse_formula(text: str):
@@ -165,9 +174,13 @@ def parse_formula(text: str):
     theory.symbolic.symbols), the operators + - * / ** (and @ for matrix products), unary ±,
     calls of FORMULA_FUNCTIONS with positional arguments, and ``.T`` (transpose). Everything
     else — other names, attributes, subscripts, keyword arguments, strings, lambdas,
-    comprehensions — raises ValueError naming what is not allowed. Numeric exponents are bounded
-    (|p| <= MAX_NUMERIC_EXPONENT) so that ``9**9**9`` cannot hang the parser. Unlike sympify and
-    parse_expr, which run ``eval``, nothing in the text is ever executed.
+    comprehensions — raises ValueError naming what is not allowed. Limits, each a one-line
+    ValueError: at most MAX_FORMULA_LENGTH characters; nesting (parentheses, powers, calls —
+    a chain of + and − or of * and / counts as one level, however long) at most
+    MAX_FORMULA_DEPTH; numeric exponents |p| <= MAX_NUMERIC_EXPONENT; and no exact number
+    beyond MAX_NUMBER_BITS bits, estimated before each power is built (so ``9**9**9`` and
+    ``((9**64)**64)**64`` cannot hang the parser). Unlike sympify and parse_expr, which run
+    ``eval``, nothing in the text is ever executed.
     """
     import ast
 
@@ -186,6 +199,10 @@ def parse_formula(text: str):
         raise ValueError(f"candidate could not be parsed as a formula in the symbols r, r_star, "
                          f"theta, lam, u, v, w, w_star, I: {exc.msg} at column "
                          f"{exc.offset}") from None
+    except (RecursionError, MemoryError):  # Python's parser recurses once per operator
+        raise ValueError("formula is too deep for Python's parser (thousands of nested or "
+                         "chained operators or signs); write repeated terms as a product such "
+                         "as 5000*r") from None
     names = {key: value for key, value in S.local_dict().items()
              if key not in ("sin", "cos", "tan", "cot", "sqrt")}
     functions = {name: getattr(sp, name) for name in FORMULA_FUNCTIONS}
@@ -197,18 +214,47 @@ def parse_formula(text: str):
 
     def refuse(node: ast.AST, what: str) -> ValueError:
         snippet = ast.get_source_segment(text.strip(), node) or type(node).__name__
+        if len(snippet) > 60:
+            snippet = snippet[:57] + "..."
         return ValueError(f"formula: {what} is not allowed ({snippet!r}); a formula may use "
                           f"only {allowed}")
+
+    def number_bits(expression) -> float:
+        """Bits of the largest exact number (numerator or denominator) in an expression."""
+        rationals = ([expression] if isinstance(expression, sp.Rational)
+                     else expression.atoms(sp.Rational) if isinstance(expression, sp.Basic)
+                     else ())
+        return max((max(abs(q.p).bit_length(), abs(q.q).bit_length()) for q in rationals),
+                   default=0)
+
+    def power(node: ast.AST, left, right):
+        if right.is_Number and abs(right) > MAX_NUMERIC_EXPONENT:
+            raise refuse(node, f"a numeric exponent larger than {MAX_NUMERIC_EXPONENT}")
+        if right.is_Number and number_bits(left) * float(abs(right)) > MAX_NUMBER_BITS:
+            raise refuse(node, f"a number of more than {MAX_NUMBER_BITS} bits")
+        return left**right
+
+    def chain(node: ast.BinOp) -> tuple[ast.AST, list[tuple[ast.operator, ast.AST]]]:
+        """The left spine of one precedence level: (first operand, [(op, operand), ...])."""
+        level = next(c for c in _CHAINS if type(node.op).__name__ in c)
+        links = []
+        while isinstance(node, ast.BinOp) and type(node.op).__name__ in level:
+            links.append((node.op, node.right))
+            node = node.left
+        links.reverse()
+        return node, links
 
     def build(node: ast.AST, depth: int):
         if depth > MAX_FORMULA_DEPTH:
             raise ValueError(f"formula is nested deeper than {MAX_FORMULA_DEPTH} levels")
         if isinstance(node, ast.Expression):
-            return build(node.body, depth + 1)
+            return build(node.body, depth)
         if isinstance(node, ast.Constant):
             value = node.value
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise refuse(node, f"the constant {value!r}")
+            if isinstance(value, int) and value.bit_length() > MAX_NUMBER_BITS:
+                raise refuse(node, f"a number of more than {MAX_NUMBER_BITS} bits")
             return sp.Integer(value) if isinstance(value, int) else sp.Float(value)
         if isinstance(node, ast.Name):
             if node.id in names:
@@ -217,20 +263,27 @@ def parse_formula(text: str):
                 raise refuse(node, f"the function {node.id!r} without a call")
             raise refuse(node, f"the name {node.id!r}")
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-            operand = build(node.operand, depth + 1)
-            return -operand if isinstance(node.op, ast.USub) else operand
+            negative = False  # a run of signs is one level: --…-r
+            while isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+                negative ^= isinstance(node.op, ast.USub)
+                node = node.operand
+            operand = build(node, depth + 1)
+            return -operand if negative else operand
         if isinstance(node, ast.BinOp):
             if isinstance(node.op, ast.BitXor):
                 raise refuse(node, "'^' (write powers as '**')")
-            left, right = build(node.left, depth + 1), build(node.right, depth + 1)
             if isinstance(node.op, ast.Pow):
-                if right.is_Number and abs(right) > MAX_NUMERIC_EXPONENT:
-                    raise refuse(node, f"a numeric exponent larger than {MAX_NUMERIC_EXPONENT}")
-                return left**right
-            operation = binary.get(type(node.op))
-            if operation is None:
+                left, right = build(node.left, depth + 1), build(node.right, depth + 1)
+                return power(node, left, right)
+            if type(node.op) not in binary:
                 raise refuse(node, f"the operator {type(node.op).__name__}")
-            return operation(left, right)
+            first, links = chain(node)
+            result = build(first, depth + 1)
+            for op, operand in links:
+                if type(op) not in binary:
+                    raise refuse(node, f"the operator {type(op).__name__}")
+                result = binary[type(op)](result, build(operand, depth + 1))
+            return result
         if isinstance(node, ast.Call):
             if not isinstance(node.func, ast.Name) or node.func.id not in functions:
                 raise refuse(node.func, "calling anything but " + ", ".join(FORMULA_FUNCTIONS))
@@ -249,8 +302,11 @@ def parse_formula(text: str):
         return build(tree, 0)
     except ValueError:
         raise
+    except (RecursionError, MemoryError):
+        raise ValueError(f"formula {text[:60]!r}… is too large to build (nested deeper than "
+                         f"{MAX_FORMULA_DEPTH} levels or numbers beyond memory)") from None
     except (TypeError, ArithmeticError, sp.SympifyError) as exc:  # e.g. shapes that do not fit
-        raise ValueError(f"formula {text!r} is not a valid expression: {exc}") from None
+        raise ValueError(f"formula {text[:200]!r} is not a valid expression: {exc}") from None
 
 
 def _compile_symbolic(candidate, quantity: str) -> Callable:
@@ -313,6 +369,22 @@ def _floor(quantity: str, w: NDArray, w_star: NDArray) -> float:
 
 def _relative(a: NDArray, b: NDArray, floor: float) -> float:
     return float(np.max(np.abs(a - b)) / max(float(np.max(np.abs(b))), floor))
+
+
+@contextlib.contextmanager
+def _private_hypothesis_storage():
+    """Point hypothesis's storage (its constants cache; the database is off) at a private
+    temporary folder for the search, then back: a check never writes .hypothesis/ into the
+    user's working folder."""
+    from hypothesis import configuration
+
+    previous = getattr(configuration, "__hypothesis_home_directory", None)
+    with tempfile.TemporaryDirectory(prefix="sobolev-verify-hypothesis-") as private:
+        configuration.set_hypothesis_home_dir(private)
+        try:
+            yield
+        finally:
+            configuration.set_hypothesis_home_dir(previous)
 
 
 def check_formula(candidate, *, quantity: str, loss: str | None = None,
@@ -430,7 +502,8 @@ def check_formula(candidate, *, quantity: str, loss: str | None = None,
                 err = probe(d, 10**log_r, 10**log_r_star, angle, rotation_seed)
                 target(min(err, 1e300), label="relative error")
 
-            search_points()
+            with _private_hypothesis_storage():
+                search_points()
 
     notes = []
     if state["n"] < min_points:

@@ -51,11 +51,49 @@ def power_law_covariance(d: int, condition: float, seed: int = 0) -> NDArray[np.
     return 0.5 * (sigma + sigma.T)
 
 
+def covariance_file_shape(path: str) -> tuple[tuple[int, ...], np.dtype]:
+    """(shape, dtype) from a .npy file's header, without reading its data; ValueError naming
+    input_covariance when the file is missing, empty, truncated, pickled or not a .npy file."""
+    from numpy.lib import format as npy_format
+
+    try:
+        with open(path, "rb") as handle:
+            version = npy_format.read_magic(handle)
+            if version == (1, 0):
+                shape, _, dtype = npy_format.read_array_header_1_0(handle)
+            else:
+                shape, _, dtype = npy_format.read_array_header_2_0(handle)
+    except OSError as exc:
+        raise ValueError(f"input_covariance: cannot read {path!r} ({exc.strerror})") from None
+    except (ValueError, EOFError) as exc:  # EOFError: an empty or truncated file
+        raise ValueError(f"input_covariance: {path!r} is not a .npy array file "
+                         f"({exc or 'empty file'})") from None
+    return tuple(shape), dtype
+
+
 def load_covariance(path: str, d: int) -> NDArray[np.float64]:
-    """Σ from a .npy file; ValueError naming input_covariance when unreadable or invalid."""
+    """Σ from a .npy file; ValueError naming input_covariance when unreadable or invalid.
+
+    The header is checked before any data is read: the shape must be (d, d), the dtype real
+    (a complex Σ is refused, not truncated to its real part) and not an object array, and the
+    array must fit in memory (a header may claim any size)."""
+    from theory.validation import require_memory
+
+    shape, dtype = covariance_file_shape(path)
+    if shape != (d, d):
+        raise ValueError(f"input_covariance: {path!r} holds an array of shape {shape}; "
+                         f"the input dimension needs ({d}, {d})")
+    if dtype.kind == "c":
+        raise ValueError(f"input_covariance: {path!r} holds complex numbers ({dtype}); a "
+                         "covariance must be real symmetric positive definite")
+    if dtype.kind not in "fiub":
+        raise ValueError(f"input_covariance: {path!r} holds {dtype} values; give a real "
+                         "numeric (d, d) array")
+    require_memory(4.0 * 8 * d * d, f"input_covariance {path!r} ({d}×{d})",
+                   "give a smaller matrix")
     try:
         sigma = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError) as exc:
         raise ValueError(
             f"input_covariance: cannot read {path!r} as a .npy array ({exc})") from None
     checked = check_input_covariance(sigma, d)

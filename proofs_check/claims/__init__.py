@@ -20,8 +20,12 @@ counterexample.
 
 Rules for ``decide`` (helpers in :mod:`proofs_check.claims._evidence`):
 
-* a conditional verdict's ``condition`` is computed from where the claim failed
-  (``_evidence.failure_condition``), never typed in;
+* the status follows the one verdict rule of :mod:`proofs_check.claims._evidence`
+  (``rule_status``): holds / conditional / fails / inconclusive (and proved for certificates);
+* a conditional verdict's ``condition`` is the region where the claim holds strictly, computed
+  from the evidence (``_evidence.find_region``, or a located threshold from
+  ``_evidence.bisect_threshold``), never typed in and never a description of the failures;
+* every verdict carries a ``headline`` (``_evidence.headline``: ≤ 70 characters, no reprs);
 * strict inequalities use a stated relative tolerance and report ties separately; a tie is not a
   violation (``_evidence.compare_strict``);
 * locations are measured quantities (``_evidence.location``: relative distance, per-row angles),
@@ -57,7 +61,9 @@ class Verdict:
     summary: one line for the verdict table.
     evidence: numbers with their provenance (method, convention, tolerance, error bars).
     counterexample: the configuration that breaks the claim, when status is "fails".
-    condition: the condition under which it holds, when status is "conditional".
+    condition: the region where it holds strictly, when status is "conditional".
+    headline: a short clause (<= 70 characters, generated from the evidence, no Python reprs)
+        for the terminal verdict table; None only for old callers.
     """
 
     status: Status
@@ -65,6 +71,7 @@ class Verdict:
     evidence: dict[str, Any] = field(default_factory=dict)
     counterexample: dict[str, Any] | None = None
     condition: str | None = None
+    headline: str | None = None
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -73,6 +80,9 @@ class Verdict:
             raise ValueError("a 'fails' verdict must carry its counterexample")
         if self.status == "conditional" and not self.condition:
             raise ValueError("a 'conditional' verdict must state its condition")
+        if self.headline is not None and len(self.headline) > 70:
+            raise ValueError(f"headline must be at most 70 characters; got "
+                             f"{len(self.headline)}: {self.headline!r}")
 
 
 @dataclass(frozen=True)

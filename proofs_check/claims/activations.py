@@ -28,6 +28,14 @@ import numpy as np
 from proofs_check.analysis import activation_gains as gains
 from proofs_check.analysis.certify import interval_max, interval_min, prove
 from proofs_check.claims import Verdict, register
+from proofs_check.claims._evidence import (
+    bisect_threshold,
+    find_region,
+    headline,
+    headline_or,
+    region_terms,
+    rule_status,
+)
 
 #: |κ(h1)/κ(l2) − 1| <= TIE_RTOL is a tie (covers the one-sided offset's O(ε) bias and rounding).
 TIE_RTOL = 1e-5
@@ -61,92 +69,180 @@ def _point(record: dict[str, Any]) -> dict[str, Any]:
             "defined": bool(record["defined"])}
 
 
+#: Relative width of a located row-norm bracket (bisection on the one-parameter curve).
+LOCATE_RTOL = 1e-2
+
+
+def _holds_at(activation: str, width: int, dim: int, seed: int, scale: float) -> bool:
+    """κ(h1) < κ(l2) strictly (beyond TIE_RTOL) at the teacher rescaled to row norm ``scale``."""
+    spectrum = gains.spectrum_at_minimum(gains.scaled_teacher(width, dim, seed, scale),
+                                         activation, seed=seed)
+    return bool(spectrum.defined and np.max(spectrum.kappa_ratios()) < 1 - TIE_RTOL)
+
+
+def locate_row_norm(activation: str, points: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """For a smooth activation (the gain depends on the teacher's row norm s), bracket by
+    bisection in s every change from holding to violating between two surveyed row norms of
+    one teacher (K, d, seed). One neuron: the ratio depends on s only (not on d or the teacher's
+    direction), so one bracket per s-interval serves every K = 1 teacher."""
+    if gains.is_piecewise_linear(activation):
+        return []
+    curves: dict[tuple, list[dict[str, Any]]] = {}
+    for p in points:
+        if p["defined"]:
+            curves.setdefault((p["K"], p["d"], p["seed"]), []).append(p)
+    one_neuron: dict[tuple[float, float], dict[str, Any]] = {}
+    out = []
+    for (width, dim, seed), curve in sorted(curves.items()):
+        curve = sorted(curve, key=lambda p: p["scale"])
+        for a, b in zip(curve, curve[1:], strict=False):
+            if not (a["ratio_max"] < 1 - TIE_RTOL and b["ratio_max"] > 1 + TIE_RTOL):
+                continue
+            key = (a["scale"], b["scale"])
+            if width == 1 and key in one_neuron:
+                found = one_neuron[key]
+            else:
+                found = bisect_threshold(
+                    lambda scale, w=width, d=dim, s=seed: _holds_at(activation, w, d, s, scale),
+                    a["scale"], b["scale"], rtol=LOCATE_RTOL)
+                if width == 1:
+                    one_neuron[key] = found
+            out.append({"K": width, "d": dim, "seed": seed, "surveyed_holding": a["scale"],
+                        "surveyed_failing": b["scale"], **found,
+                        "note": "one neuron: the same for every d and direction"
+                        if width == 1 else None})
+            break
+    return out
+
+
 def gather_minimum(activation: str):
-    """Evidence of the per-activation claim: one summarised point per surveyed teacher."""
+    """Evidence of the per-activation claim: one summarised point per surveyed teacher, and the
+    located row-norm crossings (smooth activations)."""
     def gather(quick: bool) -> dict[str, Any]:
         records = [r for r in _survey(quick) if r["activation"] == activation]
+        points = [_point(r) for r in records]
         return {"activation": activation, "how": records[0]["how"] if records else None,
                 "survey": {k: list(v) for k, v in gains.survey_grid(quick).items()},
-                "points": [_point(r) for r in records]}
+                "points": points, "crossings": locate_row_norm(activation, points),
+                "locate_rtol": LOCATE_RTOL}
     return gather
 
 
 # ------------------------------------------------------------------------------------ decide
-_FIELD_NAMES = {"K": "K", "scale": "teacher row norm", "d": "d"}
+_FEATURES = {"K": lambda p: p["K"], "teacher row norm": lambda p: p["scale"],
+             "d": lambda p: p["d"]}
 
 
-def _threshold_condition(bad: list[dict], good: list[dict]) -> str | None:
-    """Where the claim held, as thresholds computed from the points: for each FIELD in (K,
-    teacher row norm, d), the largest region FIELD <= t (or >= t) holding no violation and at
-    least one strict point; the regions found are joined by 'or' (each is violation-free, so
-    their union is). None when no such region exists."""
-    regions = []
-    for name, label in _FIELD_NAMES.items():
-        bad_values = [p[name] for p in bad]
-        good_values = [p[name] for p in good]
-        below = [v for v in good_values if v < min(bad_values)]
-        above = [v for v in good_values if v > max(bad_values)]
-        if below:
-            regions.append(f"{label} <= {max(below):g}")
-        if above:
-            regions.append(f"{label} >= {min(above):g}")
-    if not regions:
+def _located_region(points: list[dict], good: np.ndarray, bad: np.ndarray,
+                    crossings: list[dict], support: int) -> dict[str, Any] | None:
+    """Row norm below the lowest located crossing: a region when every surveyed point there
+    holds strictly and it has ``support`` points."""
+    if not crossings:
         return None
-    return (" or ".join(regions) + " (violations at "
-            + ", ".join(f"{label} in {{{', '.join(f'{v:g}' for v in sorted({p[n] for p in bad}))}}}"
-                        for n, label in _FIELD_NAMES.items()) + ")")
+    lowest = min(crossings, key=lambda c: c["last_holding"])
+    scales = np.array([p["scale"] for p in points])
+    inside = scales <= lowest["last_holding"]
+    if (inside & ~good).any() or int(inside.sum()) < support:
+        return None
+    where = ("K = 1, any d" if lowest["K"] == 1 else
+             f"K = {lowest['K']}, d = {lowest['d']}, seed {lowest['seed']}")
+    return {"text": f"teacher row norm s ≤ {lowest['last_holding']:.4g} (holds strictly at "
+                    f"all {int(inside.sum())} surveyed minima there, every row rescaled to "
+                    f"norm s; located: the lowest of {len(crossings)} crossings, at {where}, lies "
+                    f"in s ∈ [{lowest['last_holding']:.4g}, {lowest['first_failing']:.4g}] by "
+                    f"bisection between the surveyed {lowest['surveyed_holding']:g} and "
+                    f"{lowest['surveyed_failing']:g})",
+            "strict": int(inside.sum()), "points": int(inside.sum()),
+            "threshold_kind": "located", "crossing": lowest}
+
+
+def _where_text(point: dict) -> str:
+    if point["K"] == 1:
+        return (f"K = 1 (any d: the one-neuron ratio depends on the row norm only), row norm "
+                f"{point['scale']:g}")
+    return f"K = {point['K']}, d = {point['d']}, row norm {point['scale']:g}"
 
 
 def decide_minimum(evidence: dict[str, Any]) -> Verdict:
-    """holds / conditional / fails / inconclusive for κ(h1) < κ(l2) at the minimum.
+    """The verdict rule (proofs_check.claims._evidence) for κ(h1) < κ(l2) at the minimum.
 
     A point violates when κ(h1)/κ(l2) > 1 + TIE_RTOL along some direction (piecewise-linear:
-    the worst of the directions), is a tie when every ratio is within TIE_RTOL of 1, and holds
-    otherwise. Points with an undefined κ (λmin <= 0) are set aside and counted.
+    the worst of the directions), is a tie when no ratio exceeds 1 + TIE_RTOL but some is
+    within TIE_RTOL of 1, and holds strictly otherwise. Points with an undefined κ (λmin <= 0)
+    are set aside and counted. The region: below the lowest located row-norm crossing when
+    the row norm decides (smooth activations), else the best region in K, row norm and d
+    (grid values labelled).
     """
     points = [p for p in evidence["points"] if p["defined"]]
     undefined = len(evidence["points"]) - len(points)
-    bad = [p for p in points if p["ratio_max"] > 1 + TIE_RTOL]
-    ties = [p for p in points if p not in bad and p["ratio_min"] >= 1 - TIE_RTOL]
-    good = [p for p in points if p not in bad and p not in ties]
+    bad = np.array([p["ratio_max"] > 1 + TIE_RTOL for p in points], dtype=bool)
+    good = np.array([p["ratio_max"] < 1 - TIE_RTOL for p in points], dtype=bool)
+    n_ties = int((~bad & ~good).sum())
+    bad_points = [p for p, b in zip(points, bad, strict=True) if b]
     summary_numbers = {
         "method": evidence.get("how"), "tie_rtol": TIE_RTOL, "survey": evidence.get("survey"),
         "points_compared": len(points), "points_undefined": undefined,
-        "holds": len(good), "ties": len(ties), "violations": len(bad),
-        "violations_by_K": _count(bad, "K"), "violations_by_scale": _count(bad, "scale"),
-        "ties_by_K": _count(ties, "K"),
+        "holds": int(good.sum()), "ties": n_ties, "violations": int(bad.sum()),
+        "violations_by_K": _count(bad_points, "K"),
+        "violations_by_scale": _count(bad_points, "scale"),
         "violating_points_fraction_of_directions": [p["fraction_of_directions_violating"]
-                                                    for p in bad],
+                                                    for p in bad_points],
         "ratio_h1_over_l2": _spread([p["ratio_median"] for p in points]),
         "ratio_h1_over_l2_every_direction": {
             "min": min((p["ratio_min"] for p in points), default=None),
             "max": max((p["ratio_max"] for p in points), default=None)},
+        "crossings_located": evidence.get("crossings", []),
         "points": points,
     }
     name = evidence["activation"]
-    if not good and not bad:
+    region = None
+    if bad.any():
+        support = max(3, math.ceil(0.1 * len(points)))
+        region = _located_region(points, good, bad, evidence.get("crossings", []), support)
+        if region is None:
+            region = find_region(points, good, bad, features=_FEATURES, min_support=support,
+                                 noun="surveyed minima")
+    status = rule_status(satisfied=int(good.sum()), ties=n_ties, violations=int(bad.sum()),
+                         region=region)
+    if status == "inconclusive":
         return Verdict("inconclusive", f"{name}: no point with a strict inequality either way "
-                       f"({len(ties)} ties, {undefined} undefined)", summary_numbers)
-    if not bad:
-        return Verdict("holds", f"{name}: κ(h1) < κ(l2) at {len(good)}/{len(points)} minima"
-                       + (f", ties (|ratio − 1| <= {TIE_RTOL:g}) at {len(ties)}" if ties else "")
-                       + "; median κ(h1)/κ(l2) "
-                       + f"{summary_numbers['ratio_h1_over_l2']['median']:.3g}", summary_numbers)
-    worst = max(bad, key=lambda p: p["ratio_max"])
+                       f"({n_ties} ties, {undefined} undefined)", summary_numbers,
+                       headline=headline(f"{name}: ties only ({n_ties}), {undefined} undefined"))
+    median = summary_numbers["ratio_h1_over_l2"]["median"]
+    if status == "holds":
+        return Verdict("holds", f"{name}: κ(h1) < κ(l2) at {int(good.sum())}/{len(points)} "
+                       "minima"
+                       + (f", ties (|ratio − 1| <= {TIE_RTOL:g}) at {n_ties}" if n_ties else "")
+                       + f"; median κ(h1)/κ(l2) {median:.3g}", summary_numbers,
+                       headline=headline(f"κ(h1) < κ(l2) at {int(good.sum())} of {len(points)} "
+                                         f"minima, median ratio {median:.2g}"))
+    worst = max(bad_points, key=lambda p: p["ratio_max"])
     counterexample = {**worst, "activation": name,
                       "teacher": "proofs_check.analysis.activation_gains."
                                  "scaled_teacher(K, d, seed, scale)"}
-    condition = _threshold_condition(bad, good)
-    if condition is not None:
-        return Verdict(
-            "conditional",
-            f"{name}: fails at {len(bad)}/{len(points)} minima (worst κ(h1)/κ(l2) = "
-            f"{worst['ratio_max']:.3g} at K = {worst['K']}, d = {worst['d']}, row norm "
-            f"{worst['scale']:g}); holds at {len(good)}", summary_numbers,
-            counterexample=counterexample, condition=condition)
-    return Verdict("fails", f"{name}: κ(h1) >= κ(l2) at {len(bad)}/{len(points)} minima, with no "
-                   f"K, scale or d threshold separating them (worst ratio "
-                   f"{worst['ratio_max']:.3g})", summary_numbers, counterexample=counterexample)
+    located = evidence.get("crossings", [])
+    located_text = ""
+    if located:
+        lowest = min(located, key=lambda c: c["last_holding"])
+        located_text = (f"; the row norm decides along each failing teacher: "
+                        f"{len(located)} crossing(s) located by bisection, the lowest in "
+                        f"s ∈ [{lowest['last_holding']:.4g}, {lowest['first_failing']:.4g}]")
+    text = (f"{name}: fails at {len(bad_points)}/{len(points)} minima (by K: "
+            + ", ".join(f"K = {k}: {v}" for k, v in _count(bad_points, "K").items())
+            + "; by row norm: "
+            + ", ".join(f"{k}: {v}" for k, v in _count(bad_points, "scale").items())
+            + f"); worst κ(h1)/κ(l2) = {worst['ratio_max']:.3g} at {_where_text(worst)}"
+            + (f"; ties at {n_ties}" if n_ties else "") + f"; holds at {int(good.sum())}"
+            + located_text)
+    short = f"fails at {len(bad_points)} of {len(points)} minima"
+    if status == "conditional":
+        return Verdict("conditional", text, summary_numbers | {"region": region},
+                       counterexample=counterexample, condition=region["text"],
+                       headline=headline_or(f"holds where {region_terms(region)}",
+                                            f"{short}; holds in a stated region"))
+    return Verdict("fails", text + "; no region of K, row norm or d where it holds strictly at "
+                   "every surveyed minimum", summary_numbers, counterexample=counterexample,
+                   headline=headline(short))
 
 
 def _count(points: list[dict], name: str) -> dict[str, int]:
@@ -164,9 +260,7 @@ def _spread(values: list[float]) -> dict[str, float | None]:
             "max": float(max(finite))}
 
 
-#: What the survey shows (quick and full): erf everywhere; the two-slope family fails along some
-#: one-sided directions at K = 3; gelu fails at row norm 3 (K <= 2); sine, barely, at K = 3 and
-#: row norm 3 (κ ratio 1.007).
+#: The verdict each survey gives today (its numbers are in the check's output, not here).
 _EXPECTED_MINIMUM = {
     "relu": "conditional", "leaky_relu(0.1)": "conditional", "gelu": "conditional",
     "erf": "holds", "sine": "conditional",
@@ -259,7 +353,8 @@ def decide_ranking(evidence: dict[str, Any]) -> Verdict:
                "mean_gain_by_scale": _mean_gains(teachers)}
     if not teachers:
         return Verdict("inconclusive", "no teacher where sine and another activation both have a "
-                       "finite gain", numbers)
+                       "finite gain", numbers,
+                       headline=headline("no teacher with sine and another gain defined"))
     places = {m: [_sine_place(t[m]) for t in teachers] for m in ("kappa_gain", "rate_gain")}
     first_both = [p == "first" and q == "first"
                   for p, q in zip(places["kappa_gain"], places["rate_gain"], strict=True)]
@@ -267,7 +362,9 @@ def decide_ranking(evidence: dict[str, Any]) -> Verdict:
     numbers["sine_tied"] = {m: sum(p == "tie" for p in v) for m, v in places.items()}
     if all(first_both):
         return Verdict("holds", f"sine has the largest κ-gain and rate-gain at all "
-                       f"{len(teachers)} teachers", numbers)
+                       f"{len(teachers)} teachers", numbers,
+                       headline=headline(f"sine first by both gains at all {len(teachers)} "
+                                         "teachers"))
     scales = sorted({t["scale"] for t in teachers})
     winning_scales = [s for s in scales
                       if all(f for f, t in zip(first_both, teachers, strict=True)
@@ -293,11 +390,19 @@ def decide_ranking(evidence: dict[str, Any]) -> Verdict:
                        f"sine is first by both gains at {sum(first_both)}/{len(teachers)} "
                        f"teachers; at row norm {worst['scale']:g} {best_other} leads (sine's "
                        f"κ-gain is {margin(worst):.3g}× the leader's)",
-                       numbers, counterexample=counterexample, condition=condition)
+                       numbers, counterexample=counterexample, condition=condition,
+                       headline=headline(f"sine first by both gains at {sum(first_both)} of "
+                                         f"{len(teachers)} teachers"))
+    per_scale = "; ".join(
+        f"row norm {scale}: " + ", ".join(f"{name} {count}" for name, count in
+                                          sorted(counts.items(), key=lambda kv: -kv[1]))
+        for scale, counts in leaders["kappa_gain"].items())
     return Verdict("fails", f"sine is first by both gains at only {sum(first_both)}/"
-                   f"{len(teachers)} teachers and at no surveyed row norm throughout; leaders by "
-                   f"κ-gain per row norm: {leaders['kappa_gain']}", numbers,
-                   counterexample=counterexample)
+                   f"{len(teachers)} teachers and at no surveyed row norm throughout; teachers "
+                   f"led by each activation's κ-gain per row norm: {per_scale}", numbers,
+                   counterexample=counterexample,
+                   headline=headline(f"sine first by both gains at {sum(first_both)} of "
+                                     f"{len(teachers)} teachers"))
 
 
 def _mean_gains(teachers: list[dict]) -> dict[str, dict[str, dict[str, float]]]:
@@ -380,19 +485,23 @@ def decide_certificates(evidence: dict[str, Any]) -> Verdict:
     if proved and len(proved) == len(results):
         return Verdict("proved", "; ".join(results[a]["statement"] for a in proved)
                        + f". Not certified: {', '.join(evidence['why_not'])} (reasons in "
-                         "the evidence)", numbers)
+                         "the evidence)", numbers,
+                       headline=headline(f"proved for {', '.join(proved)} on their r-boxes"))
     if refuted and not proved and len(refuted) == len(results):
         a = refuted[0]
         return Verdict("fails", results[a]["statement"], numbers,
-                       counterexample={"activation": a, **results[a]["counterexample"]})
+                       counterexample={"activation": a, **results[a]["counterexample"]},
+                       headline=headline(f"certified counterexample for {', '.join(refuted)}"))
     if proved and refuted and len(proved) + len(refuted) == len(results):
         a = refuted[0]
         return Verdict("conditional", f"proved for {', '.join(proved)}; certified counterexample "
                        f"for {', '.join(refuted)}", numbers,
                        counterexample={"activation": a, **results[a]["counterexample"]},
-                       condition=f"activation in {{{', '.join(proved)}}}")
+                       condition=f"activation ∈ {{{', '.join(proved)}}}",
+                       headline=headline(f"proved for {', '.join(proved)} only"))
     undecided = [a for a, r in results.items() if r["status"] == "undecided"]
-    return Verdict("inconclusive", f"undecided for {', '.join(undecided)}", numbers)
+    return Verdict("inconclusive", f"undecided for {', '.join(undecided)}", numbers,
+                   headline=headline(f"undecided for {', '.join(undecided)}"))
 
 
 @register(

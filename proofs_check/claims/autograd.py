@@ -21,7 +21,7 @@ import numpy as np
 
 from proofs_check.analysis.autograd_gap import condition_gap, rate_comparison
 from proofs_check.claims import Verdict, register
-from proofs_check.claims._evidence import spread
+from proofs_check.claims._evidence import headline, spread
 from theory.configurations import make_configuration
 
 #: Relative Frobenius distance ‖H_auto − J_pop‖/‖J_pop‖ above which the matrices "differ".
@@ -118,7 +118,8 @@ def check(evidence: dict[str, Any]) -> Verdict:
                   and last["l2@teacher"]["matrix_gap"] < first["l2@teacher"]["matrix_gap"])
     if not control_ok:
         return Verdict("inconclusive", "control failed: the l2 autograd Hessian at the teacher did "
-                       "not converge to the population Hessian", evidence=evidence)
+                       "not converge to the population Hessian", evidence=evidence,
+                       headline=headline("control failed: l2 autograd Hessian did not converge"))
     # A gap that is sampling noise shrinks like 1/√n (100× fewer-to-more samples: ÷10); a
     # persistent one stays above DIFFER and above half its smallest-n value.
     persistent = {case: row["matrix_gap"] for case, row in last.items()
@@ -141,12 +142,16 @@ def check(evidence: dict[str, Any]) -> Verdict:
              f"({h1['population_field_gd_rate']:.4f}), not the autograd model "
              f"({h1['autograd_linear_model_rate']:.4f}). l2 agrees only at the teacher."),
             evidence=evidence,
+            headline=headline(f"h1 at W*: κ autograd {row['kappa_autograd']:.3g} vs population "
+                              f"{row['kappa_expected']:.3g}, gap stays with n"),
             counterexample={"case": "h1 at the teacher", "configuration":
                             evidence["h1@teacher"]["configuration"], "row": row,
                             "gd_rates": h1, "other_persistent_gaps": persistent},
         )
     if not persistent:
         return Verdict("holds", "every autograd Hessian approaches the population Jacobian as n "
-                       "grows", evidence=evidence)
+                       "grows", evidence=evidence,
+                       headline=headline("every autograd Hessian approaches the population one"))
     return Verdict("inconclusive", f"persistent gaps {persistent}, but GD follows the population "
-                   f"field: {rate_follows_population}", evidence=evidence)
+                   f"field: {rate_follows_population}", evidence=evidence,
+                   headline=headline(f"{len(persistent)} persistent gap(s); GD does not decide"))

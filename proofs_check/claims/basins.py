@@ -17,7 +17,13 @@ import numpy as np
 
 from numerics.flow import FlowError, gradient_flow
 from proofs_check.claims import Verdict, register
-from proofs_check.claims._evidence import failure_condition
+from proofs_check.claims._evidence import (
+    failure_condition,
+    headline,
+    headline_or,
+    region_terms,
+    rule_status,
+)
 from theory.reduced_flow import critical_angle
 
 TEACHER = np.array([1.0, 0.0, 0.0])
@@ -56,23 +62,31 @@ _FEATURES = {"θ₀": lambda run: run["theta0"], "|w₀|": lambda run: run["r0"]
 
 def _basin_verdict(runs: list[dict[str, Any]], reached: list[bool], what: str, missed_text: str,
                    evidence: dict[str, Any], extra: str = "") -> Verdict:
-    """holds: every start reached; conditional: the starts that did not reach are separated
-    from the ones that did by a computed threshold on θ₀ or |w₀|; fails otherwise."""
+    """The verdict rule (proofs_check.claims._evidence): holds when every start reached;
+    conditional when the starts that reached form a region of θ₀ / |w₀| (grid values labelled)
+    with every miss outside it; fails otherwise; inconclusive without runs."""
     evidence = dict(evidence)  # decide stays pure: never modify the caller's evidence
     missed = np.array([not ok for ok in reached])
     if not runs:
-        return Verdict("inconclusive", "no flow was run", evidence)
-    if not missed.any():
-        return Verdict("holds", f"all {len(runs)} flows {what}{extra}", evidence)
-    where = failure_condition(runs, missed, ~missed, features=_FEATURES, min_support=1,
-                              noun="starts")
+        return Verdict("inconclusive", "no flow was run", evidence,
+                       headline=headline("no flow was run"))
+    where = (failure_condition(runs, missed, ~missed, features=_FEATURES, min_support=1,
+                               noun="starts") if missed.any() else None)
+    status = rule_status(satisfied=int((~missed).sum()), ties=0, violations=int(missed.sum()),
+                         region=where["regions"][0] if where and where["regions"] else None)
+    if status == "holds":
+        return Verdict("holds", f"all {len(runs)} flows {what}{extra}", evidence,
+                       headline=headline(f"all {len(runs)} flows {what}"))
     evidence["failures"] = where
     first = runs[int(np.argmax(missed))]
     text = where["failures"].replace("fails at", f"{missed_text} at") + extra
-    if where["condition"]:
+    short = f"{missed_text} at {int(missed.sum())} of {len(runs)} starts"
+    if status == "conditional":
         return Verdict("conditional", text, evidence, counterexample=first,
-                       condition=where["condition"])
-    return Verdict("fails", text, evidence, counterexample=first)
+                       condition=where["condition"],
+                       headline=headline_or(f"{what} where {region_terms(where['condition'])}",
+                                            f"{what} in a stated region of starts"))
+    return Verdict("fails", text, evidence, counterexample=first, headline=headline(short))
 
 
 def gather_expected_basin(quick: bool) -> dict[str, Any]:

@@ -32,6 +32,7 @@ from proofs_check.analysis.certify import (
     prove,
 )
 from proofs_check.claims import Verdict, register
+from proofs_check.claims._evidence import headline, headline_or
 
 #: The box of the claims: ρ = ‖w*‖/‖w‖ ∈ [0.1, 10], θ ∈ [1e-3, π − 1e-3].
 FULL_BOX = ((0.1, 10.0), (1e-3, math.pi - 1e-3))
@@ -149,13 +150,23 @@ def _decide_certificates(evidence: dict[str, Any]) -> Verdict:
     failed = [(name, p) for name, p in proofs.items() if p["status"] == "counterexample"]
     if failed:
         name, proof = failed[0]
+        point = proof["counterexample"].get("point", {})
+        where = ", ".join(f"{key} = {value:.3g}" for key, value in point.items()
+                          if isinstance(value, (int, float)))
         return Verdict("fails", proof["statement"], evidence=evidence,
-                       counterexample={**proof["counterexample"], "proof": name})
+                       counterexample={**proof["counterexample"], "proof": name},
+                       headline=headline_or(f"certified counterexample at {where}",
+                                            "certified counterexample (interval arithmetic)"))
     if all(p["status"] == "proved" for p in proofs.values()):
+        boxes = sum(int(p.get("proved_boxes") or 0) for p in proofs.values())
         return Verdict("proved", "; ".join(p["statement"] for p in proofs.values()),
-                       evidence=evidence)
+                       evidence=evidence,
+                       headline=headline(f"proved on {len(proofs)} box(es), {boxes} sub-boxes "
+                                         "certified"))
     undecided = [p["statement"] for p in proofs.values() if p["status"] == "undecided"]
-    return Verdict("inconclusive", "; ".join(undecided), evidence=evidence)
+    return Verdict("inconclusive", "; ".join(undecided), evidence=evidence,
+                   headline=headline(f"{len(undecided)} of {len(proofs)} certificates "
+                                     "undecided"))
 
 
 _SCOPE = ("K = K* = 1, λ = 1, box ρ = ‖w*‖/‖w‖ ∈ [0.1, 10], θ ∈ [1e-3, π − 1e-3] "

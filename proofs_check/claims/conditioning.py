@@ -33,7 +33,11 @@ from proofs_check.claims._evidence import (
     compare_strict,
     describe_location,
     failure_condition,
+    headline,
+    headline_or,
     location,
+    region_terms,
+    rule_status,
     spread,
 )
 from theory.configurations import make_configuration
@@ -239,7 +243,8 @@ def decide_kappa(evidence: dict[str, Any]) -> Verdict:
     rows = evidence["rows"]
     if not rows:
         return Verdict("inconclusive", "no configuration where both Jacobians are positive "
-                       "definite in real part", evidence)
+                       "definite in real part", evidence,
+                       headline=headline("no configuration with both spectra positive"))
     kappa_h1 = np.array([r["kappa_h1"] for r in rows])
     kappa_l2 = np.array([r["kappa_l2"] for r in rows])
     comparison = compare_strict(kappa_h1, kappa_l2, "<", rtol=[r["rtol"] for r in rows])
@@ -249,25 +254,36 @@ def decide_kappa(evidence: dict[str, Any]) -> Verdict:
     ties = (f"; {counts['ties']} tie(s) (|Δκ| <= rtol·κ, rtol {evidence['rtol']:g}, "
             f"{LIMIT_RTOL:g} for teacher limits)" if counts["ties"] else "")
     ties += _teacher_text(evidence.get("teacher_limits"))
-    if not comparison.violations.any():
-        if not comparison.satisfied.any():
-            return Verdict("inconclusive", f"all {len(rows)} compared rows are ties", evidence)
+    where = (failure_condition(rows, comparison.violations, comparison.satisfied,
+                               noun="compared configurations")
+             if comparison.violations.any() else None)
+    status = rule_status(satisfied=counts["satisfied"], ties=counts["ties"],
+                         violations=counts["violations"],
+                         region=where["regions"][0] if where and where["regions"] else None)
+    tie_note = f", {counts['ties']} ties" if counts["ties"] else ""
+    if status == "inconclusive":
+        return Verdict("inconclusive", f"all {len(rows)} compared rows are ties", evidence,
+                       headline=headline(f"ties at all {len(rows)} configurations"))
+    if status == "holds":
         return Verdict("holds", f"κ(h1) < κ(l2) at {counts['satisfied']} of {len(rows)} "
                        f"configurations (largest ratio {(kappa_h1 / kappa_l2).max():.3g}){ties}",
-                       evidence)
+                       evidence, headline=headline(f"κ(h1) < κ(l2) at {counts['satisfied']} of "
+                                                   f"{len(rows)} configurations{tie_note}"))
     ratios = np.where(comparison.violations, kappa_h1 / kappa_l2, -np.inf)
     worst = rows[int(np.argmax(ratios))]
-    where = failure_condition(rows, comparison.violations, comparison.satisfied,
-                              noun="compared configurations")
     evidence["failures"] = where
     counterexample = _point(worst)
     text = (f"{where['failures']}; worst κ(h1)/κ(l2) = {worst['kappa_h1']:.3g}/"
             f"{worst['kappa_l2']:.3g} (K = {worst['K']}, K* = {worst['K*']}, d = {worst['d']}, "
             f"{_where(worst)}){ties}")
-    if where["condition"]:
+    short = f"fails at {counts['violations']} of {len(rows)} configurations"
+    if status == "conditional":
         return Verdict("conditional", text, evidence, counterexample=counterexample,
-                       condition=where["condition"])
-    return Verdict("fails", text, evidence, counterexample=counterexample)
+                       condition=where["condition"],
+                       headline=headline_or(f"holds where {region_terms(where['condition'])}",
+                                            f"holds in a stated region; {short}"))
+    return Verdict("fails", text, evidence, counterexample=counterexample,
+                   headline=headline(short))
 
 
 _VERDICTS = ("holds", "conditional", "fails", "inconclusive")
@@ -366,7 +382,8 @@ def check_lambda_normalisation(evidence: dict[str, Any]) -> Verdict:
     H/(1+λ) on a computed region; fails: neither; inconclusive: no rows or only ties."""
     rows = evidence["rows"]
     if not rows:
-        return Verdict("inconclusive", "no configuration with both spectra positive", evidence)
+        return Verdict("inconclusive", "no configuration with both spectra positive", evidence,
+                       headline=headline("no configuration with both spectra positive"))
     weight = evidence["sobolev_weight"]
     outcomes = {"unnormalised": _normalisation_outcome(rows, 1.0),
                 "normalised": _normalisation_outcome(rows, 1.0 / (1.0 + weight))}
@@ -375,26 +392,58 @@ def check_lambda_normalisation(evidence: dict[str, Any]) -> Verdict:
     raw_max = evidence["unnormalised"]["lambda_max_ratio"]
     raw_text = (f"unnormalised λ_max(h1)/λ_max(l2) ∈ [{raw_max['min']:.3g}, {raw_max['max']:.3g}]"
                 f" (beyond {BARELY:.0%} at {int((~raw['barely']).sum())} of {len(rows)} rows)")
-    if not raw["violations"].any() and raw["satisfied"].any():
+    raw_status = rule_status(satisfied=int(raw["satisfied"].sum()),
+                             ties=int((~raw["satisfied"] & ~raw["violations"]).sum()),
+                             violations=int(raw["violations"].sum()))
+    if raw_status in ("holds", "inconclusive"):
+        if raw_status == "inconclusive":
+            return Verdict("inconclusive", "every row ties (λ_min equal within rtol)", evidence,
+                           headline=headline(f"ties at all {len(rows)} rows"))
         return Verdict("holds", f"holds at {int(raw['satisfied'].sum())} of {len(rows)} rows "
-                       "without normalisation", evidence)
+                       "without normalisation", evidence,
+                       headline=headline(f"holds unnormalised at {len(rows)} of {len(rows)} rows"))
+    bad = np.where(raw["violations"])[0]
+    counterexample = _point(rows[int(bad[0])])
+    n_ties = int((~norm["satisfied"] & ~norm["violations"]).sum())
     if not norm["violations"].any() and norm["satisfied"].any():
-        return Verdict("conditional", f"holds at all {len(rows)} rows for H/(1 + λ); "
-                       + raw_text, evidence,
-                       condition=f"λ normalised: H = (L + λJ)/(1 + λ) (the unnormalised "
-                                 f"reading fails at {int(raw['violations'].sum())} of "
-                                 f"{len(rows)} rows)")
+        region = {"text": f"λ normalised: H = (L + λJ)/(1 + λ) (holds strictly at all "
+                          f"{int(norm['satisfied'].sum())} rows there)",
+                  "strict": int(norm["satisfied"].sum())}
+        if n_ties:  # ties are not violations, but a region is strict at every point
+            where = failure_condition(rows, norm["violations"], norm["satisfied"],
+                                      noun="rows (normalised H/(1 + λ))")
+            region = where["regions"][0] if where["regions"] else None
+            if region is not None:
+                region = region | {"text": "λ normalised as H = (L + λJ)/(1 + λ) and "
+                                           + region["text"]}
+        summary = (f"the unnormalised reading fails at {int(raw['violations'].sum())} of "
+                   f"{len(rows)} rows; for H/(1 + λ) no violation ({n_ties} ties); " + raw_text)
+        status = rule_status(satisfied=int(raw["satisfied"].sum()), ties=0,
+                             violations=int(raw["violations"].sum()), region=region)
+        if status == "conditional":
+            return Verdict("conditional", summary, evidence, counterexample=counterexample,
+                           condition=region["text"],
+                           headline=headline("holds for H/(1 + λ) only, not unnormalised"))
+        return Verdict("fails", summary, evidence, counterexample=counterexample,
+                       headline=headline("fails unnormalised; H/(1 + λ) only ties"))
     where = failure_condition(rows, norm["violations"], norm["satisfied"],
                               noun="rows (normalised H/(1 + λ))")
     evidence["failures_normalised"] = where
-    bad = np.where(norm["violations"])[0]
-    counterexample = _point(rows[int(bad[0])])
-    if where["condition"]:
-        return Verdict("conditional", f"{where['failures']}; {raw_text}", evidence,
-                       counterexample=counterexample,
-                       condition=f"λ normalised as H = (L + λJ)/(1 + λ) and {where['condition']}")
-    return Verdict("fails", f"{where['failures']}; {raw_text}", evidence,
-                   counterexample=counterexample)
+    counterexample = _point(rows[int(np.argmax(norm["violations"]))])
+    region = where["regions"][0] if where["regions"] else None
+    status = rule_status(satisfied=int(norm["satisfied"].sum()), ties=n_ties,
+                         violations=int(norm["violations"].sum()), region=region)
+    summary = (f"unnormalised: fails at {int(raw['violations'].sum())} of {len(rows)} rows; "
+               f"normalised: {where['failures']}; {raw_text}")
+    short = f"fails at {int(norm['violations'].sum())} of {len(rows)} rows even for H/(1 + λ)"
+    if status == "conditional":
+        return Verdict("conditional", summary, evidence, counterexample=counterexample,
+                       condition=f"λ normalised as H = (L + λJ)/(1 + λ) and {where['condition']}",
+                       headline=headline_or(f"holds for H/(1 + λ) where "
+                                            f"{region_terms(where['condition'])}",
+                                            "holds for H/(1 + λ) in a stated region"))
+    return Verdict("fails", summary, evidence, counterexample=counterexample,
+                   headline=headline(short))
 
 
 @functools.cache
@@ -448,33 +497,48 @@ def check_gain(evidence: dict[str, Any]) -> Verdict:
     nowhere identifiable: fails; no rows or only ties: inconclusive."""
     rows = evidence["rows"]
     if not rows:
-        return Verdict("inconclusive", "no survey point with λ_min(L) > 0", evidence)
+        return Verdict("inconclusive", "no survey point with λ_min(L) > 0", evidence,
+                       headline=headline("no survey point with λ_min(L) > 0"))
     gains = np.array([r["gain"] for r in rows])
     comparison = compare_strict(gains, evidence["threshold"], ">", rtol=evidence["rtol"])
-    evidence = evidence | {"comparison": comparison.counts(), "gain": spread(gains),
+    counts = comparison.counts()
+    evidence = evidence | {"comparison": counts, "gain": spread(gains),
                            "median_gain_by": _gain_table(rows)}
     by = evidence["median_gain_by"]
     trend = (", ".join(f"λ = {k}: {v:.3g}" for k, v in by["λ"].items()) + "; by K (all λ): "
              + ", ".join(f"K = {k}: {v:.3g}" for k, v in by["K"].items()))
-    if not comparison.violations.any():
-        if not comparison.satisfied.any():
-            return Verdict("inconclusive", "every gain ties the threshold", evidence)
-        return Verdict("holds", f"gain > {evidence['threshold']:g} at all {len(rows)} (point, λ) "
-                       f"rows; median gain {trend}", evidence)
     features = {"λ": lambda r: r["λ"], "K": lambda r: r["K"], "K*": lambda r: r["K*"],
                 "d": lambda r: r["d"], "relative distance": lambda r: r["relative_distance"]}
-    where = failure_condition(rows, comparison.violations, comparison.satisfied,
-                              features=features, noun="(point, λ) rows")
+    where = (failure_condition(rows, comparison.violations, comparison.satisfied,
+                               features=features, noun="(point, λ) rows")
+             if comparison.violations.any() else None)
+    status = rule_status(satisfied=counts["satisfied"], ties=counts["ties"],
+                         violations=counts["violations"],
+                         region=where["regions"][0] if where and where["regions"] else None)
+    threshold = evidence["threshold"]
+    if status == "inconclusive":
+        return Verdict("inconclusive", "every gain ties the threshold", evidence,
+                       headline=headline(f"every gain ties {threshold:g}"))
+    if status == "holds":
+        return Verdict("holds", f"gain > {threshold:g} at all {len(rows)} (point, λ) "
+                       f"rows; median gain {trend}", evidence,
+                       headline=headline(f"gain > {threshold:g} at all {len(rows)} (point, λ)"))
     evidence["failures"] = where
     worst = rows[int(np.argmin(gains))]
     counterexample = _point(worst)
-    text = (f"gain <= {evidence['threshold']:g}: {where['failures']}; median gain {trend}; "
+    text = (f"gain <= {threshold:g}: {where['failures']}; median gain {trend}; "
             f"smallest {worst['gain']:.3g} (K = {worst['K']}, K* = {worst['K*']}, "
             f"d = {worst['d']}, λ = {worst['λ']:g})")
-    if where["condition"]:
+    short = (f"gain ≤ {threshold:g} at {counts['violations']} of {len(rows)} (point, λ); "
+             f"median {float(np.median(gains)):.3g}")
+    if status == "conditional":
         return Verdict("conditional", text, evidence, counterexample=counterexample,
-                       condition=where["condition"])
-    return Verdict("fails", text, evidence, counterexample=counterexample)
+                       condition=where["condition"],
+                       headline=headline_or(f"gain > {threshold:g} where "
+                                            f"{region_terms(where['condition'])}",
+                                            f"gain > {threshold:g} in a stated region"))
+    return Verdict("fails", text, evidence, counterexample=counterexample,
+                   headline=headline(short))
 
 
 # ------------------------------------------------------------------ predicted vs Monte-Carlo
@@ -504,12 +568,16 @@ def check_predicted_vs_measured(evidence: dict[str, Any]) -> Verdict:
     threshold = rows[0]["threshold"] if rows else math.nan
     if disagree:
         return Verdict("fails", f"{len(disagree)} of {len(rows)} rows disagree beyond "
-                       f"t·SE (t = {threshold:.2f})", evidence, counterexample=disagree[0])
+                       f"t·SE (t = {threshold:.2f})", evidence, counterexample=disagree[0],
+                       headline=headline(f"{len(disagree)} of {len(rows)} rows disagree beyond "
+                                         f"{threshold:.2f}·SE"))
     if agree == 0:
-        return Verdict("inconclusive", "no row resolved κ at this sample size", evidence)
+        return Verdict("inconclusive", "no row resolved κ at this sample size", evidence,
+                       headline=headline("no row resolved κ at this sample size"))
     return Verdict("holds", f"{agree}/{len(rows)} rows agree within t·SE (t = {threshold:.2f}, "
                    f"jackknife SE over {rows[0]['replicates']} replicates, {evidence['n_samples']} "
                    "samples, "
                    "family-wise false-alarm rate 1%)"
                    + (f" ({len(rows) - agree} inconclusive)" if agree < len(rows) else ""),
-                   evidence)
+                   evidence, headline=headline(f"{agree} of {len(rows)} rows agree within "
+                                               f"{threshold:.2f}·SE (Monte-Carlo)"))

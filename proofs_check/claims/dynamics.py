@@ -36,7 +36,11 @@ from proofs_check.claims._evidence import (
     compare_strict,
     describe_location,
     failure_condition,
+    headline,
+    headline_or,
     location,
+    region_terms,
+    rule_status,
 )
 from theory.configurations import make_configuration
 
@@ -119,35 +123,43 @@ _VERDICTS = ("holds", "conditional", "fails", "inconclusive")
 
 
 def _strict_verdict(runs, comparison, what: str, evidence: dict[str, Any],
-                    details: str) -> Verdict:
-    """holds / conditional (computed region) / fails; ties are not violations but leave the
-    claim conditional on the region where it holds strictly."""
+                    details: str, short: str) -> Verdict:
+    """The verdict rule (proofs_check.claims._evidence): holds without a violation (ties are
+    reported, not violations); conditional with a region of starts where it holds strictly;
+    fails otherwise; inconclusive when every start ties. ``short`` names the claim in the
+    headline ("h1 first", ...)."""
     counts = comparison.counts()
     evidence = evidence | {"comparison": counts}  # a new dict: decide stays pure
-    ties = (f"; {counts['ties']} tie(s)" if counts["ties"] and comparison.violations.any()
-            else "")
-    if not comparison.violations.any() and not comparison.ties.any():
-        return Verdict("holds", f"{what} at {counts['satisfied']} of {len(runs)} starts; "
-                       + details, evidence)
-    if not comparison.satisfied.any() and not comparison.violations.any():
-        return Verdict("inconclusive", f"ties at every start; {details}", evidence)
-    bad = comparison.violations if comparison.violations.any() else comparison.ties
-    where = failure_condition(runs, bad, comparison.satisfied, features=_FLOW_FEATURES,
-                              min_support=1, noun="starts")
-    if not comparison.violations.any():
-        where["failures"] = where["failures"].replace("fails at", "ties (equal, not a "
-                                                                   "violation) at")
+    ties = (f"; {counts['ties']} tie(s) (equal within rtol, not a violation)"
+            if counts["ties"] else "")
+    where = (failure_condition(runs, comparison.violations, comparison.satisfied,
+                               features=_FLOW_FEATURES, min_support=1, noun="starts")
+             if comparison.violations.any() else None)
+    status = rule_status(satisfied=counts["satisfied"], ties=counts["ties"],
+                         violations=counts["violations"],
+                         region=where["regions"][0] if where and where["regions"] else None)
+    tie_note = f", {counts['ties']} tie(s)" if counts["ties"] else ""
+    if status == "inconclusive":
+        return Verdict("inconclusive", f"ties at every start; {details}", evidence,
+                       headline=headline(f"ties at all {len(runs)} starts"))
+    if status == "holds":
+        return Verdict("holds", f"{what} at {counts['satisfied']} of {len(runs)} starts{ties}; "
+                       + details, evidence,
+                       headline=headline(f"{short} at {counts['satisfied']} of {len(runs)} "
+                                         f"starts{tie_note}"))
     evidence["failures"] = where
-    first = runs[int(np.argmax(bad))]
+    first = runs[int(np.argmax(comparison.violations))]
     counterexample = {k: first[k] for k in ("K", "d", "at", "radius", "seed")} | {
         "start": describe_location(first), "l2": first["l2"], "h1": first["h1"]}
     text = f"{where['failures']}{ties}; {details}"
-    if where["condition"]:
+    fallback = f"{short} fails at {counts['violations']} of {len(runs)} starts"
+    if status == "conditional":
         return Verdict("conditional", text, evidence, counterexample=counterexample,
-                       condition=where["condition"])
-    if not comparison.violations.any():
-        return Verdict("inconclusive", text, evidence)
-    return Verdict("fails", text, evidence, counterexample=counterexample)
+                       condition=where["condition"],
+                       headline=headline_or(f"{short} where {region_terms(where['condition'])}",
+                                            f"{short} in a stated region of starts"))
+    return Verdict("fails", text, evidence, counterexample=counterexample,
+                   headline=headline(fallback))
 
 
 @register(
@@ -169,7 +181,7 @@ def check_flow_speed(evidence: dict[str, Any]) -> Verdict:
                       for a, b in zip(h1, l2, strict=True))
     return _strict_verdict(runs, comparison, "h1 reaches ε first", evidence,
                            f"time ratios t_h1/t_l2 to ε = {evidence['epsilon']:g}: {ratio} "
-                           "(∞: l2 did not reach ε by t = 400)")
+                           "(∞: l2 did not reach ε by t = 400)", "h1 reaches ε first")
 
 
 @register(
@@ -180,7 +192,7 @@ def check_flow_speed(evidence: dict[str, Any]) -> Verdict:
     scope="the starts of flow-h1-faster-than-l2; μ = min Re λ of the Jacobian at the teacher "
           "(h1: one-sided limit along the flow's approach direction); local rates per decade "
           "of distance and normalised times to 1e-4 reported beside",
-    expected="conditional", verdicts=_VERDICTS, gather=gather_flows,
+    expected="holds", verdicts=_VERDICTS, gather=gather_flows,
 )
 def check_flow_normalised(evidence: dict[str, Any]) -> Verdict:
     """Predicted asymptotic rates compared strictly with tolerance rate_tie (ties: equal rates)."""
@@ -201,7 +213,8 @@ def check_flow_normalised(evidence: dict[str, Any]) -> Verdict:
                + "; measured local rates in the deepest decade both reached: "
                + ", ".join(deepest)
                + f"; normalised time to ε smaller at {sum(times)} of {len(runs)} starts")
-    return _strict_verdict(runs, comparison, "μ_h1/(1 + λ) > μ_l2", evidence, details)
+    return _strict_verdict(runs, comparison, "μ_h1/(1 + λ) > μ_l2", evidence, details,
+                           "μ_h1/(1 + λ) > μ_l2")
 
 
 @register(
@@ -233,7 +246,8 @@ def check_rate_prediction(evidence: dict[str, Any]) -> Verdict:
                          "relative_error": abs(measured - predicted) / abs(predicted)})
     evidence = evidence | {"rate_rows": rows}
     if not rows:
-        return Verdict("inconclusive", "no flow reached its fit window", evidence)
+        return Verdict("inconclusive", "no flow reached its fit window", evidence,
+                       headline=headline("no flow reached its fit window"))
     worst = max(rows, key=lambda row: row["relative_error"])
     off = [row for row in rows if row["relative_error"] > evidence["rate_rtol"]]
     asymptotic = max(abs(r["measured"] / r["predicted_asymptotic"] - 1) for r in rows)
@@ -243,6 +257,8 @@ def check_rate_prediction(evidence: dict[str, Any]) -> Verdict:
             f"{worst['measured']:.4g} ± {worst['stderr']:.1g}, predicted "
             f"{worst['predicted_window']:.4g}); against the asymptotic μ the largest relative "
             f"gap is {asymptotic:.2g}")
+    short = (f"{len(rows) - len(off)} of {len(rows)} fitted rates within "
+             f"{evidence['rate_rtol']:.0%} of prediction")
     if off:
-        return Verdict("fails", text, evidence, counterexample=off[0])
-    return Verdict("holds", text, evidence)
+        return Verdict("fails", text, evidence, counterexample=off[0], headline=headline(short))
+    return Verdict("holds", text, evidence, headline=headline(short))

@@ -24,6 +24,7 @@ import sympy as sp
 import theory
 from proofs_check.analysis.formulas import _configuration, check_formula, parse_formula
 from proofs_check.claims import Verdict, register
+from proofs_check.claims._evidence import headline
 
 TIAN_GRADIENT = "w/2 - w_star/2 + (theta*w_star - r_star*sin(theta)*v)/(2*pi)"
 PAPER_HESSIAN_L2 = ("I/2 - {alpha}*(u*u.T - cos(theta)*v*u.T + sin(theta)**2*I)*(I - v*v.T)")
@@ -142,6 +143,11 @@ def _numeric(result) -> dict[str, Any]:
 _FORMULA_VERDICTS = ("holds", "fails", "inconclusive")
 
 
+def _numeric_headline(numeric: dict[str, Any]) -> str:
+    return headline(f"max relative error {numeric['max_relative_error']:.3g} over "
+                    f"{numeric['n_points']} points")
+
+
 @functools.cache
 def gather_tian(quick: bool) -> dict[str, Any]:
     evidence: dict[str, Any] = {"formula": TIAN_GRADIENT}
@@ -174,11 +180,15 @@ def decide_tian(evidence: dict[str, Any]) -> Verdict:
     numeric = evidence["numeric"]
     if _symbolic_ok(evidence) and numeric["status"] == "holds":
         return Verdict("holds", f"Tian's gradient equals the derived L2 gradient (symbolic, both "
-                                f"conventions); numerically {numeric['summary']}", evidence)
+                                f"conventions); numerically {numeric['summary']}", evidence,
+                       headline=headline(f"symbolic identity; numeric error "
+                                         f"{_bound(numeric['max_relative_error'])}"))
     if numeric["status"] == "fails":
-        return Verdict("fails", numeric["summary"], evidence, counterexample=numeric)
+        return Verdict("fails", numeric["summary"], evidence, counterexample=numeric,
+                       headline=_numeric_headline(numeric))
     return Verdict("inconclusive", f"symbolic identities {_symbolic_ok(evidence)}; "
-                   + numeric["summary"], evidence)
+                   + numeric["summary"], evidence,
+                   headline=headline("symbolic identity not reached; numeric check agrees"))
 
 
 @functools.cache
@@ -209,11 +219,15 @@ def decide_paper_l2(evidence: dict[str, Any]) -> Verdict:
     numeric = evidence["numeric"]
     if solved["unique_alpha"] and identity and numeric["status"] == "holds":
         return Verdict("holds", f"unique α = {solved['solutions'][0]} solves every coefficient "
-                       f"({SYMBOLS}); " + numeric["summary"], evidence)
+                       f"({SYMBOLS}); " + numeric["summary"], evidence,
+                       headline=headline(f"unique α = |w*|/(2π|w| sin θ); numeric error "
+                                         f"{_bound(numeric['max_relative_error'])}"))
     if numeric["status"] == "fails":
-        return Verdict("fails", numeric["summary"], evidence, counterexample=numeric)
-    return Verdict("inconclusive", f"α solutions {solved['solutions']}, identity {identity}; "
-                   + numeric["summary"], evidence)
+        return Verdict("fails", numeric["summary"], evidence, counterexample=numeric,
+                       headline=_numeric_headline(numeric))
+    return Verdict("inconclusive", f"α solutions {', '.join(solved['solutions'])}, identity "
+                   f"{identity}; " + numeric["summary"], evidence,
+                   headline=headline(f"{len(solved['solutions'])} α solution(s); not decided"))
 
 
 @functools.cache
@@ -254,10 +268,11 @@ def decide_paper_h1(evidence: dict[str, Any]) -> Verdict:
     status = {c: r["status"] for c, r in results.items()}
     if all(s == "holds" for s in status.values()):
         return Verdict("holds", "the formula is the expected Jacobian and the exact Hessian",
-                       evidence)
+                       evidence, headline=headline("both conventions match"))
     if all(s == "fails" for s in status.values()):
         return Verdict("fails", f"matches neither convention: {results['expected']['summary']}",
-                       evidence, counterexample=results["expected"])
+                       evidence, counterexample=results["expected"],
+                       headline=headline("matches neither convention"))
     if sorted(status.values()) == ["fails", "holds"]:
         good = next(c for c, s in status.items() if s == "holds")
         bad = next(c for c, s in status.items() if s == "fails")
@@ -268,11 +283,13 @@ def decide_paper_h1(evidence: dict[str, Any]) -> Verdict:
             f"equals the {what[good]}, not the {what[bad]}: {bad}-convention max relative error "
             f"{results[bad]['max_relative_error']:.2g} over {results[bad]['n_points']} points",
             evidence, counterexample=results[bad],
-            condition=f"convention = {good!r} (max relative error "
+            condition=f"convention = {good} (max relative error "
                       f"{_bound(results[good]['max_relative_error'])} over "
-                      f"{results[good]['n_points']} points; the {bad!r} convention fails), "
-                      "λ = 1, θ ∈ (0, π)")
-    return Verdict("inconclusive", f"conventions: {status}", evidence)
+                      f"{results[good]['n_points']} points), λ = 1, θ ∈ (0, π)",
+            headline=headline(f"holds in the {good} convention only"))
+    return Verdict("inconclusive", "conventions: " + ", ".join(f"{c} {s}"
+                                                             for c, s in status.items()),
+                   evidence, headline=headline("a convention's check was undecided"))
 
 
 def _explicit_counterexample(r_star: float = 2.0) -> dict[str, Any]:
@@ -328,7 +345,8 @@ def decide_summary_alpha(evidence: dict[str, Any]) -> Verdict:
     tolerance = evidence["entry_tolerance"]
     if numeric["status"] == "holds":
         return Verdict("holds", "the summary's α matches the derived Hessian: "
-                       + numeric["summary"], evidence)
+                       + numeric["summary"], evidence,
+                       headline=headline("the squared α matches the derived Hessian"))
     if numeric["status"] == "fails" and explicit["max |summary − theory|"] > tolerance:
         return Verdict(
             "fails",
@@ -337,5 +355,9 @@ def decide_summary_alpha(evidence: dict[str, Any]) -> Verdict:
             f"the factor |w*|; at |w*| = {explicit['r_star']:g}, |w| = 1, θ = π/3 the largest "
             f"entry error is {explicit['max |summary − theory|']:.2g} (paper's α: "
             f"{_bound(explicit['max |paper α − theory|'])}); at |w*| = 1 it is "
-            f"{_bound(unit['max |summary − theory|'])}", evidence, counterexample=explicit)
-    return Verdict("inconclusive", numeric["summary"], evidence)
+            f"{_bound(unit['max |summary − theory|'])}", evidence, counterexample=explicit,
+            headline=headline(f"off by the factor |w*|: entry error "
+                              f"{explicit['max |summary − theory|']:.2g} at |w*| = "
+                              f"{explicit['r_star']:g}"))
+    return Verdict("inconclusive", numeric["summary"], evidence,
+                   headline=headline("numeric check undecided"))

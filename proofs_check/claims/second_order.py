@@ -17,8 +17,11 @@ import functools
 import math
 from typing import Any
 
+import numpy as np
+
 import theory
 from proofs_check.claims import Verdict, register
+from proofs_check.claims._evidence import find_region, headline, region_terms, rule_status
 from theory.configurations import make_configuration
 
 ACTIVATIONS = ("erf", "sine", "gelu")
@@ -65,6 +68,11 @@ def _compare(small: float, large: float, rtol: float) -> str:
     return "holds" if small < large else "violated"
 
 
+#: Features a region of the chain claim may be stated in (the claim's own terms).
+_FEATURES = {"activation": lambda p: p["activation"], "K": lambda p: p["K"],
+             "d": lambda p: p["d"], "placement": lambda p: p["at"]}
+
+
 @register(
     id="kappa-h2-below-h1-below-l2",
     statement="Adding the second derivative to the loss improves conditioning further: "
@@ -78,60 +86,93 @@ def _compare(small: float, large: float, rtol: float) -> str:
     gather=gather,
 )
 def decide(evidence: dict[str, Any]) -> Verdict:
+    """The verdict rule (proofs_check.claims._evidence) on the chain: a point is satisfied when
+    both links hold strictly, a tie when neither is violated but one ties, a violation when a
+    link is violated; the region is searched in activation, K, d and placement."""
     rtol = evidence.get("rtol", RTOL)
-    valid, excluded, ties, violations = [], 0, [], []
+    valid, excluded, links_of = [], 0, []
     for point in evidence["points"]:
         k = point["kappa"]
         if any(k[loss] is None for loss in LOSSES):
             excluded += 1
             continue
         valid.append(point)
-        links = {"h2<h1": _compare(k["h2"], k["h1"], rtol),
-                 "h1<l2": _compare(k["h1"], k["l2"], rtol)}
-        if "violated" in links.values():
-            violations.append((point, [name for name, v in links.items() if v == "violated"]))
-        elif "tie" in links.values():
-            ties.append(point)
+        links_of.append({"h2<h1": _compare(k["h2"], k["h1"], rtol),
+                         "h1<l2": _compare(k["h1"], k["l2"], rtol)})
+    violated = np.array(["violated" in links.values() for links in links_of], dtype=bool)
+    satisfied = np.array([all(v == "holds" for v in links.values()) for links in links_of],
+                         dtype=bool)
+    n_ties = int((~violated & ~satisfied).sum())
+    by_link: dict[str, int] = {}
+    for links in links_of:
+        for name, value in links.items():
+            if value == "violated":
+                by_link[name] = by_link.get(name, 0) + 1
     summary_evidence = {
         "method": evidence.get("method"),
         "points_surveyed": len(evidence["points"]),
         "points_compared": len(valid),
         "points_excluded_infinite_kappa": excluded,
-        "ties": len(ties),
-        "violations": len(violations),
+        "ties": n_ties,
+        "violations": int(violated.sum()),
+        "violations_by_link": by_link,
         "worst_ratios": _worst(valid),
     }
     if not valid:
         return Verdict("inconclusive", "no surveyed point has three positive definite Hessians",
-                       summary_evidence)
-    if not violations:
-        return Verdict("holds", f"κ(h2) < κ(h1) < κ(l2) at all {len(valid)} compared points "
-                       f"({len(ties)} ties)", summary_evidence)
-    example, links = violations[0]
-    counterexample = {key: example[key] for key in ("activation", "K", "d", "at", "radius",
-                                                    "seed")}
-    counterexample.update({"kappa": example["kappa"], "violated": links})
-    if len(violations) == len(valid):
-        return Verdict("fails", f"the chain breaks at every one of the {len(valid)} points",
-                       summary_evidence, counterexample=counterexample)
-    by_link: dict[str, int] = {}
-    for _, names in violations:
-        for name in names:
-            by_link[name] = by_link.get(name, 0) + 1
+                       summary_evidence,
+                       headline=headline(f"no point with 3 PD Hessians ({excluded} excluded)"))
+    region = (find_region(valid, satisfied, violated, features=_FEATURES,
+                          noun="compared points") if violated.any() else None)
+    status = rule_status(satisfied=int(satisfied.sum()), ties=n_ties,
+                         violations=int(violated.sum()), region=region)
+    if status == "inconclusive":
+        return Verdict("inconclusive", f"all {len(valid)} compared points are ties",
+                       summary_evidence, headline=headline(f"ties at all {len(valid)} points"))
+    if status == "holds":
+        return Verdict("holds", f"κ(h2) < κ(h1) < κ(l2) at all {int(satisfied.sum())} strict "
+                       f"of {len(valid)} compared points ({n_ties} ties)", summary_evidence,
+                       headline=headline(f"chain holds at {len(valid)} of {len(valid)} points"))
+    bad = [p for p, v in zip(valid, violated, strict=True) if v]
     per_activation = []
     for activation in ACTIVATIONS:
         total = sum(p["activation"] == activation for p in valid)
-        bad = [p for p, _ in violations if p["activation"] == activation]
+        mine = [p for p in bad if p["activation"] == activation]
         if total:
-            at_teacher = sum(p["at"] == "teacher" for p in bad)
-            per_activation.append(f"{activation} {len(bad)}/{total} ({at_teacher} at W = W*)")
-    widths = sorted({p["K"] for p, _ in violations})
-    condition = (f"fails at {len(violations)} of {len(valid)} compared points "
-                 f"({', '.join(f'{n} × {k}' for k, n in sorted(by_link.items()))}); by "
-                 f"activation: {', '.join(per_activation)}; violations at K in {widths}")
-    return Verdict("conditional", f"κ(h2) < κ(h1) < κ(l2) at {len(valid) - len(violations)} of "
-                   f"{len(valid)} compared points", summary_evidence,
-                   counterexample=counterexample, condition=condition)
+            at_teacher = sum(p["at"] == "teacher" for p in mine)
+            per_activation.append(f"{activation} {len(mine)}/{total} ({at_teacher} at W = W*)")
+    widths = sorted({p["K"] for p in bad})
+    dims = sorted({p["d"] for p in bad})
+    example_index = max(range(len(valid)), key=lambda i: (
+        violated[i], valid[i]["at"] == "teacher",
+        max(valid[i]["kappa"]["h2"] / valid[i]["kappa"]["h1"],
+            valid[i]["kappa"]["h1"] / valid[i]["kappa"]["l2"])))
+    example = valid[example_index]
+    counterexample = {key: example[key] for key in ("activation", "K", "d", "at", "radius",
+                                                    "seed")}
+    counterexample.update({"kappa": example["kappa"],
+                           "violated": [n for n, v in links_of[example_index].items()
+                                        if v == "violated"]})
+    k = example["kappa"]
+    text = (f"the chain breaks at {len(bad)} of {len(valid)} compared points "
+            f"({', '.join(f'{n} × {name}' for name, n in sorted(by_link.items()))}); by "
+            f"activation: {', '.join(per_activation)}; at K ∈ {{{', '.join(map(str, widths))}}}, "
+            f"d ∈ {{{', '.join(map(str, dims))}}}; e.g. {example['activation']}, "
+            f"K = {example['K']}, d = {example['d']}, {example['at']}: κ = {k['l2']:.4g} / "
+            f"{k['h1']:.4g} / {k['h2']:.4g} for l2 / h1 / h2; strict at "
+            f"{int(satisfied.sum())}, ties {n_ties}")
+    short = f"breaks at {len(bad)} of {len(valid)} points, all {len(ACTIVATIONS)} activations" \
+        if all(any(p["activation"] == a for p in bad) for a in ACTIVATIONS) else \
+        f"breaks at {len(bad)} of {len(valid)} points"
+    if status == "conditional":
+        return Verdict("conditional", text, summary_evidence | {"region": region},
+                       counterexample=counterexample, condition=region["text"],
+                       headline=headline(f"holds only where {region_terms(region)}"
+                                         if len(region_terms(region)) < 50 else
+                                         short))
+    return Verdict("fails", text + "; no region of K, d, activation or placement where it "
+                   "holds strictly at every compared point", summary_evidence,
+                   counterexample=counterexample, headline=headline(short))
 
 
 def _worst(valid: list[dict[str, Any]]) -> dict[str, Any]:

@@ -8,16 +8,79 @@ aliases (:class:`DeprecatedAlias`) that warn once and name the new option.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
+import select
+import signal
+import socket
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from theory.activations import get_activation as closed_form_activation
 from theory.configurations import PLACEMENTS, Configuration, make_configuration
 from theory.validation import require_memory
+
+#: Seconds a command given SIGTERM or Ctrl-C may take to stop by itself before
+#: :func:`exit_after_signal` ends the process.
+STOP_GRACE_SECONDS = 2.0
+
+
+@contextlib.contextmanager
+def exit_after_signal(message: str, grace: float = STOP_GRACE_SECONDS) -> Iterator[None]:
+    """Make SIGTERM and Ctrl-C end the process within ``grace`` seconds, even while the main
+    thread is inside one long numpy/LAPACK call (Python runs signal handlers only between
+    bytecodes, so a KeyboardInterrupt can wait minutes for such a call to return).
+
+    The interpreter's C-level handler writes each signal to a wakeup socket at once
+    (signal.set_wakeup_fd); a watcher thread reading it waits ``grace`` seconds for the command
+    to stop by itself, then prints ``message`` (one line) and calls os._exit(2). What the
+    command wrote before stays (a sweep's finished rows; a row cut short is recomputed on
+    resume); advisory locks die with the process; local pool workers follow their parent
+    (parent-death signal). Only in the main thread; elsewhere a no-op."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    reader, writer = socket.socketpair()
+    writer.setblocking(False)
+    try:
+        previous = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+    except ValueError:  # not the main interpreter thread after all
+        reader.close()
+        writer.close()
+        yield
+        return
+    done = threading.Event()
+    stopping = {int(signal.SIGTERM), int(signal.SIGINT)}
+
+    def watch() -> None:
+        while not done.is_set():
+            ready, _, _ = select.select([reader], [], [], 0.2)
+            if not ready:
+                continue
+            try:
+                received = reader.recv(64)
+            except OSError:
+                return
+            if stopping & set(received) and not done.wait(grace):
+                sys.stderr.write(message.rstrip("\n") + "\n")
+                sys.stderr.flush()
+                os._exit(2)
+
+    watcher = threading.Thread(target=watch, name="exit-after-signal", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        done.set()
+        signal.set_wakeup_fd(previous)
+        watcher.join()
+        reader.close()
+        writer.close()
 
 
 class Terminated(KeyboardInterrupt):
@@ -101,8 +164,8 @@ def _nearest_existing(path: Path) -> Path:
 def check_output_file(path: str | os.PathLike[str], option: str) -> Path:
     """Refuse, before any work, an output file that cannot be written (ValueError naming option).
 
-    The file may exist (it is then overwritten or resumed by the caller); its folder may not exist
-    yet, provided the nearest existing ancestor is a writable folder.
+    The file may exist (it is then overwritten or resumed by the caller); its folder must exist
+    and be writable (no folders are created).
     """
     target = Path(path)
     if target.is_dir():
@@ -111,6 +174,9 @@ def check_output_file(path: str | os.PathLike[str], option: str) -> Path:
         if not os.access(target, os.W_OK):
             raise ValueError(f"{option} {str(target)!r} is not writable (permission denied)")
         return target
+    if not target.parent.exists():
+        raise ValueError(f"{option} {str(target)!r}: the folder {str(target.parent)!r} does "
+                         "not exist; create it first (only the file is created)")
     _check_writable_folder(target.parent, option, target)
     return target
 
@@ -121,6 +187,9 @@ def check_output_dir(path: str | os.PathLike[str], option: str) -> Path:
     if target.exists() and not target.is_dir():
         raise ValueError(f"{option} {str(target)!r} exists and is not a directory; give a "
                          "folder path")
+    if not target.exists() and not target.parent.exists():
+        raise ValueError(f"{option} {str(target)!r}: the folder {str(target.parent)!r} does "
+                         "not exist; create it first (only the last folder is created)")
     _check_writable_folder(target, option, target)
     return target
 

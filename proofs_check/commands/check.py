@@ -101,9 +101,9 @@ def _run(args: argparse.Namespace) -> int:
         raise ValueError(f"--claim: unknown claim id {', '.join(hints)}; known ids: "
                          f"{', '.join(known)}")
     total = len(args.claim and set(args.claim) or known)
-    target = Path(args.out)
+    target = claim_report_target(Path(args.out)) if args.claim else Path(args.out)
     progress = Progress(total, enabled=not args.json and not args.no_progress)
-    with report_folder(target) as staging:
+    with report_folder(target, complete=not args.claim) as staging:
         results = run_claims(args.quick, only=args.claim, progress=progress)
         progress.close()
         report = Report(results, provenance=provenance(args.quick, results,
@@ -156,6 +156,22 @@ def _run(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def claim_report_target(out: Path) -> Path:
+    """Where a --claim run writes: ``out``, unless ``out`` holds a report of every claim, which
+    a report of some claims never replaces; then ``OUT-claims`` beside it (said on stderr)."""
+    from proofs_check.report.folder import is_complete_report
+
+    if not (out.is_dir() and is_complete_report(out)):
+        return out
+    beside = out.with_name(out.name + "-claims")
+    if beside.is_dir() and is_complete_report(beside):
+        raise ValueError(f"--out {out} and {beside} both hold a report of every claim; give "
+                         "--out a new folder for the --claim report")
+    print(f"sobolev-verify check: {out} holds a report of every claim and is kept as it is; "
+          f"the --claim report goes beside it, to {beside}", file=sys.stderr)
+    return beside
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "check", help="the main job: settle every claim, write report.md, report.html and "
@@ -168,10 +184,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--quick", action="store_true",
                         help="smaller surveys and Monte-Carlo sizes (about 1 minute)")
     parser.add_argument("--out", default="sobolev-report",
-                        help="report folder (default: sobolev-report); replaced as a whole when "
-                             "the run succeeds, files you added to it are kept")
+                        help="report folder (default: sobolev-report; its parent folder must "
+                             "exist); replaced as a whole when the run succeeds, files you "
+                             "added to it are kept. A run killed at any instant leaves the "
+                             "previous or the new report, completed by the next run; one run "
+                             "at a time (a lock beside the folder)")
     parser.add_argument("--claim", action="append", metavar="ID",
-                        help="run only this claim and draw only its figures (repeatable)")
+                        help="run only this claim and draw only its figures (repeatable). "
+                             "A --out folder holding a report of every claim is never "
+                             "replaced by it: the report of the chosen claims is then written "
+                             "beside it, to OUT-claims")
     parser.add_argument("--no-figures", action="store_true", help="skip the figures")
     parser.add_argument("--format", choices=("png", "svg", "pdf"), default=None,
                         help="figure format (default png; svg and png are embedded in "
@@ -180,6 +202,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="no progress lines on stderr")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument("--readme-table", metavar="README",
-                        help="also write the claims table of this README (between its "
-                             "claims-table markers) from this run; needs the default run")
+                        help="also write the findings summary of this README and the claims "
+                             "table of docs/findings/index.md beside it (between their "
+                             "markers) from this run; needs the default run")
     parser.set_defaults(func=run)

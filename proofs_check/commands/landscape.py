@@ -45,7 +45,7 @@ def register(subparsers) -> None:
     parser.add_argument("--dim", "-d", type=positive_int, default=None,
                         help="input dimension d (default: K*)")
     parser.add_argument("--starts", type=positive_int, required=True,
-                        help="number of random starts N")
+                        help="number of random starts N (at most 1e6)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the starts (default 0)")
     parser.add_argument("--loss", nargs="+", choices=("l2", "h1"), default=["l2", "h1"],
                         help="losses to run from the same starts (default: l2 h1)")
@@ -72,11 +72,25 @@ def _interval(entry) -> str:
     return f"{entry['count']:4d}  {entry['fraction']:.3f} [{low:.3f}, {high:.3f}]"
 
 
+#: Most random starts accepted by --starts (each start is a descent of up to --max-steps
+#: steps; 1e6 starts at K = 6 take days on one core).
+MAX_STARTS = 10**6
+
+
 def run(args: argparse.Namespace) -> int:
     if args.seed < 0:
         raise ValueError(f"--seed must be >= 0; got {args.seed}")
+    if args.starts > MAX_STARTS:
+        raise ValueError(f"--starts {args.starts} is above the maximum {MAX_STARTS:.0e} (each "
+                         "start is a full descent); run several censuses with other --seed "
+                         "values and --out files instead")
     teacher_width = args.teacher_width or args.width
     dim = args.dim or teacher_width
+    from theory.validation import pair_bytes, require_memory
+
+    require_memory(pair_bytes(args.width, teacher_width, dim) * max(args.workers, 1),
+                   f"--width {args.width} --dim {dim} (the closed forms' pair arrays, per "
+                   "worker)", "use a smaller --dim or --width")
     W_star = orthonormal_teacher(teacher_width, dim)
     try:
         settings = CensusSettings(sobolev_weight=args.sobolev_weight, init=args.init,

@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from proofs_check.commands._options import RANGE_HELP, DeprecatedAlias, check_output_file, dump_json
+from proofs_check.commands._options import (
+    RANGE_HELP,
+    DeprecatedAlias,
+    check_output_file,
+    dump_json,
+    exit_after_signal,
+)
 from theory.configurations import PLACEMENTS
 from theory.validation import SPECTRUM_METHODS
 
@@ -47,11 +53,15 @@ def run(args: argparse.Namespace) -> int:
     check_output_file(args.out, "--out")
     if args.workers is not None and args.workers < 1:
         raise ValueError(f"--workers must be a positive integer; got {args.workers}")
+    stopped = (f"sobolev-verify sweep: stopped (SIGTERM or Ctrl-C) while a point was being "
+               f"computed; every finished row is in {args.out} — run the same command again "
+               "to resume")
     try:
-        summary = sweep.run_sweep(points, args.out, workers=args.workers,
-                                  scheduler=args.scheduler,
-                                  progress=not args.no_progress and not args.json,
-                                  retry_errors=not args.keep_errors)
+        with exit_after_signal(stopped):
+            summary = sweep.run_sweep(points, args.out, workers=args.workers,
+                                      scheduler=args.scheduler,
+                                      progress=not args.no_progress and not args.json,
+                                      retry_errors=not args.keep_errors)
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM (see proofs_check.cli)
         print(f"sobolev-verify sweep: interrupted; every finished row is in {args.out} — run "
               "the same command again to resume", file=sys.stderr)

@@ -46,6 +46,9 @@ from theory.validation import (
 )
 
 QUADRATURE_FLOOR = 1e-10
+#: Most Monte-Carlo samples accepted by --samples and --hessian-samples (1e9: minutes at small
+#: K·d; beyond, a run is hours long and a typo such as 1e11 would leave it running for days).
+MAX_SAMPLES = 10**9
 #: Monte-Carlo samples of the Hessian check when --hessian-samples is not given.
 DEFAULT_HESSIAN_SAMPLES = 200_000
 #: Fewest Monte-Carlo samples for which the normal intervals are used. Measured (relu, h1,
@@ -256,6 +259,11 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(
                 f"{option} must be at least {MIN_SAMPLES}: the Monte-Carlo checks use normal "
                 f"intervals (mean ± z·stderr), which are not valid for {value} samples")
+        if value > MAX_SAMPLES:
+            raise ValueError(
+                f"{option} {value} is above the maximum {MAX_SAMPLES:.0e}: at roughly 1e7 "
+                "samples per second and per K·d that run would take hours to days; the "
+                "standard error falls only like 1/√samples")
     progress = (not args.json) and sys.stderr.isatty() and not args.no_progress
     report = validate(args, progress)
     if args.json:
@@ -282,7 +290,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="negative-side slope of --activation leaky_relu (default 0.01; "
                              "same as --activation 'leaky_relu(SLOPE)')")
     parser.add_argument("--samples", type=positive_int, default=1_000_000,
-                        help="Monte-Carlo samples for loss and gradient (default 1e6)")
+                        help="Monte-Carlo samples for loss and gradient (default 1e6, at most "
+                             "1e9)")
     parser.add_argument("--hessian-samples", type=positive_int, default=None,
                         help="Monte-Carlo samples for the Hessian (default 2e5; costs 2·K·d "
                              "gradient evaluations per sample)")

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
-import os
 import platform
 import re
-import shutil
 import subprocess
-import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +18,11 @@ import numpy as np
 
 from proofs_check.claims import Claim, Verdict, all_claims
 from proofs_check.report.figures import draw_figures  # noqa: F401  (re-exported for callers)
+from proofs_check.report.folder import (  # noqa: F401  (re-exported for callers)
+    MANIFEST,
+    check_report_target,
+    report_folder,
+)
 
 
 @dataclass
@@ -40,8 +41,8 @@ class ClaimResult:
                 "source": self.claim.source, "scope": self.claim.scope,
                 "expected": self.claim.expected, "status": self.verdict.status,
                 "machine_dependent": self.claim.machine_dependent,
-                "agrees_with_expected": self.agrees, "summary": self.verdict.summary,
-                "condition": self.verdict.condition,
+                "agrees_with_expected": self.agrees, "headline": self.verdict.headline,
+                "summary": self.verdict.summary, "condition": self.verdict.condition,
                 "counterexample": self.verdict.counterexample,
                 "evidence": self.verdict.evidence, "seconds": round(self.seconds, 2),
                 "error": self.error}
@@ -362,95 +363,3 @@ def write_markdown(report: Report, out_dir: Path, quick: bool) -> Path:
     path = out_dir / "report.md"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
-
-
-# --------------------------------------------------------------------- the report folder
-
-#: The file in a report folder that lists what `check` wrote there.
-MANIFEST = ".sobolev-verify-report.json"
-_OUTPUT_NAMES = re.compile(r"^(report\.(md|json|html)|[a-z0-9_]+\.(png|svg|pdf))$")
-
-
-def _is_previous_report(folder: Path) -> bool:
-    """A folder this tool wrote: it has the manifest, or only files named like its outputs
-    (reports of versions before the manifest)."""
-    if (folder / MANIFEST).is_file():
-        return True
-    return all(entry.is_file() and _OUTPUT_NAMES.match(entry.name) for entry in folder.iterdir())
-
-
-def check_report_target(target: Path, option: str = "--out") -> None:
-    """Refuse, before any work, a target that is a file or a folder this tool did not write."""
-    here = Path.cwd().resolve()
-    if target.resolve() == here or target.resolve() in here.parents:
-        raise ValueError(f"{option} {target} is the current folder or contains it; the report "
-                         "folder is replaced as a whole, so give a subfolder (e.g. "
-                         f"{option} sobolev-report)")
-    if target.exists() and not target.is_dir():
-        raise ValueError(f"{option} {target} is a file; give a folder for the report")
-    if target.is_dir() and any(target.iterdir()) and not _is_previous_report(target):
-        raise ValueError(f"{option} {target} is a non-empty folder that `sobolev-verify check` "
-                         "did not write; choose a new folder (the report replaces the folder's "
-                         "previous report and keeps no other files of its own)")
-
-
-@contextlib.contextmanager
-def report_folder(target: Path | str, option: str = "--out") -> Iterator[Path]:
-    """Yield a staging folder beside ``target``; on success it replaces ``target`` as a whole.
-
-    The previous report stays complete and untouched until the new one is finished (an
-    interrupted run leaves it as it was and removes the staging folder); files in the previous
-    report folder that the tool did not write (not in its manifest) are carried over. A target
-    that is a file or a foreign non-empty folder is refused before any work (ValueError).
-    """
-    shown, target = Path(target), Path(target).resolve()  # "." and symlinks: the real folder
-    check_report_target(target, option)
-    parent = target.parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=parent))
-    except OSError as exc:
-        raise ValueError(f"{option} {shown}: cannot write beside it ({exc.strerror})") from None
-    umask = os.umask(0)
-    os.umask(umask)
-    staging.chmod(0o777 & ~umask)  # mkdtemp makes it private; a report folder is not
-    try:
-        yield staging
-        written = sorted(entry.name for entry in staging.iterdir())
-        (staging / MANIFEST).write_text(json.dumps({"files": written}, indent=1) + "\n",
-                                        encoding="utf-8")
-        _swap_into_place(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-
-
-def _swap_into_place(staging: Path, target: Path) -> None:
-    """Replace ``target`` by ``staging``; then carry the user's files over from the old folder.
-    The old folder is deleted only when everything in it that the tool did not write has been
-    moved: a failure half-way leaves it (``.NAME.old-*`` beside the target), never loses it."""
-    if not target.exists():
-        os.replace(staging, target)
-        return
-    check_report_target(target)  # it may have changed while the claims ran
-    manifest = target / MANIFEST
-    ours: set[str] = set()
-    if manifest.is_file():
-        try:
-            ours = set(json.loads(manifest.read_text(encoding="utf-8"))["files"])
-        except (ValueError, KeyError, TypeError):
-            ours = set()
-        ours.add(MANIFEST)
-    else:  # a report of a version before the manifest: its outputs are known by name
-        ours = {entry.name for entry in target.iterdir() if _OUTPUT_NAMES.match(entry.name)}
-    holder = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
-    old = holder / target.name
-    os.replace(target, old)
-    os.replace(staging, target)
-    for entry in old.iterdir():  # carry over what the user put there
-        if entry.name not in ours:
-            destination = target / entry.name
-            if destination.exists():
-                destination = target / (entry.name + ".previous")
-            shutil.move(str(entry), destination)
-    shutil.rmtree(holder)

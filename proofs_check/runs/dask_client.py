@@ -44,6 +44,55 @@ def dask_client(scheduler: Any) -> Iterator[Any]:
         client.close()
 
 
+#: Seconds a run waits while the scheduler has no worker at all before it stops with one line
+#: (every finished result is already saved; start workers and re-run to resume).
+NO_WORKER_TIMEOUT = 60.0
+#: Seconds between checks of the scheduler's workers while no task finishes.
+_POLL_SECONDS = 2.0
+
+
+def as_completed_watching(client: Any, futures: list[Any],
+                          no_worker_timeout: float | None = None) -> Iterator[Any]:
+    """Yield ``futures`` as they finish, like distributed.as_completed, but raise OSError once
+    the scheduler has had no worker for ``no_worker_timeout`` seconds (default
+    NO_WORKER_TIMEOUT) while tasks remain: without workers nothing would ever finish, and the
+    run would wait silently forever."""
+    import time
+
+    import distributed
+
+    limit = NO_WORKER_TIMEOUT if no_worker_timeout is None else no_worker_timeout
+    pending = set(futures)
+    alone_since = None
+    while pending:
+        try:
+            done, _ = distributed.wait(list(pending), timeout=_POLL_SECONDS,
+                                       return_when="FIRST_COMPLETED")
+        except TimeoutError:
+            done = set()
+        if done:
+            alone_since = None
+            for future in done:
+                pending.discard(future)
+                yield future
+            continue
+        try:
+            workers = client.scheduler_info().get("workers", {})
+        except Exception:  # the scheduler itself is gone: as good as no worker
+            workers = {}
+        if workers:
+            alone_since = None
+            continue
+        now = time.monotonic()
+        alone_since = alone_since or now
+        if now - alone_since >= limit:
+            raise OSError(
+                f"the Dask scheduler {client.scheduler.address} has had no worker for "
+                f"{limit:.0f} s with {len(pending)} task(s) left; every finished result is "
+                "saved: start workers (dask worker ADDRESS) and re-run the same command to "
+                "resume")
+
+
 class DaskMap:
     """Executor-like adapter: ``map(fn, jobs)`` submits every job to ``client`` and yields the
     results as they complete (in completion order); unfinished tasks are cancelled when the
@@ -55,11 +104,10 @@ class DaskMap:
         self.client = client
 
     def map(self, fn: Callable[[Any], Any], jobs: Iterable[Any]) -> Iterator[Any]:
-        import distributed
 
         futures = self.client.map(fn, list(jobs), pure=False)
         try:
-            for future in distributed.as_completed(futures):
+            for future in as_completed_watching(self.client, futures):
                 try:
                     result = future.result()
                 except Exception as exc:  # unpicklable task, module missing on a worker, ...

@@ -33,7 +33,7 @@ FLOW_COLUMNS = tuple(
     f"flow_{loss}_{convention}_{name}" for loss, convention in FLOWS for name in FLOW_FIELDS
 )
 COLUMNS = (*KEY_COLUMNS, "status", *SPECTRUM_COLUMNS, *FLOW_COLUMNS, "error")
-#: Losses a sweep can tabulate (issue 17: h2 = L + λJ + μJ₂, smooth activations only).
+#: Losses a sweep can tabulate (h2 = L + λJ + μJ₂ needs a smooth activation).
 ALL_SWEEP_LOSSES = ("l2", "h1", "h2")
 #: Axes of the input law and second-order loss; a grid that uses them (or losses other than
 #: SWEEP_LOSSES) writes a table of version LAW_TABLE_VERSION, whose key columns add
@@ -264,16 +264,13 @@ class Grid:
             if spikes != (None,):
                 raise ValueError("input_covariance (--input-covariance) and spike (--spike) "
                                  "are exclusive; give one input law")
-            from proofs_check.analysis.input_laws import load_covariance
+            from proofs_check.analysis.input_laws import covariance_file_shape, load_covariance
 
             path = str(self.input_covariance)
-            import numpy as np
-
             try:
-                shape = np.load(path, allow_pickle=False, mmap_mode="r").shape
-            except (OSError, ValueError) as exc:
-                raise ValueError(f"input_covariance (--input-covariance): cannot read {path!r} "
-                                 f"as a .npy array ({exc})") from None
+                shape, _ = covariance_file_shape(path)
+            except ValueError as exc:
+                raise ValueError(f"--input-covariance: {exc}") from None
             other = [d for d in self.dim if (d, d) != tuple(shape)]
             if len(shape) != 2 or other:
                 raise ValueError(f"input_covariance (--input-covariance) {path!r} has shape "
@@ -507,6 +504,10 @@ def grid_from_toml(path: str | os.PathLike[str]) -> Grid:
     table = document.get("grid", document)
     if not isinstance(table, dict):
         raise ValueError(f"grid file {str(path)!r}: [grid] must be a table")
+    if not table:
+        raise ValueError(f"grid file {str(path)!r} has no grid axes (an empty file or an empty "
+                         "[grid] table); give at least one, e.g. [grid] width = [2, 4] — or "
+                         "drop --grid for the default grid")
     kwargs: dict[str, Any] = {}
     for name, value in table.items():
         if name in ("method", "flow_t_max"):

@@ -15,7 +15,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from proofs_check.runs.dask_client import dask_client
+from proofs_check.runs.dask_client import as_completed_watching, dask_client
 from proofs_check.runs.grid import (
     GridPoint,
 )
@@ -150,11 +150,9 @@ def _run_pool(pending: Sequence[GridPoint], workers: int | None,
 def _run_dask(pending: Sequence[GridPoint], scheduler: Any,
               record: Callable[[dict[str, str]], None]) -> str:
     with dask_client(scheduler) as client:
-        import distributed
-
         futures = {client.submit(compute_point, point, pure=False): point for point in pending}
         try:
-            for future in distributed.as_completed(list(futures)):
+            for future in as_completed_watching(client, list(futures)):
                 try:
                     row = future.result()
                 except Exception as exc:  # worker lost, deserialisation failure, ...

@@ -161,9 +161,47 @@ def run_sweep(points: Sequence[GridPoint] | Grid, out: str | os.PathLike[str], *
     path = Path(out)
     if path.is_dir():
         raise ValueError(f"out {str(path)!r} is a directory; give a CSV file path")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.parent.exists():
+        raise ValueError(f"out {str(path)!r}: the folder {str(path.parent)!r} does not exist; "
+                         "create it first (the sweep creates only the table file)")
+    concurrent = 1 if scheduler is not None else min(workers or os.cpu_count() or 1,
+                                                     max(len(points), 1))
+    require_points_memory(points, concurrent)
     with _exclusive(path):
         return _run_locked(points, path, workers, scheduler, progress, retry_errors, on_row)
+
+
+#: Peak copies of the (K + K*)×d weights one point holds (as `cond`: configuration, validation,
+#: scaling, span basis, with margin).
+WEIGHT_COPIES = 8
+
+
+def point_bytes(point: GridPoint) -> float:
+    """Peak memory of one grid point, estimated from its sizes before anything is allocated:
+    the weights' copies, the closed forms' pair arrays, and the dense Jacobian when the method
+    forms it (dense, or auto with d <= K + K*)."""
+    from theory.validation import dense_hessian_bytes, pair_bytes
+
+    K, K_star, d = point.width, point.teacher_width, point.dim
+    estimate = max(WEIGHT_COPIES * 8.0 * (K + K_star) * d, pair_bytes(K, K_star, d))
+    if point.method == "dense" or (point.method == "auto" and d <= K + K_star):
+        estimate = max(estimate, dense_hessian_bytes(K, K_star, d))
+    return estimate
+
+
+def require_points_memory(points: Sequence[GridPoint], concurrent: int = 1) -> None:
+    """MemoryLimitError (a ValueError naming the grid axes) before any point is computed when
+    the largest point, times the points computed at once, cannot fit in memory."""
+    from theory.validation import require_memory
+
+    if not points:
+        return
+    largest = max(points, key=point_bytes)
+    require_memory(point_bytes(largest) * concurrent,
+                   f"the grid point --width {largest.width} --teacher-width "
+                   f"{largest.teacher_width} --dim {largest.dim} (method {largest.method!r}"
+                   + (f", {concurrent} points at once)" if concurrent > 1 else ")"),
+                   "use a smaller --dim or --width, or fewer --workers")
 
 
 def _run_locked(points, path, workers, scheduler, progress, retry_errors, on_row):

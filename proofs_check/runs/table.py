@@ -196,7 +196,11 @@ def _exclusive(path: Path):
     writer); the lock itself dies with the process, even on SIGKILL.
     """
     lock_path = path.with_name(path.name + ".lock")
-    handle = lock_path.open("a")
+    try:
+        handle = lock_path.open("a")
+    except OSError as exc:
+        raise ValueError(f"out {str(path)!r}: cannot create its lock file {str(lock_path)!r} "
+                         f"({exc.strerror}); choose a writable folder for --out") from None
     try:
         try:
             import fcntl

@@ -15,9 +15,15 @@ def _point(K, ratios, *, scale=1.0, d=3, defined=True):
             "defined": defined}
 
 
-def _minimum(activation, points):
+def _minimum(activation, points, crossings=()):
     return lambda: {"activation": activation, "how": "controlled", "survey": {},
-                    "points": points}
+                    "points": points, "crossings": list(crossings)}
+
+
+def _crossing(K, low, high):
+    return {"K": K, "d": 3, "seed": 0, "surveyed_holding": 1.0, "surveyed_failing": 3.0,
+            "last_holding": low, "first_failing": high, "evaluations": 9, "rtol": 1e-2,
+            "how": "bisection", "note": None}
 
 
 def _minimum_cases(activation):
@@ -27,11 +33,13 @@ def _minimum_cases(activation):
             _point(1, [0.5]), _point(2, [0.7, 0.9]), _point(3, [1.0 + 1e-7])]),
             "all strict or tied"),
         VerdictCase(cid, "conditional", _minimum(activation, [
-            _point(1, [0.5]), _point(1, [0.8]), _point(2, [0.9, 1.2]), _point(3, [1.5])]),
-            "violations only at K >= 2"),
+            _point(1, [0.5]), _point(1, [0.8]), _point(1, [0.7], d=5), _point(2, [0.9, 1.2]),
+            _point(3, [1.5])]), "violations only at K >= 2: region K = 1 (grid value)"),
         VerdictCase(cid, "conditional", _minimum(activation, [
-            _point(2, [0.5], scale=0.3), _point(2, [1.3], scale=3.0), _point(1, [1.1], scale=3)]),
-            "violations only at large row norm"),
+            _point(2, [0.5], scale=0.3), _point(2, [0.6], scale=1.0), _point(1, [0.5], scale=0.3),
+            _point(1, [0.7], scale=1.0), _point(2, [1.3], scale=3.0), _point(1, [1.1], scale=3)],
+            [_crossing(2, 1.7, 1.71), _crossing(1, 2.2, 2.21)]),
+            "violations only at large row norm: located region s ≤ 1.7"),
         VerdictCase(cid, "fails", _minimum(activation, [
             _point(1, [1.2], d=2), _point(1, [0.7], d=3), _point(2, [0.6], d=2),
             _point(2, [1.4], d=3)]), "no threshold separates them"),

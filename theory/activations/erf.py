@@ -23,11 +23,21 @@ KERNEL = 2 / sp.pi * sp.asin(2 * c / sp.sqrt((1 + 2 * s_a) * (1 + 2 * s_b)))
 
 # The same kernel with Δ = √((1 + 2s_a)(1 + 2s_b) − 4c²) and A = the arcsin as auxiliary symbols
 # (theory.activations._partials); tests check KERNEL_AUX = KERNEL after substitution.
+#
+# Evaluation (float64): Δ² is written as the sum of non-negative terms
+#     Δ² = 1 + 2s_a + 2s_b + 4G(√(s_a s_b) + |c|),   G = √(s_a s_b) − |c| >= 0,
+# instead of the difference (1 + 2s_a)(1 + 2s_b) − 4c², which cancels for (nearly) parallel
+# rows at large scale: for a row paired with itself the difference loses all digits once
+# s ≳ 1e8, while G is then exactly 0 (theory.pair_frame.grams makes the Gram entries of
+# identical rows exactly consistent) and Δ² = 1 + 4s to rounding. The arcsin's argument is
+# 2c/(√(1 + 2s_a)·√(1 + 2s_b)) (the product under one root would overflow for s ≳ 1e154).
 Delta, A = sp.symbols("Delta A", positive=True)
 _PA, _PB = 1 + 2 * s_a, 1 + 2 * s_b
+_ROOT = sp.sqrt(s_a * s_b)
 KERNEL_AUX = 2 / sp.pi * A
 AUXILIARY = (
-    (Delta, sp.sqrt(_PA * _PB - 4 * c**2), (_PB / Delta, _PA / Delta, -4 * c / Delta)),
-    (A, sp.asin(2 * c / sp.sqrt(_PA * _PB)), (-2 * c / (_PA * Delta), -2 * c / (_PB * Delta),
-                                             2 / Delta)),
+    (Delta, sp.sqrt(1 + 2 * s_a + 2 * s_b + 4 * (_ROOT - sp.Abs(c)) * (_ROOT + sp.Abs(c))),
+     (_PB / Delta, _PA / Delta, -4 * c / Delta)),
+    (A, sp.asin(2 * c / (sp.sqrt(_PA) * sp.sqrt(_PB))),
+     (-2 * c / (_PA * Delta), -2 * c / (_PB * Delta), 2 / Delta)),
 )

@@ -28,10 +28,17 @@ KERNEL = c / 4 + ((c**2 + s_a * s_b * _DELTA**2) / (_P * _DELTA) + c * sp.asin(c
 
 # The same kernel with Δ and A = arcsin(c/√P) as auxiliary symbols (theory.activations._partials);
 # tests check KERNEL_AUX = KERNEL after substitution.
+#
+# Evaluation (float64): Δ² = P − c² is written as the sum of non-negative terms
+#     Δ² = 1 + s_a + s_b + G(√(s_a s_b) + |c|),   G = √(s_a s_b) − |c| >= 0,
+# (the difference cancels for (nearly) parallel rows at large scale; G is exactly 0 for
+# identical rows, see theory.pair_frame.grams), and arcsin's argument is c/(√(1+s_a)·√(1+s_b)).
 Delta, A = sp.symbols("Delta A", positive=True)
+_ROOT = sp.sqrt(s_a * s_b)
 KERNEL_AUX = c / 4 + ((c**2 + s_a * s_b * Delta**2) / (_P * Delta) + c * A) / (2 * sp.pi)
 AUXILIARY = (
-    (Delta, _DELTA, ((1 + s_b) / (2 * Delta), (1 + s_a) / (2 * Delta), -c / Delta)),
-    (A, sp.asin(c / sp.sqrt(_P)),
+    (Delta, sp.sqrt(1 + s_a + s_b + (_ROOT - sp.Abs(c)) * (_ROOT + sp.Abs(c))),
+     ((1 + s_b) / (2 * Delta), (1 + s_a) / (2 * Delta), -c / Delta)),
+    (A, sp.asin(c / (sp.sqrt(1 + s_a) * sp.sqrt(1 + s_b))),
      (-c / (2 * (1 + s_a) * Delta), -c / (2 * (1 + s_b) * Delta), 1 / Delta)),
 )

@@ -34,7 +34,10 @@ KERNEL = sp.exp(-(s_a + s_b) / 2) * sp.sinh(c)
 
 # KERNEL = S with the auxiliaries S, C above; tests check KERNEL_AUX = KERNEL after substitution.
 S, C = sp.symbols("S C", real=True)
-_SCALE = sp.exp(sp.Abs(c) - (s_a + s_b) / 2)
+# the exponent |c| − (s_a + s_b)/2 = −(√s_a − √s_b)²/2 − (√(s_a s_b) − |c|), a sum of
+# non-positive terms: the difference would lose every digit for (nearly) parallel rows at large
+# scale (e^{±ε·s}); the second term is exactly 0 for identical rows (theory.pair_frame.grams)
+_SCALE = sp.exp(-(sp.sqrt(s_a) - sp.sqrt(s_b)) ** 2 / 2 - (sp.sqrt(s_a * s_b) - sp.Abs(c)))
 KERNEL_AUX = S
 AUXILIARY = (
     (S, sp.sign(c) * _SCALE * (-expm1(-2 * sp.Abs(c))) / 2, (-S / 2, -S / 2, C)),
