@@ -66,6 +66,7 @@ from theory.validation import (
     check_population_loss,
     check_second_order_weight,
     check_sobolev_weight,
+    loss_weights,
 )
 
 METHODS = ("RK45", "RK23", "DOP853", "Radau", "BDF", "LSODA")
@@ -221,6 +222,44 @@ def matched_difference(W: ArrayLike, W_star: ArrayLike) -> NDArray[np.float64]:
     cost = ((W[:, None, :] - W_star[None, :, :]) ** 2).sum(axis=-1)
     rows, cols = linear_sum_assignment(cost)
     return W[rows] - W_star[cols]
+
+
+#: sup |σ(t)/t|, sup |σ'| and sup |σ''| over the activations theory and numerics know (relu,
+#: leaky relu, gelu, erf, sine, tanh): the largest is 2/√π ≈ 1.128 (erf; gelu' peaks at 1.129).
+ACTIVATION_SLOPE_BOUND = 1.13
+
+
+def loss_rounding_bound(W: ArrayLike, W_star: ArrayLike, loss: str = "l2", *,
+                        sobolev_weight: float = 1.0, second_order_weight: float = 1.0,
+                        input_covariance: ArrayLike | None = None) -> float:
+    """A priori bound on the rounding error of the closed-form population loss at (W, W*).
+
+    The loss is a signed sum over the n = (K + K*)² neuron pairs (a, b) of Gaussian pair terms
+    E[σ(a·x)σ(b·x)] (l2), E[σ'(a·x)σ'(b·x)] a·b (Sobolev term, weight λ) and
+    E[σ''(a·x)σ''(b·x)] (a·b)² (second-order term, weight μ). By Cauchy–Schwarz, with
+    c = ACTIVATION_SLOPE_BOUND (c ≥ sup|σ(t)/t|, sup|σ'|, sup|σ''|) and s² the largest eigenvalue
+    of the input covariance Σ (1 for x ~ N(0, I)), the terms' absolute values sum to at most
+
+        S = c² s² (1 + λ) (Σ_i ‖a_i‖)² + μ c² s⁴ (Σ_i ‖a_i‖²)²
+
+    over the rows a_i of W and W*. Summing n terms in floating point loses at most n·eps·S, and
+    each term's own evaluation (arctan2, sqrt, erf) a few eps of its size; the bound returned is
+    2(n + 10)·eps·S. A computed loss whose absolute value is below it is rounding noise: the
+    population loss is >= 0, so such a value is reported as 0 "within the rounding bound".
+    """
+    W = np.atleast_2d(np.asarray(W, dtype=float))
+    W_star = np.atleast_2d(np.asarray(W_star, dtype=float))
+    rows = np.concatenate([W, W_star])
+    norms = np.linalg.norm(rows, axis=1)
+    spread = 1.0
+    if input_covariance is not None:
+        spread = float(np.max(np.linalg.eigvalsh(np.asarray(input_covariance, dtype=float))))
+    c0, c1, c2_weight = loss_weights(loss, sobolev_weight, second_order_weight)
+    c2 = ACTIVATION_SLOPE_BOUND ** 2
+    total = c2 * spread * (c0 + c1) * float(norms.sum()) ** 2
+    total += c2_weight * c2 * spread ** 2 * float((norms ** 2).sum()) ** 2
+    n = rows.shape[0] ** 2
+    return 2.0 * (n + 10) * EPS * total
 
 
 def _min_pair_sin(W: NDArray[np.float64], W_star: NDArray[np.float64]) -> float:

@@ -1,4 +1,4 @@
-"""theory's closed forms for every activation against independent measurements (issue 12).
+"""theory's closed forms for every activation against independent measurements.
 
 * numerics.quadrature (Gaussian pair quadrature, no closed form) to 1e-10 for loss, expected
   gradient and expected Hessian, at several K, K*, d, including at the teacher;

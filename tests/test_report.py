@@ -166,30 +166,62 @@ class _Stream:
         pass
 
 
-def test_check_progress_prints_claim_i_of_n_with_time_left_when_not_a_terminal():
+def test_check_progress_prints_claim_i_of_n_and_no_time_left_without_timings():
+    """Claims differ in cost by orders of magnitude: the mean so far predicts nothing, so
+    without measured durations no estimate is printed."""
     from proofs_check.commands.check import Progress
 
     stream = _Stream(tty=False)
-    progress = Progress(3, enabled=True, stream=stream)
+    progress = Progress(["a", "b", "c"], enabled=True, stream=stream)
     for claim_id in ("a", "b", "c"):
         progress(type("C", (), {"id": claim_id})())
     progress.close()
     lines = stream.text.splitlines()
     assert lines[0].startswith("[1/3] a (elapsed ")
-    assert lines[1].startswith("[2/3] b (elapsed ") and "s left)" in lines[1]
+    assert lines[1].startswith("[2/3] b (elapsed ") and "left" not in stream.text
     assert lines[3].startswith("claims done in ")
+
+
+def test_check_progress_estimates_time_left_from_the_last_runs_durations():
+    from proofs_check.commands.check import Progress
+
+    stream = _Stream(tty=False)
+    progress = Progress(["a", "b", "c"], enabled=True, stream=stream,
+                        expected={"a": 10.0, "b": 30.0, "c": 60.0})
+    assert progress.estimate(0.0) == pytest.approx(100.0)  # nothing run yet: the last timings
+    progress(type("C", (), {"id": "a"})())
+    # a took 20 s now against 10 s then: this run is twice as slow, b and c need 2·90 s
+    assert progress.estimate(20.0) == pytest.approx(180.0)
+    assert "about 100 s left by the last run's timings" in stream.text
+    partial = Progress(["a", "b"], enabled=True, stream=_Stream(tty=False),
+                       expected={"a": 10.0})
+    assert partial.estimate(0.0) is None  # a claim without a timing: no estimate at all
+
+
+def test_check_reads_the_durations_of_an_earlier_report_of_the_same_mode(tmp_path):
+    from proofs_check.commands.check import previous_durations
+
+    (tmp_path / "report.json").write_text(json.dumps(
+        {"provenance": {"mode": "quick"}, "claims": [
+            {"id": "a", "seconds": 1.5, "error": None},
+            {"id": "b", "seconds": 2.0, "error": "ValueError: x"}]}))
+    assert previous_durations(tmp_path, quick=True) == {"a": 1.5}
+    assert previous_durations(tmp_path, quick=False) == {}
+    assert previous_durations(tmp_path / "missing", quick=True) == {}
 
 
 def test_check_progress_uses_a_bar_in_a_terminal_and_nothing_when_disabled():
     from proofs_check.commands.check import Progress
 
     stream = _Stream(tty=True)
-    progress = Progress(2, enabled=True, stream=stream)
+    progress = Progress(["first-claim", "second"], enabled=True, stream=stream,
+                        expected={"first-claim": 1.0, "second": 2.0})
     progress(type("C", (), {"id": "first-claim"})())
     progress.close()
-    assert "first-claim" in stream.text and "claims [" in stream.text and "left]" in stream.text
+    assert "first-claim" in stream.text and "claims [" in stream.text
+    assert "left by the last run's timings" in stream.text
     quiet = _Stream(tty=False)
-    silent = Progress(2, enabled=False, stream=quiet)
+    silent = Progress(["x", "y"], enabled=False, stream=quiet)
     silent(type("C", (), {"id": "x"})())
     silent.close()
     assert quiet.text == ""

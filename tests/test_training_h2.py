@@ -1,4 +1,4 @@
-"""numerics.train with the second-order loss and anisotropic inputs (issue 17)."""
+"""numerics.train with the second-order loss and anisotropic inputs."""
 
 import math
 

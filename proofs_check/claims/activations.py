@@ -1,4 +1,4 @@
-r"""Claims about activations other than relu (issue 12): the Sobolev gain at the global minimum.
+r"""Claims about activations other than relu: the Sobolev gain at the global minimum.
 
 The paper trains with relu, leaky relu, GELU, tanh and sine and reports that Sobolev training
 helps for all of them, most for sine. At the population level, with the closed forms of theory,
@@ -292,12 +292,17 @@ for _name in gains.CLOSED_FORM:
 def gather_ranking(quick: bool) -> dict[str, Any]:
     """Per teacher: κ-gain and rate-gain (medians over directions) of every activation."""
     teachers: dict[tuple, dict[str, Any]] = {}
+    left_out = []
     for r in _survey(quick):
         key = (r["K"], r["d"], r["seed"], r["scale"])
         entry = teachers.setdefault(key, {"K": r["K"], "d": r["d"], "seed": r["seed"],
                                           "scale": r["scale"], "kappa_gain": {},
                                           "rate_gain": {}})
         if not r["defined"]:
+            left_out.append({"activation": r["activation"], "K": r["K"], "d": r["d"],
+                             "seed": r["seed"], "scale": r["scale"],
+                             "reason": r.get("unresolved") or "λmin <= 0 for l2 or h1 "
+                                                              "(κ undefined)"})
             continue
         kappa = np.asarray(r["kappa_l2"], float) / np.asarray(r["kappa_h1"], float)
         rate = np.asarray(r["lambda_min_h1"], float) / np.asarray(r["lambda_min_l2"], float)
@@ -306,7 +311,7 @@ def gather_ranking(quick: bool) -> dict[str, Any]:
     return {"activations": list(gains.CLOSED_FORM + gains.MEASURED),
             "measured_only": list(gains.MEASURED),
             "survey": {k: list(v) for k, v in gains.survey_grid(quick).items()},
-            "teachers": list(teachers.values()),
+            "teachers": list(teachers.values()), "left_out": left_out,
             "how": "κ-gain = κ(l2)/κ(h1), rate-gain = λmin(h1)/λmin(l2) at W = W*, λ = 1 "
                    "(piecewise-linear: median over 100 one-sided directions; tanh: "
                    "numerics.quadrature Jacobian)"}
@@ -508,7 +513,7 @@ def decide_certificates(evidence: dict[str, Any]) -> Verdict:
     id="certified-one-neuron-kappa-at-minimum",
     statement="For one neuron at its global minimum w = w*, κ(h1) < κ(l2) for the activations "
               "whose spectrum there is a closed form in r = |w*| (erf, sine).",
-    source="issue 12 of sobolev-verify; " + SURVEY_SOURCE,
+    source="this toolkit's certificate; " + SURVEY_SOURCE,
     scope="K = K* = 1, λ = 1, d >= 2; r ∈ [0.1, 10] (erf), [0.1, 2.5] (sine); quick: [0.3, 3], "
           "[0.3, 2]; mpmath.iv",
     expected="proved",

@@ -142,7 +142,8 @@ def locate_crossings(points: list[dict[str, Any]], rtol: float = RTOL) -> list[d
     id="sobolev-acceleration-survives-anisotropy",
     statement="Sobolev acceleration survives anisotropic inputs: with x ~ N(0, Σ), "
               "κ(h1) < κ(l2) at the global minimum whatever the condition number of Σ.",
-    source="issue 17 (the paper's theory assumes x ~ N(0, I); its experiments use real data)",
+    source="this toolkit (the paper's theory assumes x ~ N(0, I); its experiments use real "
+           "data)",
     scope="erf, sine, gelu at W = W*; K = K* in {1, 2, 3}, d in {3, 6}; spiked and power-law "
           "Σ with cond Σ in {1, 3, 10, 30, 100}; λ = 1",
     expected="conditional",

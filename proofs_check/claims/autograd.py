@@ -22,6 +22,7 @@ import numpy as np
 from proofs_check.analysis.autograd_gap import condition_gap, rate_comparison
 from proofs_check.claims import Verdict, register
 from proofs_check.claims._evidence import headline, spread
+from proofs_check.claims._text import as_text
 from theory.configurations import make_configuration
 
 #: Relative Frobenius distance ‖H_auto − J_pop‖/‖J_pop‖ above which the matrices "differ".
@@ -100,7 +101,7 @@ def gather(quick: bool) -> dict[str, Any]:
     id="autograd-hessian-governs-training",
     statement=("The autograd Hessian of the empirical loss (PyHessian-style: relu'' and the "
                "step derivative taken as 0) has the condition number that governs training."),
-    source="common practice (PyHessian-style tools); issue 8 of sobolev-verify",
+    source="common practice (PyHessian-style tools)",
     scope=("K = K* = 2, d = 3, seed 0; at the teacher and at W* + 0.5·Z/√d; loss l2 and h1 "
            "(λ = 1); n up to 1e5 (quick) / 1e6 (full) samples x ~ N(0, I)"),
     expected="fails", verdicts=("holds", "fails", "inconclusive"), gather=gather,
@@ -152,6 +153,8 @@ def check(evidence: dict[str, Any]) -> Verdict:
         return Verdict("holds", "every autograd Hessian approaches the population Jacobian as n "
                        "grows", evidence=evidence,
                        headline=headline("every autograd Hessian approaches the population one"))
-    return Verdict("inconclusive", f"persistent gaps {persistent}, but GD follows the population "
-                   f"field: {rate_follows_population}", evidence=evidence,
+    return Verdict("inconclusive", f"persistent relative matrix gaps ({as_text(persistent)}); "
+                   "GD's contraction follows "
+                   + ("the population field" if rate_follows_population
+                      else "the autograd model, not the population field"), evidence=evidence,
                    headline=headline(f"{len(persistent)} persistent gap(s); GD does not decide"))

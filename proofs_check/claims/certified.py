@@ -192,7 +192,7 @@ def gather_expected(quick: bool) -> dict[str, Any]:
     id="certified-kappa-h1-expected-below-l2",
     statement=("For one neuron, κ of the h1 Jacobian (expected convention, λ = 1) is below κ of "
                "the l2 Hessian wherever both are positive definite."),
-    source="issue 6 item 4 of sobolev-verify; Oh, Lyu, Son (2025) 'Sobolev training improves "
+    source="Oh, Lyu, Son (2025) 'Sobolev training improves "
            "the conditioning'",
     scope=_SCOPE + "; d >= 3 (and, with quick=False, also d = 2 on the quick box)",
     expected="proved", verdicts=_CERTIFIED, gather=gather_expected,
@@ -223,8 +223,8 @@ def gather_exact(quick: bool) -> dict[str, Any]:
     id="certified-kappa-h1-exact-below-l2",
     statement=("For one neuron, κ of the exact h1 Hessian (λ = 1) is below κ of the l2 Hessian "
                "wherever both are positive definite."),
-    source="issue 6 item 4 of sobolev-verify (the exact-convention counterpart of the paper's "
-           "conditioning claim)",
+    source="this toolkit (the exact-convention counterpart of the paper's conditioning "
+           "claim)",
     scope=_SCOPE + "; d >= 3",
     expected="fails", verdicts=_CERTIFIED, gather=gather_exact,
 )
@@ -264,7 +264,7 @@ def gather_normalised(quick: bool) -> dict[str, Any]:
     statement=("For one neuron, the normalised h1 Jacobian (h1/(1 + λ), expected convention, "
                "λ = 1) has a larger smallest eigenvalue than the l2 Hessian and the same "
                "largest eigenvalue."),
-    source="issue 6 items 3-4 of sobolev-verify ('raises the smallest eigenvalue while barely "
+    source="Oh, Lyu, Son (2025) as summarised ('raises the smallest eigenvalue while barely "
            "changing the largest', under the normalisation h1/(1 + λ))",
     scope=_SCOPE + "; d >= 3; no positive-definiteness needed",
     expected="proved", verdicts=_CERTIFIED, gather=gather_normalised,

@@ -1,4 +1,4 @@
-"""Claims about the global landscape and about practical training (issue 13).
+"""Claims about the global landscape and about practical training.
 
 The paper says Sobolev training "accelerates convergence and leads to better local minima when
 using SGD for empirical risk minimization", at negligible extra cost. Settled here on

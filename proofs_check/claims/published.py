@@ -25,6 +25,7 @@ import theory
 from proofs_check.analysis.formulas import _configuration, check_formula, parse_formula
 from proofs_check.claims import Verdict, register
 from proofs_check.claims._evidence import headline
+from proofs_check.claims._text import as_text
 
 TIAN_GRADIENT = "w/2 - w_star/2 + (theta*w_star - r_star*sin(theta)*v)/(2*pi)"
 PAPER_HESSIAN_L2 = ("I/2 - {alpha}*(u*u.T - cos(theta)*v*u.T + sin(theta)**2*I)*(I - v*v.T)")
@@ -186,7 +187,8 @@ def decide_tian(evidence: dict[str, Any]) -> Verdict:
     if numeric["status"] == "fails":
         return Verdict("fails", numeric["summary"], evidence, counterexample=numeric,
                        headline=_numeric_headline(numeric))
-    return Verdict("inconclusive", f"symbolic identities {_symbolic_ok(evidence)}; "
+    return Verdict("inconclusive", "symbolic identities "
+                   f"{'hold' if _symbolic_ok(evidence) else 'do not all hold'}; "
                    + numeric["summary"], evidence,
                    headline=headline("symbolic identity not reached; numeric check agrees"))
 
@@ -225,8 +227,9 @@ def decide_paper_l2(evidence: dict[str, Any]) -> Verdict:
     if numeric["status"] == "fails":
         return Verdict("fails", numeric["summary"], evidence, counterexample=numeric,
                        headline=_numeric_headline(numeric))
-    return Verdict("inconclusive", f"α solutions {', '.join(solved['solutions'])}, identity "
-                   f"{identity}; " + numeric["summary"], evidence,
+    return Verdict("inconclusive", f"α solutions: {as_text(solved['solutions'])}; symbolic "
+                   f"identity {'holds' if identity else 'does not hold'}; "
+                   + numeric["summary"], evidence,
                    headline=headline(f"{len(solved['solutions'])} α solution(s); not decided"))
 
 

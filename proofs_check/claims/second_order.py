@@ -78,7 +78,7 @@ _FEATURES = {"activation": lambda p: p["activation"], "K": lambda p: p["K"],
     statement="Adding the second derivative to the loss improves conditioning further: "
               "κ(h2) < κ(h1) < κ(l2) at and near the global minimum, per smooth activation.",
     source="Oh, Lyu, Son (2025): the official code trains with L2, H1 and H2 "
-           "(MSE(u) + MSE(u_x) + MSE(u_xx)); issue 17",
+           "(MSE(u) + MSE(u_x) + MSE(u_xx))",
     scope="erf, sine, gelu; K = K* in {1, 2, 3}, d in {2, 3, 5}, at W* and at W* + 0.1·Z/√d, "
           "λ = μ = 1, x ~ N(0, I); points with a non-positive-definite Hessian excluded",
     expected="conditional",

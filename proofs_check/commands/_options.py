@@ -203,9 +203,12 @@ def _check_writable_folder(folder: Path, option: str, target: Path) -> None:
                          "(permission denied)")
 def configuration_fields(config: Configuration) -> dict[str, Any]:
     """Numeric fields of a configuration for JSON output: K, K*, d, seed, at, radius."""
-    return {"K": int(config.W.shape[0]), "K*": int(config.W_star.shape[0]),
-            "d": int(config.W.shape[1]), "seed": config.seed, "at": config.at,
-            "radius": None if config.at == "teacher" else config.radius}
+    fields = {"K": int(config.W.shape[0]), "K*": int(config.W_star.shape[0]),
+              "d": int(config.W.shape[1]), "seed": config.seed, "at": config.at,
+              "radius": None if config.at == "teacher" else config.radius}
+    if fields["radius"] is None:
+        fields["radius_reason"] = "evaluated at the teacher (W = W*): no perturbation"
+    return fields
 
 
 def strict(value: Any) -> Any:
@@ -220,10 +223,12 @@ def strict(value: Any) -> Any:
 
 
 def dump_json(payload: Any) -> str:
-    """Strict JSON (non-finite numbers become null; callers add the reason beside them)."""
-    return json.dumps(strict(payload), indent=2, allow_nan=False, default=str)
+    """Strict JSON (non-finite numbers become null; callers add the reason beside them), with
+    Unicode kept as it is (like `check --json`)."""
+    return json.dumps(strict(payload), indent=2, allow_nan=False, default=str,
+                      ensure_ascii=False)
 def add_input_law_options(parser: argparse.ArgumentParser) -> None:
-    """--second-order-weight, --input-covariance FILE.npy, --spike STRENGTH:RANK (issue 17)."""
+    """--second-order-weight, --input-covariance FILE.npy, --spike STRENGTH:RANK."""
     group = parser.add_argument_group("second-order loss and input law")
     group.add_argument("--second-order-weight", type=float, default=1.0, metavar="MU",
                        help="μ in H2 = L + λJ + μJ₂ (loss h2; default 1, the official code's)")
@@ -278,11 +283,11 @@ def activation_from_args(args: argparse.Namespace, *, closed_form: bool = True) 
     """The canonical spec of --activation (e.g. "leaky_relu(0.1)"); ValueError naming the option
     for an unknown name, or (closed_form) for one theory has no closed form for, e.g. tanh."""
     try:
+        if closed_form:  # its message lists only the activations with closed forms
+            closed_form_activation(args.activation)
         from numerics.activations import get_activation  # on use: it imports scipy.special
 
         name = get_activation(args.activation).name
-        if closed_form:
-            closed_form_activation(name)
     except ValueError as exc:
         raise ValueError(f"--activation: {exc}") from None
     return name

@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from proofs_check.commands._options import check_output_dir
@@ -20,40 +21,74 @@ from proofs_check.report.markdown import (
     report_folder,
     run_claims,
     to_json,
-    verdict_table,
     write_markdown,
 )
+from proofs_check.report.terminal import verdict_table
+
+
+def previous_durations(folder: Path | str, quick: bool) -> dict[str, float]:
+    """Each claim's run time in the report.json an earlier `check` of the same mode wrote to
+    ``folder`` ({} when there is none, it is unreadable, or its mode differs)."""
+    try:
+        payload = json.loads((Path(folder) / "report.json").read_text(encoding="utf-8"))
+        if payload["provenance"]["mode"] != ("quick" if quick else "default"):
+            return {}
+        return {claim["id"]: float(claim["seconds"]) for claim in payload["claims"]
+                if claim.get("error") is None and claim.get("seconds") is not None}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
 
 
 class Progress:
-    """Claim i of n, elapsed time and an estimate of the time left, on stderr: a tqdm bar in a
-    terminal, one plain line per claim otherwise (logs, CI). Called before each claim."""
+    """Claim i of n and the elapsed time on stderr: a tqdm bar in a terminal, one plain line per
+    claim otherwise (logs, CI). Called before each claim.
 
-    def __init__(self, total: int, enabled: bool, stream=None) -> None:
-        self.total, self.enabled = total, enabled
+    The time left is estimated only from measured durations: ``expected`` maps claim ids to
+    their run times in an earlier report of the same mode (check reads them from --out's
+    report.json), scaled by how this run's finished claims compare with their earlier times.
+    Without such timings for every remaining claim no estimate is printed (claims differ in
+    cost by orders of magnitude, so the mean so far predicts nothing)."""
+
+    def __init__(self, claim_ids: Sequence[str], enabled: bool, stream=None,
+                 expected: Mapping[str, float] | None = None) -> None:
+        self.ids, self.total, self.enabled = list(claim_ids), len(claim_ids), enabled
+        self.expected = dict(expected or {})
         self.stream = stream if stream is not None else sys.stderr
         self.index = 0
         self.start = time.perf_counter()
         self.bar = None
-        if enabled and total and self.stream.isatty():
+        if enabled and self.total and self.stream.isatty():
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, unit="claim", file=self.stream, leave=False,
+            self.bar = tqdm(total=self.total, unit="claim", file=self.stream, leave=False,
                             bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} claims "
-                                       "[{elapsed} elapsed, {remaining} left]")
+                                       "[{elapsed} elapsed{postfix}]")
+
+    def estimate(self, elapsed: float) -> float | None:
+        """Seconds left before claim ``self.index`` starts, or None without timings."""
+        remaining = self.ids[self.index:]
+        if not remaining or any(claim_id not in self.expected for claim_id in remaining):
+            return None
+        done = sum(self.expected.get(claim_id, 0.0) for claim_id in self.ids[:self.index])
+        speed = elapsed / done if done >= 1.0 and elapsed > 0 else 1.0
+        return speed * sum(self.expected[claim_id] for claim_id in remaining)
 
     def __call__(self, claim) -> None:
         if not self.enabled:
             return
+        elapsed = time.perf_counter() - self.start
+        left = self.estimate(elapsed)
         if self.bar is not None:
             if self.index:
                 self.bar.update(1)
             self.bar.set_description_str(claim.id)
+            if left is not None:
+                self.bar.set_postfix_str(f"about {left:.0f} s left by the last run's timings",
+                                         refresh=True)
         else:
-            elapsed = time.perf_counter() - self.start
-            left = (f", about {elapsed / self.index * (self.total - self.index):.0f} s left"
-                    if self.index else "")
-            print(f"[{self.index + 1}/{self.total}] {claim.id} (elapsed {elapsed:.0f} s{left})",
+            note = f", about {left:.0f} s left by the last run's timings" if left is not None \
+                else ""
+            print(f"[{self.index + 1}/{self.total}] {claim.id} (elapsed {elapsed:.0f} s{note})",
                   file=self.stream, flush=True)
         self.index += 1
 
@@ -100,9 +135,13 @@ def _run(args: argparse.Namespace) -> int:
             name, known, n=1)) else repr(name) for name in unknown]
         raise ValueError(f"--claim: unknown claim id {', '.join(hints)}; known ids: "
                          f"{', '.join(known)}")
-    total = len(args.claim and set(args.claim) or known)
+    selected = [claim_id for claim_id in known if not args.claim or claim_id in args.claim]
     target = claim_report_target(Path(args.out)) if args.claim else Path(args.out)
-    progress = Progress(total, enabled=not args.json and not args.no_progress)
+    # timings of an earlier run: --out's report (a complete one holds every claim), else target's
+    expected = previous_durations(Path(args.out), args.quick) or previous_durations(
+        target, args.quick)
+    progress = Progress(selected, enabled=not args.json and not args.no_progress,
+                        expected=expected)
     with report_folder(target, complete=not args.claim) as staging:
         results = run_claims(args.quick, only=args.claim, progress=progress)
         progress.close()
@@ -122,8 +161,9 @@ def _run(args: argparse.Namespace) -> int:
                               f"{time.perf_counter() - started:.0f} s)", file=sys.stderr,
                               flush=True)
 
-                report.figures = draw_figures(staging, args.quick, fmt=fmt, claims=args.claim,
-                                              progress=figure_progress)
+                report.figures = draw_figures(
+                    staging, args.quick, fmt=fmt, claims=args.claim, progress=figure_progress,
+                    evidence={r.claim.id: r.verdict.evidence for r in results})
                 if not args.json and not args.no_progress:
                     print(f"{len(report.figures)} figures drawn in "
                           f"{time.perf_counter() - started:.0f} s", file=sys.stderr)
@@ -140,10 +180,10 @@ def _run(args: argparse.Namespace) -> int:
     if args.json:
         print(to_json(report))
     else:
-        print(verdict_table(results))
-        print(f"\nreport: {target / 'report.md'} and {target / 'report.html'}"
-              + (f" ({len(report.figures)} figures)" if report.figures
-                 else f" ({report.figure_note})"))
+        print(verdict_table(results, verbose=args.verbose))
+        print(f"\nreport in {target}: report.md, report.html, report.json"
+              + (f", {len(report.figures)} figures" if report.figures
+                 else f" (figures: {report.figure_note})"))
         mismatched = [r.claim.id for r in results if not r.agrees]
         if mismatched:
             print(f"verdicts that differ from what is documented: {', '.join(mismatched)}")
@@ -201,6 +241,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-progress", action="store_true",
                         help="no progress lines on stderr")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument("--verbose", "-v", action="store_true",
+                        help="print every claim's whole summary and condition under its row of "
+                             "the verdict table (the table alone fits 100 columns)")
     parser.add_argument("--readme-table", metavar="README",
                         help="also write the findings summary of this README and the claims "
                              "table of docs/findings/index.md beside it (between their "

@@ -25,6 +25,8 @@ from theory.validation import CONVENTIONS, SPECTRUM_METHODS
 def json_row(row: dict[str, Any]) -> dict[str, Any]:
     """A row for strict JSON: κ = inf becomes null with ``kappa_reason``."""
     row = dict(row)
+    if row.get("sobolev_weight") is None and row.get("loss") == "l2":
+        row["sobolev_weight_reason"] = "l2 has no Sobolev term"
     if row.get("exists") and not math.isfinite(row["kappa"]):
         row["kappa"] = None
         row["kappa_reason"] = (f"min Re λ = {row['lambda_min']:.6g} <= 0: not positive "
@@ -86,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         for loss in args.loss for convention in CONVENTIONS
     ]
     comparison = None
-    if args.compare_autograd:  # issue 8: see proofs_check.analysis.autograd_gap
+    if args.compare_autograd:  # see proofs_check.analysis.autograd_gap
         from proofs_check.analysis.autograd_gap import compare_autograd, format_comparison
 
         comparison = compare_autograd(config.W, config.W_star, args.samples or 10_000,

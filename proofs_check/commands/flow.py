@@ -13,10 +13,11 @@ points (the solver's steps) and field evaluations; --plot draws loss vs time on 
 from __future__ import annotations
 
 import argparse
+import inspect
 import math
 from pathlib import Path
 
-from numerics.flow import FlowError, gradient_flow
+from numerics.flow import FlowError, gradient_flow, loss_rounding_bound
 from proofs_check.analysis.rates import compare_flow_rate
 from proofs_check.commands._options import (
     activation_from_args,
@@ -29,6 +30,9 @@ from proofs_check.commands._options import (
     dump_json,
     input_covariance_from_args,
 )
+
+#: The solver numerics.gradient_flow uses by default (and so the report's flows).
+DEFAULT_METHOD = inspect.signature(gradient_flow).parameters["method"].default
 
 
 def register(subparsers) -> None:
@@ -49,7 +53,9 @@ def register(subparsers) -> None:
                         help="flows to integrate, in this order (default l2 h1; h2 = L + λJ + "
                              "μJ₂ needs a smooth activation: erf, sine or gelu)")
     add_input_law_options(parser)
-    parser.add_argument("--method", default="LSODA", help="solve_ivp method (default LSODA)")
+    parser.add_argument("--method", default=DEFAULT_METHOD,
+                        help=f"solve_ivp method (default {DEFAULT_METHOD}, the library's and "
+                             "the report's)")
     parser.add_argument("--rtol", type=float, default=1e-10)
     parser.add_argument("--atol", type=float, default=1e-13)
     parser.add_argument("--plot", metavar="OUT.png",
@@ -99,22 +105,45 @@ def run(args: argparse.Namespace) -> int:
         except FlowError as exc:
             raise ValueError(str(exc)) from None
         flows[loss] = flow
+        bound = loss_rounding_bound(flow.W[-1], config.W_star, loss,
+                                    sobolev_weight=args.sobolev_weight,
+                                    second_order_weight=args.second_order_weight,
+                                    input_covariance=sigma)
+        computed_loss = float(flow.loss[-1])
         row = {"loss": loss, "convention": args.convention if loss != "l2" else "(l2)",
                "status": flow.status, "message": flow.message, "t_end": float(flow.t[-1]),
                "time_to_epsilon": _finite(flow.time_to(args.epsilon)),
-               "final_loss": float(flow.loss[-1]), "rate": flow.rate,
+               "final_loss": max(computed_loss, 0.0),
+               "final_loss_rounding_bound": bound,
+               "rate": flow.rate,
                "rate_stderr": flow.rate_stderr, "fit_window": flow.fit_window,
                "fit_quantity": flow.fit_quantity, "max_loss_increase": flow.max_loss_increase,
                "nfev": flow.nfev, "output_points": len(flow.t), "method": flow.method,
                "rtol": flow.rtol, "atol": flow.atol}
+        if -bound <= computed_loss < 0:
+            row["final_loss_note"] = (f"computed {computed_loss:.3g}: below 0 by less than the "
+                                      f"rounding bound {bound:.2g} "
+                                      "(numerics.flow.loss_rounding_bound), reported as 0")
+        elif computed_loss < 0:  # not rounding: shown as computed, never hidden
+            row["final_loss"] = computed_loss
+            row["final_loss_note"] = (f"computed {computed_loss:.3g} < 0 beyond the rounding "
+                                      f"bound {bound:.2g}: the closed form is wrong here")
+        if row["time_to_epsilon"] is None:
+            row["time_to_epsilon_reason"] = (f"the loss did not reach {args.epsilon:g} by "
+                                             f"t = {row['t_end']:.6g} ({flow.status})")
+        if flow.rate is None:
+            reason = _rate_hint(flow, {**row, "predicted_rate": None}, args.t_max)
+            row.update(rate_reason=reason, rate_stderr_reason=reason, fit_window_reason=reason)
         if len(flow.t) < 2:
             row["max_loss_increase"] = None
             row["max_loss_increase_reason"] = ("one output point (the flow stopped at its start): "
                                                "no loss change to measure")
         if matched and flow.distance is not None and flow.distance[-1] == 0:
+            reason = ("the flow starts at the teacher (W = W*), so there is no approach "
+                      "direction to take the local rate along")
             row.update(predicted_rate=None, predicted_window_rate=None,
-                       prediction="none: the flow starts at the teacher (W = W*), so there is "
-                                  "no approach direction to take the local rate along")
+                       prediction=f"none: {reason}", predicted_rate_reason=reason,
+                       predicted_window_rate_reason=reason)
         elif matched:
             comparison = compare_flow_rate(config.W, config.W_star, loss, flow=flow,
                                            convention=args.convention,
@@ -123,6 +152,17 @@ def run(args: argparse.Namespace) -> int:
             row.update(predicted_rate=_finite(comparison.predicted),
                        predicted_window_rate=comparison.predicted_window,
                        prediction=comparison.how)
+            if row["predicted_rate"] is None:
+                row["predicted_rate_reason"] = (f"the local Jacobian's min Re λ is "
+                                                f"{comparison.predicted} (not a finite rate)")
+            if comparison.predicted_window is None:
+                row["predicted_window_rate_reason"] = (
+                    "no fit window: the same-window linear model needs the window the rate "
+                    "was fitted over (see rate_reason)")
+        else:
+            reason = (f"K = {config.W.shape[0]} ≠ K* = {config.W_star.shape[0]}: there is no "
+                      "teacher to converge to, so no local rate to predict")
+            row.update(predicted_rate=None, predicted_rate_reason=reason)
         rows.append(row)
     report = {"configuration": config.describe(), "activation": activation,
               "input_law": describe_input_law(args), "epsilon": args.epsilon, "flows": rows}
@@ -144,8 +184,8 @@ def run(args: argparse.Namespace) -> int:
             return "—" if value is None else format(value, spec)
         print(f"\n[{row['loss']}] {row['message']}")
         print(f"  time to loss <= {args.epsilon:g}: {fmt(row['time_to_epsilon'])}"
-              f"   final loss {row['final_loss']:.3e}   max loss increase "
-              f"{fmt(row['max_loss_increase'], '.1e')}   ({row['output_points']} output "
+              f"   final loss {_loss_text(row)}   max loss increase "
+              f"{_increase_text(row)}   ({row['output_points']} output "
               f"point{'s' * (row['output_points'] != 1)}, {row['nfev']} field evaluations)")
         if row["rate"] is not None:
             print(f"  fitted rate of the {row['fit_quantity']}: {row['rate']:.5f} ± "
@@ -160,6 +200,24 @@ def run(args: argparse.Namespace) -> int:
     if args.plot:
         print(f"\nplot saved to {args.plot}")
     return 0
+
+
+def _loss_text(row) -> str:
+    """The final loss, or "0 ± bound" when the computed value is within the rounding bound of 0
+    (the closed form then gives rounding noise, possibly below 0)."""
+    bound = row["final_loss_rounding_bound"]
+    if 0 <= row["final_loss"] <= bound:
+        return f"0 ± {bound:.1e} (rounding bound)"
+    return f"{row['final_loss']:.3e}"
+
+
+def _increase_text(row) -> str:
+    increase = row["max_loss_increase"]
+    if increase is None:
+        return "—"
+    if 0 < increase <= row["final_loss_rounding_bound"]:
+        return f"{increase:.1e} (rounding)"
+    return f"{increase:.1e}"
 
 
 def _rate_hint(flow, row, t_max: float) -> str:

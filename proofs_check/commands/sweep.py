@@ -70,11 +70,15 @@ def run(args: argparse.Namespace) -> int:
         print(f"sobolev-verify sweep: error: {exc}", file=sys.stderr)
         return 2
     if args.json:
-        print(dump_json({"out": str(summary.path), "points": summary.total,
-                         "skipped": summary.skipped, "computed": summary.computed,
-                         "failed": summary.failed, "executor": summary.executor,
-                         "errors": summary.errors, "method": grid.method,
-                         "flow_t_max": grid.flow_t_max, "columns": _columns(grid)}))
+        payload = {"out": str(summary.path), "points": summary.total,
+                   "skipped": summary.skipped, "computed": summary.computed,
+                   "failed": summary.failed, "executor": summary.executor,
+                   "errors": summary.errors, "method": grid.method,
+                   "flow_t_max": grid.flow_t_max, "columns": _columns(grid),
+                   "results": json_results(summary.path, points)}
+        if grid.flow_t_max is None:
+            payload["flow_t_max_reason"] = "no flows integrated (no --flow-t-max)"
+        print(dump_json(payload))
         return 1 if summary.failed else 0
     print(f"sweep: {summary.total} grid points -> {summary.path}: {summary.skipped} already done, "
           f"{summary.computed} computed ({summary.failed} failed) by {summary.executor}")
@@ -93,6 +97,46 @@ def run(args: argparse.Namespace) -> int:
               + (" (drop --keep-errors)" if args.keep_errors else ""))
         return 1
     return 0
+
+
+_INTEGER_COLUMNS = ("width", "teacher_width", "dim", "seed", "table_version")
+
+
+def json_results(out, points) -> list[dict]:
+    """The table's rows of this grid's points, in grid order, as JSON values: integers and
+    floats parsed, empty cells left out (a column that does not apply to the row), a
+    non-finite number null with its reason beside it (``<column>_reason``)."""
+    import math
+
+    from proofs_check.runs import sweep
+    from proofs_check.runs.table import _row_key
+
+    wanted = {point.key() for point in points}
+    results = []
+    for row in sweep.sort_rows(sweep.read_results(out), points):
+        if _row_key(row) not in wanted:
+            continue
+        entry: dict = {}
+        for column, text in row.items():
+            if text == "":
+                continue
+            if column in _INTEGER_COLUMNS:
+                entry[column] = int(text)
+                continue
+            try:
+                number = float(text)
+            except ValueError:
+                entry[column] = text
+                continue
+            if math.isfinite(number):
+                entry[column] = number
+            else:
+                entry[column] = None
+                entry[f"{column}_reason"] = (
+                    f"{text} in the table: κ undefined (min Re λ <= 0)" if column.endswith(
+                        "_kappa") else f"{text} in the table (not a finite number)")
+        results.append(entry)
+    return results
 
 
 def _columns(grid) -> list[str]:
@@ -184,5 +228,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                            help=argparse.SUPPRESS)  # the default now; kept for old scripts
     run_group.add_argument("--no-progress", action="store_true", help="no progress bar")
     run_group.add_argument("--json", action="store_true",
-                           help="print the run's summary as JSON (the rows are in --out)")
+                           help="print the run's summary and this grid's rows (parsed from "
+                                "--out) as JSON")
     parser.set_defaults(func=run)

@@ -136,7 +136,7 @@ def validate(args: argparse.Namespace, progress: bool) -> dict[str, Any]:
     act = get_activation(activation_from_args(args, closed_form=False))
     common = {"sobolev_weight": args.sobolev_weight}
     K, d = W.shape
-    extra = _second_order_and_input_law(args, d)  # issue 17: h2 and x ~ N(0, Σ)
+    extra = _second_order_and_input_law(args, d)  # h2 and x ~ N(0, Σ)
     has_closed_form = act.name not in CLOSED_FORM_MISSING
     closed_options = {**common, **extra, "activation": act.name}
     do_hessian = not args.no_hessian

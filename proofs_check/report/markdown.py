@@ -24,6 +24,10 @@ from proofs_check.report.folder import (  # noqa: F401  (re-exported for callers
     report_folder,
 )
 
+#: The paper whose claims the report checks (with the work it builds on).
+PAPER = ("Oh, Lyu, Son, \u201cSobolev acceleration for neural networks\u201d, arXiv:2509.19773 "
+         "(2025)")
+
 
 @dataclass
 class ClaimResult:
@@ -83,17 +87,6 @@ def run_claims(quick: bool, only: Sequence[str] | None = None,
             error = f"{type(exc).__name__}: {exc}"
         results.append(ClaimResult(claim, verdict, time.perf_counter() - start, error))
     return results
-
-
-def verdict_table(results: Sequence[ClaimResult]) -> str:
-    """Fixed-width verdict table: id, expected, status, agreement and the one-line summary."""
-    width = max(len(r.claim.id) for r in results)
-    lines = [f"{'claim':<{width}}  {'expected':<11} {'verdict':<12} ok   summary"]
-    for r in results:
-        mark = "yes" if r.agrees else "NO"
-        lines.append(f"{r.claim.id:<{width}}  {r.claim.expected:<11} {r.verdict.status:<12} "
-                     f"{mark:<4} {r.verdict.summary}")
-    return "\n".join(lines)
 
 
 # ------------------------------------------------------------------------------------ report
@@ -212,16 +205,43 @@ MARKDOWN_LIST_LIMIT = 12
 
 
 def _abridge(value: Any) -> Any:
-    """value with every list longer than MARKDOWN_LIST_LIMIT cut to its first entries plus a
-    note, for the human-readable report (survey rows run to hundreds)."""
+    """value for people: every list longer than MARKDOWN_LIST_LIMIT cut to its first entries
+    plus a note (survey rows run to hundreds), floats rounded to 4 significant digits, and a
+    numeric matrix (a list of equal-length numeric lists with more than one row, e.g. weights)
+    replaced by its shape and norms. report.json keeps everything exact."""
+    if isinstance(value, np.ndarray | np.generic):
+        value = value.tolist()
     if isinstance(value, dict):
         return {k: _abridge(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
+        summary = matrix_summary(value)
+        if summary is not None:
+            return summary
         items = [_abridge(v) for v in value[:MARKDOWN_LIST_LIMIT]]
         if len(value) > MARKDOWN_LIST_LIMIT:
             items.append(f"… {len(value) - MARKDOWN_LIST_LIMIT} more (all in `check --json`)")
         return items
+    if isinstance(value, float) and math.isfinite(value):
+        return float(f"{value:.4g}")
     return value
+
+
+def matrix_summary(value: Any) -> str | None:
+    """"R×C matrix, Frobenius norm …, row norms […]" for a numeric matrix with at least two
+    rows (or one row longer than MARKDOWN_LIST_LIMIT); None for anything else."""
+    if not value or not all(isinstance(row, list | tuple) and row for row in value):
+        return None
+    width = len(value[0])
+    if any(len(row) != width or not all(isinstance(x, int | float) and not isinstance(x, bool)
+                                        for x in row) for row in value):
+        return None
+    if len(value) < 2 and width <= MARKDOWN_LIST_LIMIT:
+        return None
+    norms = [math.sqrt(sum(float(x) ** 2 for x in row)) for row in value]
+    shown = ", ".join(f"{n:.4g}" for n in norms[:8]) + (", …" if len(norms) > 8 else "")
+    return (f"{len(value)}×{width} matrix, Frobenius norm "
+            f"{math.sqrt(sum(n * n for n in norms)):.4g}, row norms [{shown}] (entries in "
+            "report.json)")
 
 
 def _provenance_lines(info: dict[str, Any] | None) -> list[str]:
@@ -276,8 +296,11 @@ def short_summary(summary: str, limit: int = 160) -> str:
 
 
 def anchor(claim_id: str) -> str:
-    """The HTML/Markdown anchor of a claim's section."""
-    return "claim-" + re.sub(r"[^a-z0-9-]+", "-", claim_id.lower())
+    """The HTML/Markdown anchor of a claim's section: ``claim-<id>`` with the id exactly as
+    registered (an HTML id may hold any character but white space; claim ids have none)."""
+    if not claim_id or any(char.isspace() for char in claim_id):
+        raise ValueError(f"claim id {claim_id!r} cannot be an anchor (empty or with spaces)")
+    return "claim-" + claim_id
 
 
 @dataclass
@@ -321,12 +344,13 @@ def write_markdown(report: Report, out_dir: Path, quick: bool) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     placement = place_figures(report)
     lines = ["# sobolev-verify report", "",
+             f"Checks the claims of {PAPER} and of the work it builds on.", "",
              f"Mode: {'quick' if quick else 'default'}. Overall: "
              f"{'every verdict matches what is documented' if report.ok else 'MISMATCH'}. "
              "Numbers are rounded for reading; report.json has the exact values.", "",
              "| claim | expected | verdict | matches | summary |", "|---|---|---|---|---|"]
     for r in report.results:
-        summary = cell(short_summary(r.verdict.summary))
+        summary = cell(getattr(r.verdict, "headline", None) or short_summary(r.verdict.summary))
         lines.append(f"| [`{r.claim.id}`](#{anchor(r.claim.id)}) | {r.claim.expected} | "
                      f"**{r.verdict.status}** | {'yes' if r.agrees else 'NO'} | "
                      f"{summary} |")
@@ -349,7 +373,7 @@ def write_markdown(report: Report, out_dir: Path, quick: bool) -> Path:
             lines += ["", "```", r.verdict.evidence["table"], "```"]
         if r.verdict.counterexample:
             lines += ["", "**Counterexample.**", "", "```json",
-                      dumps(r.verdict.counterexample, indent=1), "```"]
+                      dumps(_abridge(r.verdict.counterexample), indent=1), "```"]
         lines += ["", "<details><summary>Evidence</summary>", "", "```json",
                   dumps(_abridge(r.verdict.evidence), indent=1), "```", "", "</details>", ""]
     if placement.unplaced:

@@ -192,31 +192,52 @@ def _exclusive(path: Path):
 
     Every run_sweep on the same table takes this lock before it reads, rewrites or appends, so a
     second writer is refused at once instead of interleaving rows or replacing a file the first
-    one still appends to. The lock file is left in place (removing it would race with a waiting
-    writer); the lock itself dies with the process, even on SIGKILL.
+    one still appends to. The lock dies with the process, even on SIGKILL (the file then stays,
+    harmless: the next run locks and removes it). A finished run removes the lock file while it
+    still holds the lock. A run that opened the file just before that removal could lock the
+    removed file; so a lock counts only when the file at ``<table>.lock`` is still the one
+    locked (same device and inode), otherwise the run opens the path again and retries.
     """
     lock_path = path.with_name(path.name + ".lock")
     try:
-        handle = lock_path.open("a")
-    except OSError as exc:
-        raise ValueError(f"out {str(path)!r}: cannot create its lock file {str(lock_path)!r} "
-                         f"({exc.strerror}); choose a writable folder for --out") from None
-    try:
+        import fcntl
+    except ImportError:  # not POSIX: no locking available
+        fcntl = None
+    while True:
         try:
-            import fcntl
-        except ImportError:  # not POSIX: no locking available
-            fcntl = None
-        if fcntl is not None:
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise SweepLockedError(
-                    f"{str(path)!r} is being written by another sweep (it holds "
-                    f"{str(lock_path)!r}); wait for it to finish, or choose another --out"
-                ) from None
+            handle = lock_path.open("a")
+        except OSError as exc:
+            raise ValueError(f"out {str(path)!r}: cannot create its lock file {str(lock_path)!r} "
+                             f"({exc.strerror}); choose a writable folder for --out") from None
+        if fcntl is None:
+            break
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise SweepLockedError(
+                f"{str(path)!r} is being written by another sweep (it holds "
+                f"{str(lock_path)!r}); wait for it to finish, or choose another --out"
+            ) from None
+        if _same_file(handle, lock_path):
+            break
+        handle.close()  # locked a file another run has just removed: lock the current one
+    try:
         yield
     finally:
+        with contextlib.suppress(FileNotFoundError):
+            if fcntl is None or _same_file(handle, lock_path):
+                lock_path.unlink()
         handle.close()
+
+
+def _same_file(handle, path: Path) -> bool:
+    try:
+        on_disk = os.stat(path)
+    except FileNotFoundError:
+        return False
+    held = os.fstat(handle.fileno())
+    return (on_disk.st_dev, on_disk.st_ino) == (held.st_dev, held.st_ino)
 
 
 # ------------------------------------------------------------------------------------- running

@@ -5,7 +5,9 @@ one-neuron (ρ, θ) cells certified by interval arithmetic (``certified_region``
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -26,7 +28,8 @@ from proofs_check.report.figures.style import (
 from theory.configurations import make_configuration
 
 
-def figure_kappa_vs_theta(path: Path, quick: bool = True) -> Path:
+def figure_kappa_vs_theta(path: Path, quick: bool = True, evidence=None) -> Path:
+    """The closed forms along θ (cheap: 723 condition numbers of 3×3 Hessians)."""
     plt = pyplot()
     with plt.rc_context(RC):
         thetas = np.linspace(0.02, math.pi - 0.02, 241)
@@ -65,7 +68,8 @@ def figure_kappa_vs_theta(path: Path, quick: bool = True) -> Path:
         return save(fig, path)
 
 
-def figure_spectra(path: Path, quick: bool = True) -> Path:
+def figure_spectra(path: Path, quick: bool = True, evidence=None) -> Path:
+    """Three spectra of one configuration from the closed forms (cheap)."""
     plt = pyplot()
     with plt.rc_context(RC):
         radius = 0.3
@@ -102,72 +106,100 @@ def figure_spectra(path: Path, quick: bool = True) -> Path:
 
 
 
-def figure_kappa_survey(path: Path, quick: bool = True) -> Path:
-    from proofs_check.claims.conditioning import survey
+def kappa_pairs(records: Sequence[Mapping[str, Any]], key: str, width: int
+                ) -> np.ndarray:
+    """(n, 2) array of (κ(l2), κ(key)) at the survey records of width K = K* = ``width`` where
+    both extreme eigenvalues are positive (λ pairs are (λmin, λmax))."""
+    pairs = [(r["l2"][1] / r["l2"][0], r[key][1] / r[key][0]) for r in records
+             if r["K"] == width and r["l2"][0] > 0 and r[key][0] > 0]
+    return np.array(pairs, dtype=float).reshape(-1, 2)
 
+
+def build_kappa_survey(records: Sequence[Mapping[str, Any]], quick: bool):
+    """Both panels share one pair of axis limits that covers every point of both."""
     plt = pyplot()
+    records = [r for r in records if r.get("K*") == r["K"] and r.get("l2")
+               and r.get("h1_expected") and r.get("h1_exact")]
+    widths = sorted({r["K"] for r in records})
+    panels = (("h1_expected", "h1, expected convention"), ("h1_exact", "h1, exact Hessian"))
+    data = {key: {w: kappa_pairs(records, key, w) for w in widths} for key, _ in panels}
+    values = np.concatenate([pairs.ravel() for by_width in data.values()
+                             for pairs in by_width.values()] or [np.ones(1)])
+    values = values[np.isfinite(values) & (values > 0)]
+    lo, hi = float(values.min()) / 1.25, float(values.max()) * 1.25
     with plt.rc_context(RC):
-        # K = K* survey points with both spectra (teacher limits and K ≠ K* rows are left out)
-        records = [r for r in survey(quick) if r.get("K*") == r["K"] and r.get("l2")
-                   and r.get("h1_expected") and r.get("h1_exact")]
-        fig, axes = plt.subplots(1, 2, figsize=(9.6, 4.2), sharex=True, sharey=True)
-        widths = sorted({r["K"] for r in records})
-        panel_titles: dict = {}
-        for ax, key, title in ((axes[0], "h1_expected", "h1, expected convention"),
-                               (axes[1], "h1_exact", "h1, exact Hessian")):
-            panel_titles[ax] = title
-            lows, highs, shown = [], [], 0
+        fig, axes = plt.subplots(1, 2, figsize=(9.6, 4.6), sharex=True, sharey=True)
+        for ax, (key, title) in zip(axes, panels, strict=True):
+            shown = 0
             for k_index, width in enumerate(widths):
-                pairs = [(r["l2"][1] / r["l2"][0], r[key][1] / r[key][0]) for r in records
-                         if r["K"] == width and r["l2"][0] > 0 and r[key][0] > 0]
-                if not pairs:
+                pairs = data[key][width]
+                if not len(pairs):
                     continue
-                x, y = np.array(pairs).T
+                x, y = pairs.T
                 tie = np.isclose(y, x, rtol=TIE_RTOL, atol=0)
                 below = (y < x) & ~tie
-                lows.append(min(x.min(), y.min()))
-                highs.append(max(x.max(), y.max()))
-                colour = WIDTH_COLOURS[k_index % len(WIDTH_COLOURS)]
-                ax.scatter(x, y, s=20, color=colour, marker="os^Dv<>"[k_index % 7],
+                ax.scatter(x, y, s=20, color=WIDTH_COLOURS[k_index % len(WIDTH_COLOURS)],
+                           marker="os^Dv<>"[k_index % 7], zorder=3,
                            label=f"K = K* = {width}: {below.sum()} of {len(x)} below"
                                  + (f", {tie.sum()} tied" if tie.any() else ""))
                 shown += len(x)
-            lo, hi = min(lows) / 1.2, max(highs) * 1.2
             ax.plot([lo, hi], [lo, hi], color=OKABE_ITO["black"], linewidth=1,
                     label="κ(h1) = κ(l2)")
             ax.set_xscale("log")
             ax.set_yscale("log")
-            ax.set_xlim(lo, hi)
-            ax.set_ylim(lo, hi)
             ax.set_aspect("equal")
             ax.set_xlabel("κ(l2)")
             ax.legend(loc="upper left", fontsize=7)
-            ax.set_title(f"{panel_titles[ax]}: {shown} with both positive definite")
+            ax.set_title(f"{title}: {shown} with both positive definite")
+        for ax in axes:  # after every panel: shared axes take the last limits set
+            ax.set_xlim(lo, hi)
+            ax.set_ylim(lo, hi)
         axes[0].set_ylabel(f"κ(h1), λ = {SOBOLEV_WEIGHT:g}")
         finish(fig, f"Survey of the conditioning claims ({'quick' if quick else 'full'}): "
                      f"{len(records)} configurations with existing Hessians; below the diagonal "
                      f"= h1 better conditioned (tied: within relative {TIE_RTOL:g})")
-        return save(fig, path)
+    return fig
+
+
+def figure_kappa_survey(path: Path, quick: bool = True, evidence=None) -> Path:
+    """Drawn from the survey the conditioning claims gather (``survey(quick)``, cached: no
+    computation of its own after the claims ran)."""
+    from proofs_check.claims.conditioning import survey
+
+    return save(build_kappa_survey(survey(quick), quick), path)
 
 
 #: examined sub-boxes per cell in ``certified_region``.
 CELL_BUDGET = 24
-#: cell categories of ``certified_region``: label and colour.
+#: bits of the point enclosures that recognise a tie, and the tie threshold |f| <= 2**-TIE_BITS.
+TIE_PRECISION = 200
+TIE_BITS = 150
+#: sample points per side of a cell in the tie test (corners and centre lines).
+TIE_SAMPLES = 3
+#: cell categories: short name (used in titles and the legend), explanation, colour.
 CELL_CATEGORIES = {
-    "proved": ("κ(h1) < κ(l2) proved on the cell", OKABE_ITO["green"]),
-    "counterexample": ("certified counterexample in the cell", OKABE_ITO["vermillion"]),
-    "excluded": ("a Hessian not positive definite (κ undefined)", OKABE_ITO["yellow"]),
-    "undecided": (f"undecided within {CELL_BUDGET} sub-boxes", OKABE_ITO["grey"]),
+    "proved": ("proved", "κ(h1) < κ(l2) on the whole cell", OKABE_ITO["green"]),
+    "counterexample": ("counterexample", "a certified point with κ(h1) > κ(l2)",
+                       OKABE_ITO["vermillion"]),
+    "tie": ("tie", f"κ(h1) = κ(l2): cross-multiplied, equal to 2^-{TIE_BITS} at "
+                   f"{TIE_SAMPLES}×{TIE_SAMPLES} points (not a violation)", OKABE_ITO["sky"]),
+    "not positive definite": ("not positive definite",
+                              "a Hessian is not positive definite on the cell (κ undefined)",
+                              OKABE_ITO["yellow"]),
+    "undecided": ("undecided", f"neither proved nor refuted within {CELL_BUDGET} sub-boxes",
+                  OKABE_ITO["grey"]),
 }
 
 
-def _cell_status(convention: str, cell) -> str:
-    from proofs_check.analysis.certify import extremes, one_neuron_spectra, prove
+def _cross_and_region(convention: str):
+    from proofs_check.analysis.certify import extremes, one_neuron_spectra
 
-    def spectra(box):
+    def spectra(box, ctx=None):
+        from mpmath import iv
+
         rho, theta = box
         s = one_neuron_spectra(rho, theta, convention=convention, sobolev_weight=SOBOLEV_WEIGHT,
-                               dim=3)
+                               dim=3, ctx=ctx or iv)
         return extremes(s["l2"]), extremes(s["h1"])
 
     def cross(box):
@@ -178,14 +210,50 @@ def _cell_status(convention: str, cell) -> str:
         (l2_min, _), (h1_min, _) = spectra(box)
         return l2_min, h1_min
 
+    return cross, region
+
+
+def is_tie(convention: str, cell) -> bool:
+    """κ(h1) = κ(l2) at every one of TIE_SAMPLES² points of the cell (edges included), in the
+    sense that the enclosure of f = λmax(h1)·λmin(l2) − λmax(l2)·λmin(h1) at
+    TIE_PRECISION bits lies within ±2^-TIE_BITS: an equality interval arithmetic on the cell
+    cannot prove (f is 0 inside its own enclosure), recognised at points and labelled as such."""
+    from mpmath import iv
+
+    cross, _ = _cross_and_region(convention)
+    (r0, r1), (t0, t1) = cell
+    previous = iv.prec
+    iv.prec = TIE_PRECISION
+    try:
+        bound = iv.mpf(2) ** -TIE_BITS
+        for rho in np.linspace(r0, r1, TIE_SAMPLES):
+            for theta in np.linspace(t0, t1, TIE_SAMPLES):
+                f = cross([iv.mpf(float(rho)), iv.mpf(float(theta))])
+                if not (f.a >= -bound and f.b <= bound):
+                    return False
+        return True
+    finally:
+        iv.prec = previous
+
+
+def cell_status(convention: str, cell) -> str:
+    """The category of one (ρ, θ) cell (keys of CELL_CATEGORIES)."""
+    from proofs_check.analysis.certify import prove
+
+    cross, region = _cross_and_region(convention)
     strict = prove(cross, cell, relation="<", where=region, names=("ρ", "θ"),
                    min_width=1e-3, max_boxes=CELL_BUDGET)
     if strict.status == "proved":
-        return "proved" if strict.proved_boxes else "excluded"
-    return "counterexample" if strict.status == "counterexample" else "undecided"
+        return "proved" if strict.proved_boxes else "not positive definite"
+    if strict.status == "counterexample":
+        return "counterexample"
+    return "tie" if is_tie(convention, cell) else "undecided"
 
 
-def figure_certified_region(path: Path, quick: bool = True) -> Path:
+def figure_certified_region(path: Path, quick: bool = True, evidence=None) -> Path:
+    """Cells of a (ρ, θ) grid, each decided by interval arithmetic for this figure (the claims
+    prove the whole box at once and record no per-cell outcome)."""
+    from matplotlib.colors import ListedColormap
     from matplotlib.patches import Patch
 
     plt = pyplot()
@@ -193,19 +261,16 @@ def figure_certified_region(path: Path, quick: bool = True) -> Path:
         cells = 10 if quick else 24
         rho_edges = np.geomspace(0.5, 2.0, cells + 1) if quick else np.geomspace(0.1, 10, cells + 1)
         theta_edges = np.linspace(0.01, math.pi - 0.01, cells + 1)
-        from matplotlib.colors import ListedColormap
-
         codes = {name: code for code, name in enumerate(CELL_CATEGORIES)}
-        colours = [colour for _, colour in CELL_CATEGORIES.values()]
-
-        fig, axes = plt.subplots(1, 2, figsize=(9.6, 3.9), sharey=True)
+        colours = [colour for _, _, colour in CELL_CATEGORIES.values()]
+        fig, axes = plt.subplots(1, 2, figsize=(9.6, 4.1), sharey=True)
         for ax, convention in zip(axes, ("expected", "exact"), strict=True):
             status = np.empty((cells, cells))
             for i in range(cells):
                 for j in range(cells):
                     cell = ((rho_edges[i], rho_edges[i + 1]),
                             (theta_edges[j], theta_edges[j + 1]))
-                    status[j, i] = codes[_cell_status(convention, cell)]
+                    status[j, i] = codes[cell_status(convention, cell)]
             ax.pcolormesh(rho_edges, theta_edges, status, cmap=ListedColormap(colours),
                           vmin=-0.5, vmax=len(colours) - 0.5, edgecolors="white",
                           linewidth=0.3)
@@ -213,12 +278,12 @@ def figure_certified_region(path: Path, quick: bool = True) -> Path:
             ax.set_xlabel("ρ = ‖w*‖ / ‖w‖")
             counts = {name: int(np.sum(status == code)) for name, code in codes.items()}
             ax.set_title(f"h1 {convention}: " + ", ".join(
-                f"{n} {name}" for name, n in counts.items() if n))
+                f"{n} {CELL_CATEGORIES[name][0]}" for name, n in counts.items() if n))
         axes[0].set_yticks([0, math.pi / 4, math.pi / 2, 3 * math.pi / 4, math.pi],
                            ["0", "π/4", "π/2", "3π/4", "π"])
         axes[0].set_ylabel("θ = angle(w, w*)")
-        finish(fig, f"κ(h1) < κ(l2) for one neuron, d ≥ 3, λ = {SOBOLEV_WEIGHT:g}: "
-                f"interval arithmetic (mpmath.iv) on a {cells}×{cells} grid of (ρ, θ) cells",
-                ncol=3, handles=[Patch(color=colour, label=label)
-                                 for label, colour in CELL_CATEGORIES.values()])
+        finish(fig, f"Is κ(h1) < κ(l2)? One neuron, d ≥ 3, λ = {SOBOLEV_WEIGHT:g}: interval "
+                    f"arithmetic (mpmath.iv) on a {cells}×{cells} grid of (ρ, θ) cells",
+               ncol=2, handles=[Patch(color=colour, label=f"{short}: {explanation}")
+                                for short, explanation, colour in CELL_CATEGORIES.values()])
         return save(fig, path)

@@ -70,7 +70,8 @@ def plot_flows(flows: dict, W_star, path: Path, title: str,
         return save(fig, path)
 
 
-def figure_flow(path: Path, quick: bool = True) -> Path:
+def figure_flow(path: Path, quick: bool = True, evidence=None) -> Path:
+    """Two flows integrated for the figure (the flow claims record rates, not trajectories)."""
     from numerics.flow import gradient_flow
 
     config = make_configuration(2, 2, 3, 1, at="random", radius=1.0)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,14 +35,10 @@ def rows_from_reports(paths: list[str | Path]) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda row: (row["K"] - row["k"], row["k"]))
 
 
-def figure_landscape(path: Path, quick: bool = False,
-                     rows: list[dict[str, Any]] | None = None) -> Path:
-    """Draw the fraction reaching the global minimum vs k (rows as from rows_from_reports)."""
-    if rows is None:
-        from proofs_check.claims.landscape import landscape_evidence
-
-        rows = [{**row, "K": row["k"]} for row in landscape_evidence(quick)["per_k"]]
-    from proofs_check.report.figures.style import LOSS_STYLE, RC, finish, pyplot, save
+def build_landscape(rows: Sequence[Mapping[str, Any]]):
+    """Fraction of starts reaching W* per surveyed k: markers with Wilson intervals, no line
+    (nothing is measured between surveyed widths)."""
+    from proofs_check.report.figures.style import LOSS_STYLE, RC, finish, pyplot
 
     plt = pyplot()
     styles = {"l2": LOSS_STYLE["l2"], "h1": LOSS_STYLE["h1 expected"]}
@@ -50,7 +47,7 @@ def figure_landscape(path: Path, quick: bool = False,
         offsets = sorted({row.get("K", row["k"]) - row["k"] for row in rows})
         for extra in offsets:
             subset = [row for row in rows if row.get("K", row["k"]) - row["k"] == extra]
-            for loss, shift in (("l2", -0.08), ("h1", 0.08)):
+            for loss, shift in (("l2", -0.1), ("h1", 0.1)):
                 ks = [row["k"] + shift for row in subset]
                 fractions = [row[f"{loss}_global"] / row["n"] for row in subset]
                 intervals = [wilson_interval(row[f"{loss}_global"], row["n"]) for row in subset]
@@ -58,18 +55,33 @@ def figure_landscape(path: Path, quick: bool = False,
                           [high - f for f, (_, high) in zip(fractions, intervals, strict=True)]]
                 width = "K = k" if extra == 0 else f"K = k + {extra}"
                 ax.errorbar(ks, fractions, yerr=errors, marker=styles[loss]["marker"],
-                            color=styles[loss]["color"], capsize=3,
-                            linestyle=styles[loss]["linestyle"] if extra == 0 else ":",
+                            color=styles[loss]["color"], capsize=3, linestyle="none",
+                            markerfacecolor="none" if extra else styles[loss]["color"],
                             label=f"{loss}{' (expected field)' if loss == 'h1' else ''}, {width}")
-        ax.set_xticks(sorted({row["k"] for row in rows}))
-        ax.set_xlabel("teacher width k (orthonormal teacher W* = I_k, d = k)")
+        ks = sorted({row["k"] for row in rows})
+        ax.set_xticks(ks)
+        ax.set_xlim(min(ks) - 0.6, max(ks) + 0.6)
+        ax.set_xlabel("teacher width k (orthonormal teacher W* = I_k, d = k); surveyed k only")
         ax.set_ylabel("fraction of starts reaching W*")
         ax.set_ylim(-0.02, 1.02)
         n = "/".join(str(value) for value in sorted({row["n"] for row in rows}))
         finish(fig, "Gradient descent on the exact population field from the same starts "
                 f"(relu, λ = 1; {n} N(0, 1/d) starts per k), Wilson 95 % intervals",
                 axes_with_legend=ax, ncol=2)
-        return save(fig, Path(path))
+    return fig
+
+
+def figure_landscape(path: Path, quick: bool = False,
+                     rows: list[dict[str, Any]] | None = None, evidence=None) -> Path:
+    """Draw the fraction reaching the global minimum vs k: from ``rows`` (as from
+    rows_from_reports), else from the landscape claims' census of this run (``evidence``), else
+    from the census they gather (cached)."""
+    from proofs_check.report.figures.style import evidence_of, save
+
+    if rows is None:
+        census = evidence_of("landscape-h1-global-at-least-as-often", quick, evidence)
+        rows = [{**row, "K": row.get("K", row["k"])} for row in census["per_k"]]
+    return save(build_landscape(rows), Path(path))
 
 
 def main(argv: list[str] | None = None) -> int:

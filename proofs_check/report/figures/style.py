@@ -97,16 +97,32 @@ def finish(fig, title: str, axes_with_legend=None, ncol: int = 3, handles=None) 
     fig._laid_out = True
 
 
+def plain_number_formatter():
+    """Tick labels as short plain numbers (0.5, 1, 1.5, 10, 2e+04), never "10.00"."""
+    from matplotlib.ticker import FuncFormatter
+
+    return FuncFormatter(lambda value, _position: f"{value:g}")
+
+
 def log_axis(axis, which: str = "y") -> None:
     """Log scale with readable ticks between decades (1.5, 2, 3, 5 ...), plain numbers."""
-    from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
+    from matplotlib.ticker import LogLocator, NullFormatter
 
     target = axis.yaxis if which == "y" else axis.xaxis
     (axis.set_yscale if which == "y" else axis.set_xscale)("log")
     low, high = (axis.get_ylim() if which == "y" else axis.get_xlim())
     if high / low < 100:  # less than two decades: label 1, 1.5, 2, 3, 5 of each decade
         target.set_major_locator(LogLocator(base=10, subs=(1.0, 1.5, 2.0, 3.0, 5.0)))
-        formatter = ScalarFormatter()
-        formatter.set_scientific(False)
-        target.set_major_formatter(formatter)
+        target.set_major_formatter(plain_number_formatter())
         target.set_minor_formatter(NullFormatter())
+
+
+def evidence_of(claim_id: str, quick: bool, evidence=None) -> dict:
+    """The evidence of ``claim_id`` from this run (``evidence``: claim id -> evidence, as
+    `check` passes it), or gathered now when the run did not include the claim."""
+    if evidence and claim_id in evidence:
+        return evidence[claim_id]
+    from proofs_check.claims import get_claim
+
+    claim = get_claim(claim_id)
+    return claim.gather(quick) if claim.gather is not None else claim.run(quick).evidence
