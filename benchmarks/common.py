@@ -50,3 +50,56 @@ def seconds(value: float) -> str:
 def met(ok: bool) -> str:
     return "yes" if ok else "NO"
 
+
+
+#: The commit the issue's speed targets are measured against ("before" columns).
+BASELINE_COMMIT = "13828e0"
+
+
+def repository_root() -> str:
+    """The repository this benchmarks folder belongs to."""
+    import os
+
+    return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def baseline_tree(commit: str = BASELINE_COMMIT) -> str:
+    """A checkout of ``commit`` to run the "before" code from (a git worktree under the temp
+    folder, created on first use; SOBOLEV_BASELINE_TREE names an existing one instead)."""
+    import os
+    import subprocess
+    import tempfile
+
+    path = os.environ.get("SOBOLEV_BASELINE_TREE") or os.path.join(
+        tempfile.gettempdir(), f"sobolev-baseline-{commit}")
+    if not os.path.isdir(os.path.join(path, "theory")):
+        subprocess.run(["git", "-C", repository_root(), "worktree", "add", "--detach", path,
+                        commit], check=True, capture_output=True)
+    return path
+
+
+def run_python(code: str, tree: str, env: dict | None = None, timeout: float = 3600,
+               args: tuple[str, ...] = ()) -> tuple[str, float]:
+    """Run ``python -c code`` with the package of ``tree`` first on sys.path (the toolkit's
+    import order, PYTHONPATH=tree) in a fresh process; (stdout, CPU seconds of the child)."""
+    import os
+    import resource
+    import subprocess
+    import sys
+
+    environment = dict(os.environ if env is None else env)
+    environment["PYTHONPATH"] = tree
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    out = subprocess.run([sys.executable, "-c", code, *args], env=environment, cwd=tree,
+                         capture_output=True, text=True, timeout=timeout)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if out.returncode != 0:
+        raise RuntimeError(f"child failed ({out.returncode}): {out.stderr[-2000:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return out.stdout, cpu
+
+
+def load_average() -> float:
+    import os
+
+    return os.getloadavg()[0]

@@ -47,6 +47,16 @@ Every figure is a ratio against a baseline measured in the same run on the same 
              commit 13828e0 (target >= 3x); per-start cost at 20/200/1000 starts (flat).
   act-large  structured κ of the erf h1 Jacobian at d = 10^6, K = K* = 4 (target < 2 s; the
              relu κ at the same d is timed beside it).
+  kappa-wide κ(h1, expected) at K = 256, d = 10^6 computed with peak RSS <= 6 GB in no more
+             time than commit 13828e0 at K = 128, d = 10^6; K = 180, d = 2000 computed.
+  cond-threads  `cond --width 64 --dim 1000` with default BLAS threads beside two busy CPU
+             loops vs OPENBLAS_NUM_THREADS=1 (target <= 1.5x), now and at 13828e0.
+  first-call fresh process: import + first gelu κ (K = 4, d = 10) vs import + second call,
+             kernel code cache warm (target <= 1.3x; the empty-cache ratio beside it).
+  mc-smooth  Monte-Carlo h1 erf (gelu, sine, relu beside it), K = 4, d = 1000: samples/s as a
+             fraction of drawing the span samples + one product (target >= 0.4 for erf).
+  check-cpu  CPU of `check --no-figures` on the claims of 13828e0 except sgd-*/landscape-*,
+             now vs 13828e0 in the same run (target <= 0.5x, same verdicts).
 
 Times are wall-clock (time.perf_counter), best of a few repeats for short operations, one run for
 long ones; on a shared machine they carry the noise of other load (printed with the machine).
@@ -68,7 +78,7 @@ from common import Row
 BENCHMARKS = {name: "bench_" + name.replace("-", "_") for name in (
     "dense", "large", "mc-hessian", "mc-rate", "flow", "memory", "landscape", "mc-span", "qmc",
     "kappa", "flow-overhead", "startup", "assembly", "act-quad", "act-large", "field",
-    "landscape-census")}
+    "kappa-wide", "cond-threads", "first-call", "mc-smooth", "check-cpu", "landscape-census")}
 
 
 def machine() -> str:

@@ -38,7 +38,8 @@ x ∈ R^d and uses the unconditioned pointwise gradient (the estimator before th
 tests). When m = d the two coincide and "span" draws x in full (same stream, same numbers).
 For relu and leaky relu with l2, sobolev or h1 (per-sample gradients e_k = σ'(Z_k)·y) the span
 estimator runs a buffered kernel in a (rows, samples) layout (:class:`_HomogeneousSpanKernel`):
-the same sums, up to summation order, without per-chunk temporaries.
+the same sums, up to summation order, without per-chunk temporaries; the smooth activations
+with those losses (e_k = σ'(Z_k)·y + b_k·x) have their own (:class:`_SmoothSpanKernel`).
 
 Samplers. ``sampler="random"``: i.i.d. draws from one numpy Generator; chunks of ``batch_size``
 rows, and the stream of normals does not depend on the chunking (results for different
@@ -451,12 +452,126 @@ class _HomogeneousSpanKernel:
         return ell_mean, float(np.dot(ell, ell)), total, squares
 
 
+class _SmoothSpanKernel:
+    """One chunk of the span estimator for a first-order loss and a smooth activation.
+
+    The quantities of :func:`_pointwise` followed by :meth:`_GradientMoments.add_chunk` for the
+    losses l2, sobolev and h1 with a non-homogeneous activation (regular σ''; the third
+    derivative enters only the second-order losses), in the (rows, samples) layout of
+    :class:`_HomogeneousSpanKernel`:
+
+        pre = mixᵀ Uᵀ (P, n);   a = σ'(pre);   r = Σ_i σ(pre_i) − Σ_j σ(pre*_j)
+        D = R_Sᵀ a_S − R_Tᵀ a_T (p, n);   ℓ = c₂ ½ r² + c_s ½ |D|²;   y = c₂ r x + c_s D
+        b_k = c_s σ''(pre_k) (w_k·D)   (the σ'' term of the Sobolev gradient)
+        e_k = a_k y + b_k x;   Σ_b e_kb = a yᵀ + b xᵀ;   Σ_b e_kb e_kbᵀ = E_k E_kᵀ
+
+    with E (K, p, n) built once per chunk and one batched (K, p, n)·(n, p) product for the
+    scatter. Same numbers as the generic path up to summation order.
+    """
+
+    def __init__(self, frame: _Frame, K: int, activation: Activation,
+                 weights: tuple[float, float, float]) -> None:
+        self.K = K
+        self.value, self.first, self.second = activation.numpy[:3]
+        self.c2, self.cs = weights[0], weights[1]
+        self.mix_t = np.ascontiguousarray(frame.mix.T)  # (P, m)
+        self.x_map_t = None if frame.x_map is None else np.ascontiguousarray(frame.x_map.T)
+        self.student_rows = np.ascontiguousarray(frame.rows[:K])  # (K, p)
+        self.student_rows_t = np.ascontiguousarray(frame.rows[:K].T)  # (p, K)
+        self.teacher_rows_t = np.ascontiguousarray(frame.rows[K:].T)  # (p, K*)
+        self.P, self.p = frame.mix.shape[1], frame.rows.shape[1]
+        self.n_draw = frame.n_draw
+        self.ones = np.ones(max(K, self.P - K))
+        self._buffers: dict[int, dict[str, Array]] = {}
+
+    def buffers(self, n: int) -> dict[str, Array]:
+        """Work arrays for chunks of n samples (allocated on first use, then reused)."""
+        if n not in self._buffers:
+            P, p, K = self.P, self.p, self.K
+            self._buffers[n] = {
+                "U": np.empty((n, self.n_draw)), "pre": np.empty((P, n)),
+                "r": np.empty(n), "scratch": np.empty(n), "ell": np.empty(n),
+                "D": np.empty((p, n)), "D_teacher": np.empty((p, n)),
+                "x": np.empty((p, n)), "y": np.empty((p, n)), "b": np.empty((K, n)),
+                "E": np.empty((K, p, n)), "Ex": np.empty((K, p, n)),
+                "total": np.empty((K, p)), "total_x": np.empty((K, p)),
+                "squares": np.empty((K, p, p)),
+            }
+        return self._buffers[n]
+
+    def draw(self, rng: np.random.Generator, n: int) -> Array:
+        """n standard normal rows (n, m) into the chunk's buffer (numpy's stream order)."""
+        U = self.buffers(n)["U"]
+        rng.standard_normal(out=U)
+        return U
+
+    def chunk(self, U: Array) -> tuple[float, float, Array, Array]:
+        """Sufficient statistics of the samples U (n, m), as
+        :meth:`_HomogeneousSpanKernel.chunk`."""
+        n = U.shape[0]
+        buf = self.buffers(n)
+        K, P, c2, cs = self.K, self.P, self.c2, self.cs
+        pre, y, ell = buf["pre"], buf["y"], buf["ell"]
+        np.matmul(self.mix_t, U.T, out=pre)
+        slopes = self.first(pre)  # σ' of every row (P, n)
+        a = slopes[:K]
+        x = U.T if self.x_map_t is None else np.matmul(self.x_map_t, U.T, out=buf["x"])
+        ell.fill(0.0)
+        if c2:
+            values = self.value(pre)
+            r = np.matmul(self.ones[:K], values[:K], out=buf["r"])
+            r -= np.matmul(self.ones[:P - K], values[K:], out=buf["scratch"])
+            np.multiply(r, r, out=ell)
+            ell *= 0.5 * c2
+            np.multiply(x, r if c2 == 1.0 else c2 * r, out=y)
+        b = None
+        if cs:
+            D = np.matmul(self.student_rows_t, a, out=buf["D"])
+            D -= np.matmul(self.teacher_rows_t, slopes[K:], out=buf["D_teacher"])
+            squared = np.einsum("pb,pb->b", D, D, out=buf["scratch"])
+            squared *= 0.5 * cs
+            ell += squared
+            b = np.matmul(self.student_rows, D, out=buf["b"])  # w_k·D
+            b *= self.second(pre[:K])
+            if cs != 1.0:
+                b *= cs
+            scaled = D if cs == 1.0 else np.multiply(D, cs, out=buf["D_teacher"])
+            if c2:
+                y += scaled
+            else:
+                np.copyto(y, scaled)
+        E = np.multiply(a[:, None, :], y[None, :, :], out=buf["E"])
+        total = np.matmul(a, y.T, out=buf["total"])
+        if b is not None:
+            E += np.multiply(b[:, None, :], x[None, :, :], out=buf["Ex"])
+            total += np.matmul(b, x.T, out=buf["total_x"])
+        squares = np.matmul(E, E.transpose(0, 2, 1), out=buf["squares"])
+        ell_mean = float(ell.sum()) / n
+        ell -= ell_mean
+        return ell_mean, float(np.dot(ell, ell)), total, squares
+
+
 def _homogeneous_slopes(activation: Activation) -> tuple[float, float] | None:
     """(σ'(1), σ'(−1)) when σ' is constant on t > 0 and on t ≤ 0 (relu, leaky relu), else None."""
     if not activation.homogeneous:
         return None
     positive, zero, negative = (float(v) for v in activation.numpy[1](np.array([1.0, 0.0, -1.0])))
     return (positive, negative) if zero == negative else None
+
+
+def _span_kernel(frame: _Frame, K: int, activation: Activation,
+                 weights: tuple[float, float, float]):
+    """The buffered span kernel for a first-order loss (l2, sobolev, h1): relu and leaky relu
+    (:class:`_HomogeneousSpanKernel`), smooth activations (:class:`_SmoothSpanKernel`); None
+    for the second-order losses and other homogeneous activations (the generic path)."""
+    if weights[2] != 0:
+        return None
+    slopes = _homogeneous_slopes(activation)
+    if slopes is not None:
+        return _HomogeneousSpanKernel(frame, K, slopes, weights)
+    if not activation.homogeneous:
+        return _SmoothSpanKernel(frame, K, activation, weights)
+    return None
 
 
 @dataclass(frozen=True)
@@ -583,9 +698,8 @@ def monte_carlo(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *, n_samples:
     grad = _GradientMoments(K, p, scatter)
     value = _Moments(())
     law = "N(0, I_d)" if factor is None else "N(0, Σ)"
-    slopes = _homogeneous_slopes(act)
-    if sampler == "random" and scatter and weights[2] == 0 and slopes is not None:
-        kernel = _HomogeneousSpanKernel(frame, K, slopes, weights)
+    kernel = _span_kernel(frame, K, act, weights) if sampler == "random" and scatter else None
+    if kernel is not None:
         rng = np.random.default_rng(seed)
         kernel_rows = min(batch_size, max(256, min(
             CHUNK_ENTRIES // (K * p), SINGLE_THREAD_GEMM // frame.mix.size)))
@@ -754,12 +868,14 @@ def monte_carlo_hessian(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *, n_
     chunk = min(batch_size, max(256, 2 ** 22 // (K * d) ** 2))
     rng = np.random.default_rng(_check_seed(seed))
     moments = _Moments((K * d, K * d))
+    # one buffer for every chunk's quotients (a fresh array per chunk costs page faults)
+    buffer = np.empty((min(chunk, n_samples), K * d, K * d))
     with _progress(n_samples, progress, "monte-carlo hessian") as bar:
         for size in _chunks(n_samples, chunk):
             X = rng.standard_normal((size, d))
             if factor is not None:
                 X = X @ factor.T
-            quotients = np.empty((size, K * d, K * d))
+            quotients = buffer[:size]
             for k in range(K):
                 for b in range(d):
                     moved = []
@@ -770,7 +886,8 @@ def monte_carlo_hessian(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *, n_
                     column = (moved[0] - moved[1]) / (2.0 * steps[k])
                     quotients[:, :, k * d + b] = column.reshape(size, K * d)
             mean = quotients.mean(axis=0)
-            moments.add(size, mean, np.sum((quotients - mean) ** 2, axis=0))
+            quotients -= mean  # centred in place
+            moments.add(size, mean, np.einsum("bij,bij->ij", quotients, quotients))
             bar.update(size)
     return MonteCarloHessian(
         hessian=moments.mean, stderr=moments.stderr(), steps=steps, n_samples=n_samples,

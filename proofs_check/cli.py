@@ -21,6 +21,7 @@ from proofs_check import __version__
 #: subcommand -> one-line help shown by `sobolev-verify --help` (the module adds the full parser).
 COMMANDS: dict[str, str] = {
     "check": "the main job: settle every claim, write report.md, report.html and figures",
+    "certify-minimum": "prove a spurious l2 minimum and its h1 trap (ball arithmetic)",
     "cond": "condition numbers of the population Hessian (l2 and h1, both conventions)",
     "derive": "print the SymPy-derived one-neuron formulas",
     "flow": "integrate the L2 and H1 gradient flows and compare rates",
@@ -99,9 +100,12 @@ def _describe_os_error(exc: OSError) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run one subcommand. Exit codes: 0 success, 1 a verdict or validation disagrees,
-    2 bad input or an environment problem (unwritable path, unreachable scheduler, Ctrl-C or
-    SIGTERM, out of memory): one line on stderr naming what went wrong, never a traceback."""
+    """Run one subcommand (with theory.threads.TOOLKIT_BLAS_THREADS = 1 BLAS thread in this
+    process unless the user set OPENBLAS_NUM_THREADS, OMP_NUM_THREADS or MKL_NUM_THREADS: the
+    toolkit's products are small, and on a busy machine OpenBLAS's idle threads spin). Exit
+    codes: 0 success, 1 a verdict or validation disagrees, 2 bad input or an environment
+    problem (unwritable path, unreachable scheduler, Ctrl-C or SIGTERM, out of memory): one
+    line on stderr naming what went wrong, never a traceback."""
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(argv)
     if not argv:  # usage and one line on stderr, like git or pip without arguments
@@ -125,7 +129,10 @@ def main(argv: list[str] | None = None) -> int:
     if threading.current_thread() is threading.main_thread():
         previous_sigterm = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
-        return int(args.func(args) or 0)
+        from theory.threads import blas_threads  # one BLAS thread unless the user chose
+
+        with blas_threads():
+            return int(args.func(args) or 0)
     except ValueError as exc:  # bad input: a message and a non-zero exit, never a traceback
         print(f"{prefix} {exc}", file=sys.stderr)
         return 2

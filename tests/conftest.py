@@ -21,3 +21,14 @@ settings.register_profile("explore", max_examples=100, deadline=None,
 settings.register_profile("thorough", max_examples=500, deadline=None,
                           suppress_health_check=_RELAXED)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+# Generated-code and derive caches go to a folder of this test session, never the user's cache
+# (a test that needs its own cache folder sets SOBOLEV_VERIFY_CACHE itself, e.g. with monkeypatch).
+if "SOBOLEV_VERIFY_CACHE" not in os.environ:
+    import atexit
+    import shutil
+    import tempfile
+
+    _CACHE = tempfile.mkdtemp(prefix="sobolev-verify-test-cache-")
+    os.environ["SOBOLEV_VERIFY_CACHE"] = _CACHE
+    atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)

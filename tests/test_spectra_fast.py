@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -147,16 +148,21 @@ def test_matrix_free_path_answers_where_the_dense_reduced_matrix_is_refused(monk
     args = (config.W, config.W_star, "h1")
     reference = theory.condition_number(*args, convention="exact", eigensolver="lapack")
     # 60 MB available: the dense reduced (1152)² matrix (~75 MB with its pair arrays) is
-    # refused, the matrix-free path (~13 MB) is not
+    # refused, the matrix-free path (~9 MB: ARPACK's vectors, K×K coefficients) is not
     monkeypatch.setattr(validation, "ALWAYS_ALLOWED_BYTES", 0)
     monkeypatch.setattr(validation, "available_memory_bytes", lambda: 60 * 10**6)
     with pytest.raises(MemoryLimitError, match="reduced"):
         theory.condition_number(*args, convention="exact", eigensolver="lapack")
     kappa = theory.condition_number(*args, convention="exact")
     assert kappa == pytest.approx(reference, rel=ITERATIVE_KAPPA_RTOL)
-    monkeypatch.setattr(validation, "available_memory_bytes", lambda: 24 * 10**6)
-    with pytest.raises(MemoryLimitError, match="matrix-free"):
+    monkeypatch.setattr(validation, "available_memory_bytes", lambda: 10**7)
+    with pytest.raises(MemoryLimitError, match="matrix-free") as refused:
         theory.condition_number(*args, convention="exact")
+    # the refusal names a width that fits, and that width is then computed
+    fits = int(re.search(r"a width K <= (\d+) fits", str(refused.value)).group(1))
+    assert 1 <= fits < 24
+    smaller = theory.condition_number(config.W[:fits], config.W_star, "h1", convention="exact")
+    assert smaller > 0  # computed, not refused (κ may be inf away from the teacher)
 
 
 # ------------------------------------------------------------------ Cholesky coordinates

@@ -22,8 +22,12 @@ is formed, the only pass over the d-long rows is the one that forms G); otherwis
 
 κ needs only the extreme eigenvalues. The K·m in-span part is solved by LAPACK (all
 eigenvalues, as :func:`spectrum`) up to K·m = DENSE_SPECTRUM_MAX_SIZE, and above that by ARPACK
-on a matrix-free product of cost O(K²·m) (theory.operators; Σ = I, every activation; a spiked Σ
-keeps the dense reduced matrix).
+on a matrix-free product of cost O(K²·m) and memory O(K·m + K²) (theory.operators; Σ = I, every
+activation; a spiked Σ keeps the dense reduced matrix).
+
+With Σ = I and K + K* < d the rows are reduced to S before any pair array exists (no
+K·(K+K*)·d array at any d), and the memory of the reduced solve is checked before the O(d)
+pass that forms the coordinates; a refusal names the largest width that fits.
 """
 
 from __future__ import annotations
@@ -33,13 +37,16 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from theory import validation
 from theory.activations import get_activation
 from theory.assembly import Problem, loss_order_weights, make_problem, problem_jacobian
 from theory.operators import (
     ITERATIVE_NCV,
+    PAIR_CHUNK_BYTES,
     IterativeNoConvergence,
+    as_linear_operator,
     extreme_real_parts,
-    jacobian_operator,
+    jacobian_product,
 )
 from theory.structure import (  # noqa: F401  (re-exported: their home before theory.structure)
     GRAM_BASIS_MIN_D,
@@ -51,13 +58,14 @@ from theory.structure import (  # noqa: F401  (re-exported: their home before th
     reduce_to_span,
     span_basis,
 )
+from theory.threads import with_toolkit_blas_threads
 from theory.validation import (
     as_student_teacher,
     check_convention,
     check_method,
     dense_hessian_bytes,
-    pair_bytes,
     require_memory,
+    row_scales,
 )
 
 #: Imaginary parts below this multiple of eps·|λ|_max are rounding, not a rotation: LAPACK's
@@ -106,32 +114,49 @@ class _Setup:
         self.problem, self.d, self.structured = problem, d, structured
 
 
-def _gram_reduced(W, W_star, loss, activation, convention, sobolev_weight,
-                  second_order_weight) -> _Setup | None:
-    """Σ = I, d > GRAM_BASIS_MIN_D: validate the weights without copying them, take their
-    coordinates in S from the Gram matrix (theory.structure.gram_coordinates) and build the
-    problem on the K×m coordinates (validation and scaling then cost nothing). None when the
-    Gram path does not apply (small d, ill-conditioned or overflowing Gram matrix)."""
-    get_activation(activation)  # the same order of argument checks as make_problem
+def _span_first(W, W_star, loss, activation, convention, sobolev_weight, second_order_weight,
+                extremes_only: bool, eigensolver: str) -> _Setup | None:
+    """Σ = I and K + K* < d: the problem on the rows' coordinates in S (m = dim S <= K + K*),
+    formed before any pair array, so nothing of size K·(K+K*)·d is ever built.
+
+    Order: the arguments are checked, then the memory the reduced solve will need (an upper
+    bound with m = K + K*, theory.validation.require_memory) BEFORE any O(d) pass; then the
+    coordinates: for d > GRAM_BASIS_MIN_D from the Gram matrix (theory.structure.
+    gram_coordinates, one chunked pass, no copy of float64 (K, d) weights, whose validation
+    that pass performs: a NaN, inf or zero row makes it fail, and the validation below names
+    it); otherwise (or when the Gram test fails) from an orthonormal basis of S
+    (theory.structure.reduce_to_span) of the validated rows, scaled by the power of two
+    make_problem would apply (relu family), so the result is the one of the full problem.
+    None when the span path does not apply (K + K* >= d)."""
+    act = get_activation(activation)  # the same order of argument checks as make_problem
     loss_order_weights(loss, sobolev_weight, second_order_weight)
     check_convention(convention)
     if _plain_rows(W, W_star):
-        # float64 (K, d) arrays: gram_coordinates succeeds only when every squared row norm is
-        # finite and in [1e-250, 1e250], i.e. every entry finite and no row zero, which is all
-        # as_student_teacher would check; if it fails, make_problem (in _setup) validates and
-        # names the bad entry. One pass over the weights instead of two.
         student, teacher = W, W_star
     else:
-        student, teacher = as_student_teacher(W, W_star)
-    K, d = student.shape
-    if d <= GRAM_BASIS_MIN_D or K + teacher.shape[0] >= d:
+        student, teacher = as_student_teacher(W, W_star, copy=False)
+    (K, d), K_star = student.shape, teacher.shape[0]
+    if K + K_star >= d:
         return None
-    coordinates = gram_coordinates([student, teacher])
+    _require_solve_memory(K, K_star, K + K_star, act.smooth, extremes_only, eigensolver, d)
+    coordinates = None
+    if d > GRAM_BASIS_MIN_D:
+        coordinates = gram_coordinates([student, teacher])
     if coordinates is None:
-        return None
+        student, teacher = as_student_teacher(student, teacher, copy=False)
+        if act.homogeneous:
+            exponent = math.frexp(max(float(row_scales(student).max()),
+                                      float(row_scales(teacher).max())))[1]
+            exponent -= exponent % 2
+            if exponent:
+                student, teacher = np.ldexp(student, -exponent), np.ldexp(teacher, -exponent)
+        reduction = reduce_to_span(student, teacher, None)
+        coordinates = np.vstack([reduction.W, reduction.W_star])
+    # the reduced solve's memory was checked above (its pair arrays, dense or chunked)
     problem = make_problem(coordinates[:K], coordinates[K:], loss, activation=activation,
                            convention=convention, sobolev_weight=sobolev_weight,
-                           second_order_weight=second_order_weight, input_covariance=None)
+                           second_order_weight=second_order_weight, input_covariance=None,
+                           pair_memory=False)
     return _Setup(problem, d, True)
 
 
@@ -141,12 +166,50 @@ def _plain_rows(W, W_star) -> bool:
         W.shape[1] == W_star.shape[1] > GRAM_BASIS_MIN_D)
 
 
+def _iterative(K: int, m: int, extremes_only: bool, eigensolver: str) -> bool:
+    """Whether the in-span part is solved by ARPACK (see condition_number)."""
+    return extremes_only and K * m > 8 and (eigensolver == "arpack" or (
+        eigensolver == "auto" and K * m > DENSE_SPECTRUM_MAX_SIZE))
+
+
+def _solve_bytes(K: int, K_star: int, m: int, extremes_only: bool, eigensolver: str) -> float:
+    if _iterative(K, m, extremes_only, eigensolver):
+        return operator_bytes(K, K_star, m)
+    return dense_hessian_bytes(K, K_star, m)
+
+
+def _require_solve_memory(K: int, K_star: int, m: int, smooth: bool, extremes_only: bool,
+                          eigensolver: str, d: int) -> None:
+    """MemoryLimitError, before any O(d) work, when the reduced solve (m <= K + K*) cannot fit;
+    the message names the largest width K that would fit beside K* at this d."""
+    nbytes = _solve_bytes(K, K_star, m, extremes_only, eigensolver)
+    if nbytes <= validation.ALWAYS_ALLOWED_BYTES:
+        return
+    available = validation.available_memory_bytes()
+    if available is None or nbytes <= validation.MEMORY_FRACTION * available:
+        return
+    limit = validation.MEMORY_FRACTION * available
+    fits = [k for k in range(K - 1, 0, -1)
+            if _solve_bytes(k, K_star, min(d - 1, k + K_star), extremes_only, eigensolver)
+            <= limit][:1]
+    route = ("the matrix-free product and ARPACK" if _iterative(K, m, extremes_only, eigensolver)
+             else f"the dense reduced ({K * m})×({K * m}) matrix")
+    instead = (f"at K* = {K_star}, d = {d} a width K <= {fits[0]} fits" if fits else
+               f"no width fits beside K* = {K_star} teacher rows")
+    if not _iterative(K, m, extremes_only, eigensolver):
+        instead += ("; condition_number (extreme eigenvalues by ARPACK, O(K·m + K²) memory) "
+                    "fits much larger K")
+    require_memory(nbytes, f"the spectrum of the reduced (K·m = {K}·{m}) Hessian via {route}",
+                   instead)
+
+
 def _setup(W, W_star, loss, *, convention, activation, sobolev_weight, second_order_weight,
-           input_covariance, method) -> _Setup:
+           input_covariance, method, extremes_only: bool = False,
+           eigensolver: str = "auto") -> _Setup:
     check_method(method)
     if method != "dense" and input_covariance is None:
-        fast = _gram_reduced(W, W_star, loss, activation, convention, sobolev_weight,
-                             second_order_weight)
+        fast = _span_first(W, W_star, loss, activation, convention, sobolev_weight,
+                           second_order_weight, extremes_only, eigensolver)
         if fast is not None:
             return fast
     problem = make_problem(W, W_star, loss, activation=activation, convention=convention,
@@ -185,11 +248,12 @@ def _require_reduced_memory(problem: Problem) -> None:
 
 
 def operator_bytes(K: int, K_star: int, m: int) -> float:
-    """Peak bytes of the matrix-free path: the pair arrays, the K dense m×m diagonal blocks,
-    the (K, K, m) pair directions and ARPACK's Krylov basis and workspace (~3·ncv vectors)."""
+    """Peak bytes of the matrix-free path (theory.operators): ARPACK's Krylov basis and
+    workspace (~3·ncv vectors of K·m) and about 20 more K·m arrays (rows, product
+    temporaries), about 40 K×(K + K*) coefficient arrays, and the pair-geometry chunks."""
     n = K * m
-    return pair_bytes(K, K_star, m) + 8.0 * (K * m * m + 2 * K * K * m
-                                             + n * (3 * ITERATIVE_NCV + 10))
+    chunks = min(2.0 * PAIR_CHUNK_BYTES, 2 * 64.0 * K * (K + K_star) * m)
+    return 8.0 * (n * (3 * ITERATIVE_NCV + 20) + 40 * K * (K + K_star)) + chunks
 
 
 def _blocks(setup: _Setup, extremes_only: bool = False, eigensolver: str = "auto"
@@ -204,14 +268,12 @@ def _blocks(setup: _Setup, extremes_only: bool = False, eigensolver: str = "auto
     if not setup.structured:
         parts = problem_jacobian(problem)
         return [(_eigenvalues(parts.dense.reshape(K * d, K * d), symmetric), 1)]
-    iterative = extremes_only and (eigensolver == "arpack" or (
-        eigensolver == "auto" and K * m > DENSE_SPECTRUM_MAX_SIZE))
-    if iterative and problem.sigma is None and K * m > 8:
+    if _iterative(K, m, extremes_only, eigensolver) and problem.sigma is None:
         require_memory(operator_bytes(K, problem.W_star.shape[0], m),
                        f"the matrix-free ({K * m})×({K * m}) reduced Hessian",
-                       "use fewer neurons (its diagonal blocks need K·m² entries)")
-        operator = jacobian_operator(problem)
-        complement = problem_jacobian(problem, dense=False).complement
+                       "use fewer neurons")
+        product = jacobian_product(problem)
+        operator, complement = as_linear_operator(product), product.complement
         try:
             smallest, largest = extreme_real_parts(operator, symmetric)
         except IterativeNoConvergence:
@@ -225,6 +287,7 @@ def _blocks(setup: _Setup, extremes_only: bool = False, eigensolver: str = "auto
     return [(in_span, 1), (_eigenvalues(parts.complement, symmetric), d - m)]
 
 
+@with_toolkit_blas_threads
 def spectrum(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *, convention: str = "expected",
              activation: str = "relu", sobolev_weight: float = 1.0,
              second_order_weight: float = 1.0, input_covariance: ArrayLike | None = None,
@@ -262,6 +325,7 @@ def _extreme_real_parts(blocks: list[tuple[NDArray, int]]) -> tuple[float, float
     return (float(min(v.min() for v in present)), float(max(v.max() for v in present)))
 
 
+@with_toolkit_blas_threads
 def condition_number(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
                      convention: str = "expected", activation: str = "relu",
                      sobolev_weight: float = 1.0, second_order_weight: float = 1.0,
@@ -291,6 +355,7 @@ def condition_number(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
     return float(largest / smallest)
 
 
+@with_toolkit_blas_threads
 def extreme_eigenvalues(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
                         convention: str = "expected", activation: str = "relu",
                         sobolev_weight: float = 1.0, second_order_weight: float = 1.0,
@@ -301,5 +366,6 @@ def extreme_eigenvalues(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
     check_eigensolver(eigensolver)
     setup = _setup(W, W_star, loss, convention=convention, activation=activation,
                    sobolev_weight=sobolev_weight, second_order_weight=second_order_weight,
-                   input_covariance=input_covariance, method=method)
+                   input_covariance=input_covariance, method=method, extremes_only=True,
+                   eigensolver=eigensolver)
     return _extreme_real_parts(_blocks(setup, True, eigensolver))

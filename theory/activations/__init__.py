@@ -111,16 +111,34 @@ class ClosedFormActivation:
 
     name: canonical spec ("relu", "leaky_relu(0.1)", "erf", ...); family: "two_slope" or
     "smooth"; slope: α of the two-slope family (0 for relu, None for smooth ones);
-    kernel: SymPy expression of k(s_a, s_b, c) (smooth family only).
+    module: the module holding a smooth activation's kernel (KERNEL, and optionally KERNEL_AUX
+    and AUXILIARY), imported, with SymPy, only when an expression is asked for or its
+    generated code is not in the disk cache (theory.activations._code_cache).
     """
 
     name: str
     family: str
     slope: float | None = None
-    kernel: sp.Expr | None = None
-    #: the kernel written with auxiliary symbols and their definitions (faster SymPy partials)
-    kernel_aux: sp.Expr | None = None
-    auxiliary: tuple = ()
+    module: str | None = None
+
+    @property
+    def kernel(self) -> sp.Expr | None:
+        """SymPy expression of k(s_a, s_b, c) (smooth family only)."""
+        return None if self.module is None else importlib.import_module(self.module).KERNEL
+
+    @property
+    def kernel_aux(self) -> sp.Expr | None:
+        """The kernel written with auxiliary symbols (faster SymPy partials), if any."""
+        if self.module is None:
+            return None
+        return getattr(importlib.import_module(self.module), "KERNEL_AUX", None)
+
+    @property
+    def auxiliary(self) -> tuple:
+        """The auxiliary symbols of :attr:`kernel_aux` with their definitions."""
+        if self.module is None:
+            return ()
+        return getattr(importlib.import_module(self.module), "AUXILIARY", ())
 
     @property
     def homogeneous(self) -> bool:
@@ -136,15 +154,12 @@ class ClosedFormActivation:
 
         Refuses (ValueError) squared norms s_a, s_b outside :data:`SMOOTH_SQUARED_NORM_RANGE`
         and any non-finite result, so a NaN or inf never leaves the kernels."""
-        if self.kernel is None:
+        if self.module is None:
             raise ValueError(f"{self.name} has no smooth kernel; use theory.kernels")
-        from theory.activations._partials import partials_function
+        from theory.activations._code_cache import kernel_partials
 
         check_smooth_squared_norms(self.name, sa, sb)
-        if self.kernel_aux is not None:
-            function = partials_function(self.name, self.kernel_aux, n, order, self.auxiliary)
-        else:
-            function = partials_function(self.name, self.kernel, n, order)
+        function = kernel_partials(self.name, self.module, n, order)
         with np.errstate(all="ignore"):
             values = function(sa, sb, cc)
         if not all(np.isfinite(v).all() for v in values):
@@ -219,10 +234,7 @@ def _resolve(spec: str) -> ClosedFormActivation:
         canonical = "relu" if slope == 0.0 else f"leaky_relu({slope:g})"
         return ClosedFormActivation(canonical, "two_slope", slope)
     if name in _SMOOTH:
-        module = importlib.import_module(_SMOOTH[name])
-        return ClosedFormActivation(name, "smooth", None, module.KERNEL,
-                                    getattr(module, "KERNEL_AUX", None),
-                                    getattr(module, "AUXILIARY", ()))
+        return ClosedFormActivation(name, "smooth", None, _SMOOTH[name])
     raise ValueError(f"unknown activation {spec!r}; available: {_available_text()}")
 
 
