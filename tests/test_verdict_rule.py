@@ -11,6 +11,7 @@ import pytest
 
 from proofs_check.claims import Verdict, get_claim
 from proofs_check.claims._evidence import (
+    HEADLINE_WIDTH,
     bisect_threshold,
     condition_describes_failures,
     find_region,
@@ -85,12 +86,13 @@ def test_bisect_threshold_brackets_a_known_boundary():
 
 def test_headline_rules():
     assert headline("a", "", "b") == "a; b"
-    with pytest.raises(ValueError, match="70"):
-        headline("x" * 71)
+    assert headline("x" * HEADLINE_WIDTH) == "x" * HEADLINE_WIDTH
+    with pytest.raises(ValueError, match=str(HEADLINE_WIDTH)):
+        headline("x" * (HEADLINE_WIDTH + 1))
     with pytest.raises(ValueError, match="repr"):
         headline("fewer steps for ['sine']")
-    with pytest.raises(ValueError, match="70"):
-        Verdict("holds", "summary", headline="y" * 71)
+    with pytest.raises(ValueError, match=str(HEADLINE_WIDTH)):
+        Verdict("holds", "summary", headline="y" * (HEADLINE_WIDTH + 1))
 
 
 def test_a_conditional_verdict_never_states_where_the_claim_fails():

@@ -25,7 +25,7 @@ Rules for ``decide`` (helpers in :mod:`proofs_check.claims._evidence`):
 * a conditional verdict's ``condition`` is the region where the claim holds strictly, computed
   from the evidence (``_evidence.find_region``, or a located threshold from
   ``_evidence.bisect_threshold``), never typed in and never a description of the failures;
-* every verdict carries a ``headline`` (``_evidence.headline``: ≤ 70 characters, no reprs);
+* every verdict carries a ``headline`` (``_evidence.headline``: ≤ 80 characters, no reprs);
 * strict inequalities use a stated relative tolerance and report ties separately; a tie is not a
   violation (``_evidence.compare_strict``);
 * locations are measured quantities (``_evidence.location``: relative distance, per-row angles),
@@ -47,6 +47,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from proofs_check.claims._evidence import HEADLINE_WIDTH
+
 Status = Literal["holds", "fails", "conditional", "proved", "inconclusive"]
 STATUSES = ("holds", "fails", "conditional", "proved", "inconclusive")
 
@@ -62,7 +64,7 @@ class Verdict:
     evidence: numbers with their provenance (method, convention, tolerance, error bars).
     counterexample: the configuration that breaks the claim, when status is "fails".
     condition: the region where it holds strictly, when status is "conditional".
-    headline: a short clause (<= 70 characters, generated from the evidence, no Python reprs)
+    headline: a short clause (<= 80 characters, generated from the evidence, no Python reprs)
         for the terminal verdict table; None only for old callers.
     """
 
@@ -80,8 +82,8 @@ class Verdict:
             raise ValueError("a 'fails' verdict must carry its counterexample")
         if self.status == "conditional" and not self.condition:
             raise ValueError("a 'conditional' verdict must state its condition")
-        if self.headline is not None and len(self.headline) > 70:
-            raise ValueError(f"headline must be at most 70 characters; got "
+        if self.headline is not None and len(self.headline) > HEADLINE_WIDTH:
+            raise ValueError(f"headline must be at most {HEADLINE_WIDTH} characters; got "
                              f"{len(self.headline)}: {self.headline!r}")
 
 

@@ -40,7 +40,7 @@ Helpers (pure functions of measured numbers, so ``decide(evidence)`` stays pure)
   Describe points this way, never as "near the teacher".
 * :func:`spread` — min / median / max (and count) of a sample, e.g. κ over ≥ 100 directions.
 * :func:`finite_or_none` — a float for JSON, ``None`` for inf/NaN (the report adds the reason).
-* :func:`headline` — the verdict's short clause for the terminal table (≤ 70 characters, no
+* :func:`headline` — the verdict's short clause for the terminal table (≤ 80 characters, no
   Python reprs), built from the evidence.
 
 Records are plain dicts (JSON-ready); features are read from them by key.
@@ -504,7 +504,7 @@ def bisect_threshold(holds: Callable[[float], bool], low: float, high: float, *,
 # ----------------------------------------------------------------------------- headlines
 
 #: Longest headline (the terminal verdict table's clause).
-HEADLINE_WIDTH = 70
+HEADLINE_WIDTH = 80
 
 
 def headline(*parts: str) -> str:

@@ -307,8 +307,9 @@ def decide_activation_census(evidence: dict[str, Any]) -> Verdict:
                        headline=headline("no spurious endpoint for any activation"))
     if status == "holds":
         return Verdict("holds", detail, evidence,
-                       headline=headline_or(f"bad l2 vs h1: {short}",
-                                            "h1 no more often bad for any activation"))
+                       headline=headline_or(f"h1 not significantly worse; bad l2 vs h1: {short}",
+                                            "h1 not significantly more often bad for any "
+                                            "activation"))
     if status == "fails":
         return Verdict("fails", detail, evidence, counterexample=worse[0],
                        headline=headline("h1 significantly more often bad wherever any is"))

@@ -57,12 +57,12 @@ README_CLAIMS = (
     "summary-alpha-squared",
     "certified-kappa-h1-expected-below-l2",
     "kappa-h1-below-l2",
-    "kappa-h1-below-l2-exact-hessian",
-    "lambda-min-grows-lambda-max-barely-changes",
     "flow-h1-faster-than-l2",
     "activation-gain-largest-for-sine",
     "sgd-h1-reaches-epsilon-in-fewer-steps",
-    "landscape-h1-descent-escapes-spurious-l2-minima",
+    "landscape-spurious-l2-minimum-certified",
+    "landscape-h1-spurious-stable-equilibrium-certified",
+    "landscape-h1-no-more-spurious-endpoints-per-activation",
     "sobolev-acceleration-survives-anisotropy",
     "autograd-hessian-governs-training",
 )
@@ -77,8 +77,9 @@ FAMILY_PAGES = (
     ("sgd-", "dynamics.md"),
     ("kappa-h2-", "second-order.md"),
     ("sobolev-acceleration-survives-anisotropy", "second-order.md"),
-    ("landscape-certified", "landscape-certificates.md"),
-    ("landscape-certificate", "landscape-certificates.md"),
+    ("landscape-spurious-l2-minimum-certified", "landscape-certificates.md"),
+    ("landscape-h1-spurious-stable-equilibrium-certified", "landscape-certificates.md"),
+    ("landscape-h1-trap-not-h1-critical-point", "landscape-certificates.md"),
     ("landscape-", "landscape.md"),
     ("certified-", "conditioning.md"),
     ("kappa-", "conditioning.md"),
@@ -106,8 +107,9 @@ def slug(claim_id: str) -> str:
 def headline(claim: dict[str, Any], limit: int = 160) -> str:
     """The claim's one-clause reason: its verdict's ``headline`` when it has one, else the first
     clause of its summary, cut at a word boundary to about ``limit`` characters."""
-    text = claim.get("headline") or claim["summary"]
-    return short_summary(text, limit)
+    if claim.get("headline") and len(claim["headline"]) <= limit:
+        return claim["headline"]  # already one short clause (claims._evidence.headline)
+    return short_summary(claim.get("headline") or claim["summary"], limit)
 
 
 def _text(text: str) -> str:
