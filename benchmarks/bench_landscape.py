@@ -12,12 +12,8 @@ from __future__ import annotations
 from common import Row, interleaved, met, seconds, timed  # noqa: F401
 
 import theory
-from numerics.landscape import (
-    census_resumable,
-    initial_weights,
-    l2_minima_under_h1,
-    orthonormal_teacher,
-)
+from numerics.census_runs import census_resumable
+from numerics.landscape import initial_weights, l2_minima_under_h1, orthonormal_teacher
 
 NAME = 'landscape'
 

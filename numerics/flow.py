@@ -1,5 +1,8 @@
 r"""Gradient flow dW/dt = −F(W) of the population loss, integrated by scipy's ODE solvers.
 
+Why one file of ~640 lines: the step-by-step driver, its field cache, the stop rules and the
+rate fit read the same solver state; they are one object's life cycle.
+
 The solver (scipy.integrate.RK45, DOP853, Radau, ... — the classes behind solve_ivp) is driven
 step by step, so the flow takes exactly the steps of solve_ivp with the same method, tolerances
 and span (t_eval=None), and makes the same field evaluations.

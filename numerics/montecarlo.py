@@ -1,5 +1,9 @@
 r"""Streaming Monte-Carlo estimates of the population loss, expected gradient and Hessian.
 
+Why one file of ~900 lines: the estimators (loss, gradient, Hessian, their standard errors) and
+the span kernels that feed them share one chunked sampling loop and its buffers; split apart,
+each kernel would need the loop's private state.
+
 Independent of theory's closed forms by design: only samples x ~ N(0, Σ) (Σ = ``input_covariance``,
 default I_d) and the pointwise loss of the student g(x; W) = Σ_i σ(w_i·x) against the teacher
 g(x; W*).

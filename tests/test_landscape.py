@@ -12,11 +12,11 @@ import pytest
 from scipy.optimize import brentq
 
 import theory
+from numerics.census_runs import census_resumable
 from numerics.landscape import (
     CLASSES,
     CensusSettings,
     census,
-    census_resumable,
     classify,
     expected_field,
     group_minima,

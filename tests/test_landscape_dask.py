@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from numerics.landscape import census, census_resumable
+from numerics.census_runs import census_resumable
+from numerics.landscape import census
 
 K, STARTS, SEED = 4, 6, 3
 

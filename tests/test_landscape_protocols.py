@@ -15,12 +15,10 @@ import numpy as np
 import pytest
 
 import theory
+from numerics.census_runs import CensusFileError, CensusLockedError, census_resumable
 from numerics.landscape import (
-    CensusFileError,
-    CensusLockedError,
     CensusSettings,
     census,
-    census_resumable,
     descend,
     initial_weights,
     orthonormal_teacher,
@@ -176,7 +174,8 @@ def _alive(pid: int) -> bool:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_pool_workers_die_with_a_killed_census(tmp_path):
-    code = ("import sys; from numerics.landscape import census_resumable, CensusSettings; "
+    code = ("import sys; from numerics.census_runs import census_resumable; "
+            "from numerics.landscape import CensusSettings; "
             "census_resumable(10, 400, 'l2', out=sys.argv[1], workers=2, chunk_size=5, "
             "settings=CensusSettings.for_protocol('safran-shamir'))")
     out = tmp_path / "census.jsonl"

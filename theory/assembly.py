@@ -1,5 +1,8 @@
 r"""Population loss, gradients and Hessians assembled over all neuron pairs.
 
+Why one file of ~630 lines: it is the general route — one Problem and its assembly for every
+(activation, loss, Σ) — whose parts (pairs, Jacobian blocks, structured Hessian) are used together.
+
 With P the pair kernel of a loss (k for "l2", q for "sobolev", see :mod:`theory.kernels`),
 
     loss(W) = ½ Σ_{i,j} P(w_i, w_j) − Σ_{i,j} P(w_i, w*_j) + ½ Σ_{i,j} P(w*_i, w*_j).

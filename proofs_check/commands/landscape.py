@@ -42,11 +42,11 @@ from dataclasses import replace
 
 from scipy.stats import binomtest
 
+from numerics.census_runs import census_resumable
 from numerics.landscape import (
     INITIALISATIONS,
     PROTOCOLS,
     CensusSettings,
-    census_resumable,
     l2_minima_under_h1,
     orthonormal_teacher,
 )

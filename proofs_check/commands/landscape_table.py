@@ -41,15 +41,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from numerics.landscape import (
-    INITIALISATIONS,
-    PROTOCOLS,
-    CensusSettings,
-    census_resumable,
-    load_finished,
-    run_key,
-    wilson_interval,
-)
+from numerics.census_runs import census_resumable, load_finished, run_key
+from numerics.landscape import INITIALISATIONS, PROTOCOLS, CensusSettings, wilson_interval
 from proofs_check.commands._options import check_output_dir, positive_int
 from proofs_check.data import safran_shamir
 
