@@ -15,7 +15,6 @@ import argparse
 import hashlib
 import json
 import os
-import sys
 import tempfile
 from importlib import metadata
 from pathlib import Path
@@ -31,18 +30,12 @@ LEGEND = ("Symbols: r = |w|, r_* = |w*| (r_star in --json's sympy strings), θ =
 
 
 def cache_dir() -> Path:
-    """The folder of derive's cache (see the module docstring)."""
-    override = os.environ.get("SOBOLEV_VERIFY_CACHE")
-    if override:
-        return Path(override)
-    home = Path.home()
-    if sys.platform == "win32":
-        base = Path(os.environ.get("LOCALAPPDATA") or home / "AppData" / "Local")
-    elif sys.platform == "darwin":
-        base = home / "Library" / "Caches"
-    else:
-        base = Path(os.environ.get("XDG_CACHE_HOME") or home / ".cache")
-    return base / "sobolev-verify"
+    """The folder of derive's cache: the user cache folder of sobolev-verify, shared with the
+    kernels' generated code (theory.activations._code_cache.cache_dir; SOBOLEV_VERIFY_CACHE
+    overrides it)."""
+    from theory.activations._code_cache import cache_dir as user_cache_dir
+
+    return user_cache_dir()
 
 
 def cache_key() -> str:
