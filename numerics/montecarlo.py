@@ -359,7 +359,21 @@ def _process(frame: _Frame, U: Array, K: int, activation: Activation,
     return _pointwise(U @ frame.mix, x, frame.rows, frame.gram, K, activation, weights)
 
 
-class _HomogeneousSpanKernel:
+class _BufferedSpanKernel:
+    """Shared by the span kernels: one set of work buffers per chunk size (``buffers(n)``, built
+    by the subclass) and the draw of a chunk's standard normal samples into its buffer."""
+
+    def buffers(self, n: int) -> dict[str, Array]:
+        raise NotImplementedError
+
+    def draw(self, rng: np.random.Generator, n: int) -> Array:
+        """n standard normal rows (n, m) into the chunk's buffer (numpy's stream order)."""
+        U = self.buffers(n)["U"]
+        rng.standard_normal(out=U)
+        return U
+
+
+class _HomogeneousSpanKernel(_BufferedSpanKernel):
     """One chunk of the span estimator for a first-order loss and a homogeneous activation.
 
     The same quantities as :func:`_pointwise` followed by :meth:`_GradientMoments.add_chunk`
@@ -407,12 +421,6 @@ class _HomogeneousSpanKernel:
             }
         return self._buffers[n]
 
-    def draw(self, rng: np.random.Generator, n: int) -> Array:
-        """n standard normal rows (n, m) into the chunk's buffer (numpy's stream order)."""
-        U = self.buffers(n)["U"]
-        rng.standard_normal(out=U)
-        return U
-
     def chunk(self, U: Array) -> tuple[float, float, Array, Array]:
         """Sufficient statistics of the samples U (n, m): (mean of ℓ, Σ_b (ℓ_b − mean)²,
         Σ_b e_kb (K, p), Σ_b e_kb e_kbᵀ (K, p, p)); the arrays are the kernel's buffers."""
@@ -456,7 +464,7 @@ class _HomogeneousSpanKernel:
         return ell_mean, float(np.dot(ell, ell)), total, squares
 
 
-class _SmoothSpanKernel:
+class _SmoothSpanKernel(_BufferedSpanKernel):
     """One chunk of the span estimator for a first-order loss and a smooth activation.
 
     The quantities of :func:`_pointwise` followed by :meth:`_GradientMoments.add_chunk` for the
@@ -502,12 +510,6 @@ class _SmoothSpanKernel:
                 "squares": np.empty((K, p, p)),
             }
         return self._buffers[n]
-
-    def draw(self, rng: np.random.Generator, n: int) -> Array:
-        """n standard normal rows (n, m) into the chunk's buffer (numpy's stream order)."""
-        U = self.buffers(n)["U"]
-        rng.standard_normal(out=U)
-        return U
 
     def chunk(self, U: Array) -> tuple[float, float, Array, Array]:
         """Sufficient statistics of the samples U (n, m), as

@@ -31,6 +31,9 @@ def _die_with_parent(parent_pid: int) -> None:
     On Linux the kernel delivers SIGKILL to the worker when its parent exits
     (prctl(PR_SET_PDEATHSIG)); elsewhere a daemon thread polls os.getppid(). Ctrl-C is left to
     the parent (which terminates the workers), so workers ignore SIGINT.
+
+    numerics.census_runs has the same initializer for the census pool; it is not imported from
+    there because loading numerics would cost every spawned sweep worker its import time.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if sys.platform.startswith("linux"):
