@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -130,3 +131,12 @@ def test_levels_match_published_values_not_rounded_strings():
     points[2] = point(2, low * (1 + 1e-8))
     row = summarise(9, 9, {"l2": points}, 20, 1e-3)
     assert row["levels"][0]["here"] == 1 and row["levels"][0]["status"] == "found"
+
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc")
+def test_an_out_folder_that_cannot_be_created_names_out(capsys):
+    """/proc accepts no new folder: the name passes the path checks, mkdir itself fails."""
+    assert main(["landscape-table", "--k", "6", "--starts", "3", "--out", "/proc/results"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--out" in err[0] and "Traceback" not in err[0], err

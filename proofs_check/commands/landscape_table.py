@@ -369,7 +369,11 @@ def run(args: argparse.Namespace) -> int:
                              "reads it)")
     else:
         check_output_dir(out, "--out")
-        out.mkdir(exist_ok=True)
+        try:
+            out.mkdir(exist_ok=True)
+        except OSError as exc:
+            raise ValueError(f"--out {str(out)!r}: cannot create the folder "
+                             f"({exc.strerror or exc}); give a writable folder") from None
     rows, wall = [], {}
     connection = contextlib.nullcontext()
     if args.scheduler is not None and not args.report_only:
