@@ -255,9 +255,16 @@ class FrameBlocks:
     C_B: NDArray[np.float64]
 
 
-def _two_by_two(c00, c01, c10, c11) -> NDArray[np.float64]:
-    c00, c01, c10, c11 = np.broadcast_arrays(c00, c01, c10, c11)
-    return np.stack([np.stack([c00, c01], axis=-1), np.stack([c10, c11], axis=-1)], axis=-2)
+def _two_by_two(c00, c01, c10, c11) -> NDArray:
+    """The (..., 2, 2) array [[c00, c01], [c10, c11]] of broadcast entries (any dtype, e.g.
+    SymPy objects), filled in place rather than stacked."""
+    entries = (c00, c01, c10, c11)
+    shape = np.broadcast_shapes(*(np.shape(c) for c in entries))
+    dtype = np.result_type(*(c.dtype if isinstance(c, np.ndarray) else np.asarray(c).dtype
+                             for c in entries))
+    out = np.empty(shape + (2, 2), dtype=dtype)
+    out[..., 0, 0], out[..., 0, 1], out[..., 1, 0], out[..., 1, 1] = entries
+    return out
 
 
 def frame_blocks(kind: str, geometry: PairGeometry) -> FrameBlocks:
