@@ -354,18 +354,23 @@ class Problem:
 
 def make_problem(W: ArrayLike, W_star: ArrayLike, loss: str, *, activation: str,
                  convention: str, sobolev_weight: float, second_order_weight: float,
-                 input_covariance: ArrayLike | None, pair_memory: bool = True) -> Problem:
+                 input_covariance: ArrayLike | None, pair_memory: bool = True,
+                 validated: bool = False) -> Problem:
     """Validate every argument of the public entry points (ValueError naming the argument).
 
     ``pair_memory=False`` skips the check that the K·(K+K*)·d pair arrays fit (for callers
-    that never build them at once: the chunked matrix-free spectra check their own memory)."""
+    that never build them at once: the chunked matrix-free spectra check their own memory).
+    ``validated=True``: W and W_star are already the arrays theory.validation.
+    as_student_teacher returned (a caller that checked them once), so that check is skipped;
+    every other argument is still checked, in the same order."""
     act = get_activation(activation)
     weights = loss_order_weights(loss, sobolev_weight, second_order_weight)
     check_convention(convention)
     # relu / leaky relu: loss(cW, cW*) = c²·loss for any Σ, so run at a power-of-two scale that
     # keeps squared norms representable (smooth activations are not homogeneous: unscaled)
     student, teacher, exponent = homogeneous_scaling(W, W_star, homogeneous=act.homogeneous,
-                                                     pair_memory=pair_memory)
+                                                     pair_memory=pair_memory,
+                                                     validated=validated)
     sigma = check_input_covariance(input_covariance, student.shape[1])
     if act.homogeneous and 2 in weights:
         raise ValueError(

@@ -30,7 +30,7 @@ acts as I, so A acts there as the scalar 2F_sa and B as F_c + F_e. With Σ = I (
 span(rows ∪ range(Σ − I))), Γ the K×K complement matrix (theory.spectra uses it).
 
 Everything is vectorised over pairs: coefficient matrices (K, M) and rank-one terms contracted
-with einsum; there is no Python loop over neurons.
+by broadcasting and matrix products; there is no Python loop over neurons.
 """
 
 from __future__ import annotations
@@ -120,42 +120,55 @@ def finite_result(function):
 
 _SECOND_KEYS = (("sa", "sa"), ("sa", "sb"), ("sa", "c"), ("sb", "sb"), ("sb", "c"), ("c", "c"))
 
+#: Number of values a partials provider returns for order 0, 1, 2 (h, its 3 first and 6 second
+#: partials in (s_a, s_b, c)).
+_COUNT = (1, 4, 10)
+
+
+def _stacked(h, count: int, shape: tuple[int, ...]) -> Array:
+    """A provider's values as one (count, *shape) array: its ``stacked`` array when it
+    carries one of that shape (theory.activations), else the values broadcast and stacked."""
+    stacked = getattr(h, "stacked", None)
+    if stacked is not None and stacked.shape == (count, *shape):
+        return stacked
+    return np.stack([np.broadcast_to(v, shape) for v in h[:count]])
+
 
 def pair_derivatives(partials: Partials, weights: dict[int, float], sa: Array, sb: Array,
                      cc: Array, e: Array, order: int) -> PairDerivatives:
-    """F = Σ_n w_n eⁿ h_n(s_a, s_b, c) and its partials up to ``order`` (0, 1, 2)."""
+    """F = Σ_n w_n eⁿ h_n(s_a, s_b, c) and its partials up to ``order`` (0, 1, 2).
+
+    With d(eⁿ)/de = n e^{n−1} and d²(eⁿ)/de² = n(n−1) e^{n−2}, summed over n in the order of
+    ``weights``: F and its (s_a, s_b, c) partials are Σ_n w_n eⁿ·(h_n and its partials), the
+    e-partials Σ_n w_n n e^{n−1}·(h_n and its first partials) and F_ee = Σ_n w_n n(n−1)
+    e^{n−2} h_n. Symmetric second partials are one array under both orders of their names.
+    """
     shape = cc.shape
-    zero = np.zeros(shape)
-    value = zero.copy()
-    first = {name: zero.copy() for name in ("sa", "sb", "c", "e")} if order >= 1 else {}
-    names = ("sa", "sb", "c", "e")
-    second = {(u, v): zero.copy() for u in names for v in names} if order >= 2 else {}
+    count = _COUNT[order]
+    main = np.zeros((count, *shape))  # w_n eⁿ × (h, h_sa, h_sb, h_c, h_sasa, ..., h_cc)
+    along_e = np.zeros((min(count, 4) if order >= 2 else 1, *shape)) if order >= 1 else None
+    ee = np.zeros(shape) if order >= 2 else None
     for n, weight in weights.items():
         if weight == 0:
             continue
-        h = partials(n, order, sa, sb, cc)
-        e_n = weight * e**n
-        value += e_n * h[0]
-        if order < 1:
+        H = _stacked(partials(n, order, sa, sb, cc), count, shape)
+        main += (weight * e**n) * H
+        if order < 1 or n < 1:
             continue
-        # d(eⁿ)/de = n e^{n−1}, d²(eⁿ)/de² = n(n−1) e^{n−2}
-        de_n = weight * n * e ** (n - 1) if n >= 1 else zero
-        for index, name in enumerate(("sa", "sb", "c"), start=1):
-            first[name] += e_n * h[index]
-        first["e"] += de_n * h[0]
-        if order < 2:
-            continue
+        along_e += (weight * n * e ** (n - 1)) * H[:along_e.shape[0]]
+        if order >= 2 and n >= 2:
+            ee += weight * n * (n - 1) * e ** (n - 2) * H[0]
+    value = main[0]
+    first: dict[str, Array] = {}
+    second: dict[tuple[str, str], Array] = {}
+    if order >= 1:
+        first = {"sa": main[1], "sb": main[2], "c": main[3], "e": along_e[0]}
+    if order >= 2:
         for index, (u, v) in enumerate(_SECOND_KEYS, start=4):
-            term = e_n * h[index]
-            second[(u, v)] += term
-            if u != v:
-                second[(v, u)] += term
+            second[(u, v)] = second[(v, u)] = main[index]
         for index, name in enumerate(("sa", "sb", "c"), start=1):
-            term = de_n * h[index]
-            second[(name, "e")] += term
-            second[("e", name)] += term
-        if n >= 2:
-            second[("e", "e")] += weight * n * (n - 1) * e ** (n - 2) * h[0]
+            second[(name, "e")] = second[("e", name)] = along_e[index]
+        second[("e", "e")] = ee
     return PairDerivatives(value, first, second)
 
 
@@ -260,14 +273,16 @@ def _diagonal_blocks(acc: _RankOneSum, K: int, d: int) -> Array:
     """Σ_j over pairs (i, j) -> (K, d, d)."""
     out = np.zeros((K, d, d))
     for (_, ls, _, rs), (T, L, R) in acc.terms.items():
+        # outer products by broadcasting and Σ_j as one GEMM (no einsum path search per call)
         if ls == "i" and rs == "i":
-            out += np.einsum("i,ia,ib->iab", T.sum(axis=1), L, R)
+            out += (T.sum(axis=1)[:, None] * L)[:, :, None] * R[:, None, :]
         elif ls == "i":
-            out += np.einsum("ia,ib->iab", L, T @ R)
+            out += L[:, :, None] * (T @ R)[:, None, :]
         elif rs == "i":
-            out += np.einsum("ia,ib->iab", T @ L, R)
+            out += (T @ L)[:, :, None] * R[:, None, :]
         else:
-            out += np.einsum("ij,ja,jb->iab", T, L, R, optimize=True)
+            M = L.shape[0]
+            out += (T @ (L[:, :, None] * R[:, None, :]).reshape(M, d * d)).reshape(K, d, d)
     return out
 
 
@@ -275,8 +290,10 @@ def _pair_blocks(acc: _RankOneSum, K: int, d: int) -> Array:
     """Blocks (i, k) of student pairs -> (K, d, K, d); 'i'/'k' sides given as 'i'/'j'."""
     out = np.zeros((K, d, K, d))
     for (_, ls, _, rs), (T, L, R) in acc.terms.items():
-        spec = f"ik,{'i' if ls == 'i' else 'k'}a,{'i' if rs == 'i' else 'k'}b->iakb"
-        out += np.einsum(spec, T, L, R)
+        # T_ik · L_(i or k)a · R_(i or k)b by broadcasting over the axes (i, a, k, b)
+        left = L[:, :, None, None] if ls == "i" else L.T[None, :, :, None]
+        right = R[:, None, None, :] if rs == "i" else R[None, None, :, :]
+        out += (T[:, None, :, None] * left) * right
     return out
 
 
@@ -351,7 +368,11 @@ def diagonal_sum(coef: BlockCoefficients, g: Grams, sigma: Array | None, dense: 
         right, rs, fr = va[v]
         acc.add(fl * fr * T, left, ls, right, rs)
     blocks = _diagonal_blocks(acc, K, d)
-    blocks += scalar[:, None, None] * covariance_matrix(sigma, d)
+    if sigma is None:
+        idx = np.arange(d)
+        blocks[:, idx, idx] += scalar[:, None]
+    else:
+        blocks += scalar[:, None, None] * covariance_matrix(sigma, d)
     return blocks, scalar
 
 
@@ -370,10 +391,10 @@ def pair_blocks(coef: BlockCoefficients, g: Grams, sigma: Array | None, dense: b
         right, rs, fr = vb[v]
         acc.add(fl * fr * T, left, ls, right, rs)
     blocks = _pair_blocks(acc, K, d)
-    eye = np.eye(d)
+    idx = np.arange(d)
     if sigma is None:
-        blocks += np.einsum("ik,ab->iakb", complement, eye)
+        blocks[:, idx, :, idx] += complement  # the (a, a) entries: shape (d, K, K)
     else:
-        blocks += np.einsum("ik,ab->iakb", coef.b_identity, eye)
+        blocks[:, idx, :, idx] += coef.b_identity
         blocks += np.einsum("ik,ab->iakb", coef.b_sigma, covariance_matrix(sigma, d))
     return blocks, complement

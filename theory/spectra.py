@@ -115,7 +115,8 @@ class _Setup:
 
 
 def _span_first(W, W_star, loss, activation, convention, sobolev_weight, second_order_weight,
-                extremes_only: bool, eigensolver: str) -> _Setup | None:
+                extremes_only: bool, eigensolver: str
+                ) -> _Setup | tuple[NDArray[np.float64], NDArray[np.float64]] | None:
     """Σ = I and K + K* < d: the problem on the rows' coordinates in S (m = dim S <= K + K*),
     formed before any pair array, so nothing of size K·(K+K*)·d is ever built.
 
@@ -127,17 +128,19 @@ def _span_first(W, W_star, loss, activation, convention, sobolev_weight, second_
     it); otherwise (or when the Gram test fails) from an orthonormal basis of S
     (theory.structure.reduce_to_span) of the validated rows, scaled by the power of two
     make_problem would apply (relu family), so the result is the one of the full problem.
-    None when the span path does not apply (K + K* >= d)."""
+    When the span path does not apply (K + K* >= d): the validated (W, W_star), or None if
+    they were not validated here (d > GRAM_BASIS_MIN_D), for make_problem."""
     act = get_activation(activation)  # the same order of argument checks as make_problem
     loss_order_weights(loss, sobolev_weight, second_order_weight)
     check_convention(convention)
-    if _plain_rows(W, W_star):
-        student, teacher = W, W_star
-    else:
+    validated = not _plain_rows(W, W_star)
+    if validated:
         student, teacher = as_student_teacher(W, W_star, copy=False)
+    else:
+        student, teacher = W, W_star
     (K, d), K_star = student.shape, teacher.shape[0]
     if K + K_star >= d:
-        return None
+        return (student, teacher) if validated else None
     _require_solve_memory(K, K_star, K + K_star, act.smooth, extremes_only, eigensolver, d)
     coordinates = None
     if d > GRAM_BASIS_MIN_D:
@@ -207,14 +210,17 @@ def _setup(W, W_star, loss, *, convention, activation, sobolev_weight, second_or
            input_covariance, method, extremes_only: bool = False,
            eigensolver: str = "auto") -> _Setup:
     check_method(method)
+    validated = False
     if method != "dense" and input_covariance is None:
         fast = _span_first(W, W_star, loss, activation, convention, sobolev_weight,
                            second_order_weight, extremes_only, eigensolver)
-        if fast is not None:
+        if isinstance(fast, _Setup):
             return fast
+        if fast is not None:  # checked once there: make_problem does not repeat it
+            (W, W_star), validated = fast, True
     problem = make_problem(W, W_star, loss, activation=activation, convention=convention,
                            sobolev_weight=sobolev_weight, second_order_weight=second_order_weight,
-                           input_covariance=input_covariance)
+                           input_covariance=input_covariance, validated=validated)
     K, d = problem.W.shape
     reduction = None
     if method != "dense":

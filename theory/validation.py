@@ -208,7 +208,8 @@ MIN_RELATIVE_ROW_SCALE = 2.0**-450
 
 
 def homogeneous_scaling(
-    W: ArrayLike, W_star: ArrayLike, *, homogeneous: bool = True, pair_memory: bool = True
+    W: ArrayLike, W_star: ArrayLike, *, homogeneous: bool = True, pair_memory: bool = True,
+    validated: bool = False
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], int]:
     """Validate (W, W_star) and scale both by the same power of two: returns (W, W_star, e).
 
@@ -224,13 +225,17 @@ def homogeneous_scaling(
     :func:`rescale`. For other activations (homogeneous=False) the arrays are only validated and
     e = 0.
 
+    ``validated=True``: W and W_star are already the arrays :func:`as_student_teacher`
+    returned (internal callers that checked them once), so that check is not repeated.
+
     Raises MemoryLimitError when the pair arrays would not fit in memory (check_pair_memory;
     not checked with ``pair_memory=False``),
     ValueError (as as_student_teacher does) and also when some row is more than 2^450
     (≈ 1e135) times smaller than the largest entry: float64 cannot form that row's squared norm
     beside the others.
     """
-    W, W_star = as_student_teacher(W, W_star, copy=False)  # only read (ldexp makes new arrays)
+    if not validated:  # only read (ldexp makes new arrays)
+        W, W_star = as_student_teacher(W, W_star, copy=False)
     if pair_memory:
         check_pair_memory(W, W_star)
     if not homogeneous:

@@ -162,7 +162,7 @@ class ClosedFormActivation:
         function = kernel_partials(self.name, self.module, n, order)
         with np.errstate(all="ignore"):
             values = function(sa, sb, cc)
-        if not all(np.isfinite(v).all() for v in values):
+        if not np.isfinite(values.stacked).all():
             raise ValueError(
                 f"activation {self.name!r}: a pair kernel (order {n}) is not finite in float64 "
                 f"at these weights; keep every row's squared norm wᵀΣw within "

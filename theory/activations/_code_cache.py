@@ -234,6 +234,19 @@ def _module_file(module: str) -> str:
     return spec.origin
 
 
+class PartialValues(tuple):
+    """The partials (h, h_sa, ...) as a tuple of float64 arrays of the pair shape, which are
+    the rows of one array ``stacked`` (count, *pair shape): one finiteness check and one
+    product cover them all (theory.pair_frame.pair_derivatives)."""
+
+    stacked: np.ndarray
+
+    def __new__(cls, stacked: np.ndarray) -> PartialValues:
+        values = super().__new__(cls, stacked)
+        values.stacked = stacked
+        return values
+
+
 def _wrap(function: Callable, definitions: Callable, n: int, order: int,
           name: str) -> Callable[..., tuple[np.ndarray, ...]]:
     """(s_a, s_b, c) -> the partials tuple of theory.activations._partials, from the generated
@@ -242,8 +255,12 @@ def _wrap(function: Callable, definitions: Callable, n: int, order: int,
     def evaluate(sa, sb, cc):
         sa, sb, cc = np.broadcast_arrays(sa, sb, cc)
         values = function(sa, sb, cc, *definitions(sa, sb, cc))
-        # lambdify returns python scalars for constant entries: broadcast them to the pair shape
-        return tuple(np.broadcast_to(np.asarray(v, dtype=np.float64), sa.shape) for v in values)
+        # lambdify returns python scalars for constant entries: assigning them into the rows of
+        # one float64 (count, *pair shape) array broadcasts them to the pair shape
+        stacked = np.empty((len(values), *sa.shape))
+        for index, value in enumerate(values):
+            stacked[index] = value
+        return PartialValues(stacked)
 
     evaluate.__doc__ = f"Partials of ∂^{n}k/∂c^{n} up to order {order}, k the {name} kernel"
     return evaluate
