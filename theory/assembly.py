@@ -41,6 +41,8 @@ from theory import kernels
 from theory.activations import ClosedFormActivation, get_activation
 from theory.kernels import PI, PairGeometry, pair_geometry
 from theory.pair_frame import (
+    column_coefficients,
+    column_grams,
     covariance_apply,
     covariance_matrix,
     diagonal_sum,
@@ -564,19 +566,24 @@ def _smooth_gradient(p: Problem) -> NDArray[np.float64]:
 
 
 def _smooth_jacobian(p: Problem, dense: bool) -> JacobianParts:
+    """Blocks (i, k) = B(w_i, w_k) and diagonal Σ_j A(w_i, w_j) − Σ_j A(w_i, w*_j) + B(w_i, w_i)
+    (theory.pair_frame), from one pair grid over the rows (W, W*): the teacher pairs' partials
+    carry the sign −1, so the diagonal is one signed pair sum over K + K* columns."""
     K, d = p.W.shape
-    partials = p.activation.partials
-    gs, gt = grams(p.W, p.W, p.sigma), grams(p.W, p.W_star, p.sigma)
-    cs = exact_coefficients(pair_derivatives(partials, p.weights, gs.sa, gs.sb, gs.c, gs.e, 2))
-    ct = exact_coefficients(pair_derivatives(partials, p.weights, gt.sa, gt.sb, gt.c, gt.e, 2))
-    sum_s, scalar_s = diagonal_sum(cs, gs, p.sigma, dense)
-    sum_t, scalar_t = diagonal_sum(ct, gt, p.sigma, dense)
-    blocks, complement = pair_blocks(cs, gs, p.sigma, dense)
-    complement = complement + np.diag(scalar_s - scalar_t)
+    g = grams(p.W, np.concatenate((p.W, p.W_star)), p.sigma)
+    sign = np.ones(K + p.W_star.shape[0])
+    sign[K:] = -1.0
+    coef = exact_coefficients(pair_derivatives(p.activation.partials, p.weights, g.sa, g.sb,
+                                               g.c, g.e, 2, sign=sign))
+    diagonal, scalar = diagonal_sum(coef, g, p.sigma, dense)
+    students = slice(None, K)
+    blocks, complement = pair_blocks(column_coefficients(coef, students),
+                                     column_grams(g, students), p.sigma, dense)
+    complement = complement + np.diag(scalar)
     if not dense:
         return JacobianParts(None, complement)
     idx = np.arange(K)
-    blocks[idx, :, idx, :] += sum_s - sum_t
+    blocks[idx, :, idx, :] += diagonal
     return JacobianParts(blocks, complement)
 
 

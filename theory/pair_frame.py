@@ -135,8 +135,13 @@ def _stacked(h, count: int, shape: tuple[int, ...]) -> Array:
 
 
 def pair_derivatives(partials: Partials, weights: dict[int, float], sa: Array, sb: Array,
-                     cc: Array, e: Array, order: int) -> PairDerivatives:
+                     cc: Array, e: Array, order: int, sign: Array | None = None
+                     ) -> PairDerivatives:
     """F = Σ_n w_n eⁿ h_n(s_a, s_b, c) and its partials up to ``order`` (0, 1, 2).
+
+    ``sign`` (optional, entries ±1, broadcast with the pairs) multiplies F and every partial,
+    exactly (a product with ±1 does not round): −1 on the teacher pairs of a grid of rows
+    (W, W*) makes one pair sum Σ_j F(w_i, w_j) − Σ_j F(w_i, w*_j).
 
     With d(eⁿ)/de = n e^{n−1} and d²(eⁿ)/de² = n(n−1) e^{n−2}, summed over n in the order of
     ``weights``: F and its (s_a, s_b, c) partials are Σ_n w_n eⁿ·(h_n and its partials), the
@@ -152,12 +157,15 @@ def pair_derivatives(partials: Partials, weights: dict[int, float], sa: Array, s
         if weight == 0:
             continue
         H = _stacked(partials(n, order, sa, sb, cc), count, shape)
-        main += (weight * e**n) * H
+        factor = weight * e**n
+        main += (factor if sign is None else factor * sign) * H
         if order < 1 or n < 1:
             continue
-        along_e += (weight * n * e ** (n - 1)) * H[:along_e.shape[0]]
+        factor = weight * n * e ** (n - 1)
+        along_e += (factor if sign is None else factor * sign) * H[:along_e.shape[0]]
         if order >= 2 and n >= 2:
-            ee += weight * n * (n - 1) * e ** (n - 2) * H[0]
+            factor = weight * n * (n - 1) * e ** (n - 2)
+            ee += (factor if sign is None else factor * sign) * H[0]
     value = main[0]
     first: dict[str, Array] = {}
     second: dict[tuple[str, str], Array] = {}
@@ -208,6 +216,14 @@ def grams(X: Array, Y: Array, sigma: Array | None) -> Grams:
         if sigma is not None:
             e[rows, cols] = np.einsum("ia,ia->i", X[rows], X[rows])
     return Grams(X, Y, SX, SY, sa, sb, c, e)
+
+
+def column_grams(g: Grams, columns: slice) -> Grams:
+    """The Gram entries of the pairs (x_i, y_j) for j in ``columns`` (views; SY stays the
+    same object as Y when it was, so the rank-one sums keep merging their terms)."""
+    Y = g.Y[columns]
+    SY = Y if g.SY is g.Y else g.SY[columns]
+    return Grams(g.X, Y, g.SX, SY, g.sa, g.sb[:, columns], g.c[:, columns], g.e[:, columns])
 
 
 def consistent_gram(c: Array, X: Array, Y: Array, n2: Array) -> Array:
@@ -342,6 +358,14 @@ def expected_coefficients(D: PairDerivatives) -> BlockCoefficients:
     A = {("e", v): s[("e", v)] for v in ("sa", "c", "e")}
     B = {("e", v): s[("e", v)] for v in ("sb", "c", "e")}
     return BlockCoefficients(zero, A, zero, f["e"], B)
+
+
+def column_coefficients(coef: BlockCoefficients, columns: slice) -> BlockCoefficients:
+    """The coefficients of the pairs (x_i, y_j) for j in ``columns`` (views)."""
+    return BlockCoefficients(coef.a_sigma[:, columns],
+                             {k: v[:, columns] for k, v in coef.A.items()},
+                             coef.b_sigma[:, columns], coef.b_identity[:, columns],
+                             {k: v[:, columns] for k, v in coef.B.items()})
 
 
 def mask_coefficients(coef: BlockCoefficients, mask: Array) -> BlockCoefficients:
