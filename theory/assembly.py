@@ -191,106 +191,77 @@ class JacobianParts:
     complement: NDArray[np.float64]
 
 
-def _signed_columns(K: int, K_star: int) -> NDArray[np.float64]:
-    """(K, K + K*): +1 for the student pairs j ≠ i, 0 for the self pairs, −1 for the teacher
-    pairs — the signs of Σ_{j≠i} A(w_i, w_j) − Σ_j A(w_i, w*_j)."""
-    signs = np.empty((K, K + K_star))
-    signs[:, :K] = 1.0
-    signs[:, K:] = -1.0
-    signs[np.arange(K), np.arange(K)] = 0.0
-    return signs
-
-
-def _frame(geometry: PairGeometry) -> NDArray[np.float64]:
-    """[â e] of every pair: (..., d, 2)."""
-    return np.stack((geometry.a_hat, geometry.e), axis=-1)
-
-
-def _in_plane(gamma: NDArray[np.float64], C: NDArray[np.float64], d: int
-              ) -> NDArray[np.float64]:
-    """C − γ·I₂ with γ = complement_scalar(γ, d): γ(I − ââᵀ − eeᵀ) + [â e] C [â e]ᵀ is
-    γ·I + [â e](C − γI₂)[â e]ᵀ."""
-    gamma = kernels.complement_scalar(gamma, d)
-    out = C.copy()
-    out[..., 0, 0] -= gamma
-    out[..., 1, 1] -= gamma
-    return out
+def _joint_geometry(pairs: Pairs) -> PairGeometry:
+    """The (K, K + K*) geometry of the student pairs then the teacher pairs."""
+    if pairs.joint is not None:
+        return pairs.joint
+    names = ("norm_a", "norm_b", "theta", "sin", "cos", "a_hat", "e", "degenerate")
+    fields = [(getattr(pairs.student, name), getattr(pairs.teacher, name)) for name in names]
+    return PairGeometry(*(None if s is None else np.concatenate((s, t), axis=1)
+                          for s, t in fields))
 
 
 def jacobian_parts(pairs: Pairs, terms: list[tuple[float, str]], *, dense: bool = True,
                    what: str = "The Hessian") -> JacobianParts:
     """Assemble the Jacobian of the gradient field for the given loss terms.
 
-    The terms share the pair frames, so their frame coefficients are summed first (weights
-    w_t) and every block is formed once: with the signed pair sums over the K + K* columns
-    (+ student pairs j ≠ i, − teacher pairs),
+    The terms share the pair frames, so their frame coefficients (theory.kernels.frame_blocks)
+    are summed first with the weights w_t and every block is formed once. Over the K + K*
+    columns of the joint pair geometry (student pairs j ≠ i with sign +, teacher pairs −; the
+    self pairs are the ½I term and dropped), with A or B = γ I + [â e](C − γI₂)[â e]ᵀ (γ
+    dropped exactly for d <= 2, where the complement of the pair plane is {0}):
 
         ∂F_i/∂w_i = (Σ_t w_t/2) I + Σ_j ± A_ij,    ∂F_i/∂w_k = B_ik (k ≠ i),
-        A or B = γ I + [â e](C − γI₂)[â e]ᵀ  (γ dropped exactly for d <= 2),
-
-    and Γ = diag((Σ_t w_t/2) + Σ_j ± γ^A_ij) + γ^B (off the diagonal).
+        Γ = diag((Σ_t w_t/2) + Σ_j ± γ^A_ij) + γ^B (zero diagonal).
     """
     K, d = pairs.W.shape
-    K_star = pairs.W_star.shape[0]
+    M = K + pairs.W_star.shape[0]
     if any(kind in kernels.JACOBIAN_SINGULAR_KINDS for _, kind in terms):
         require_nondegenerate(pairs, what)
-    joint = pairs.joint
-    if joint is None:
-        joint = PairGeometry(*(None if a is None else np.concatenate((a, b), axis=1)
-                               for a, b in zip(
-                                   (pairs.student.norm_a, pairs.student.norm_b,
-                                    pairs.student.theta, pairs.student.sin, pairs.student.cos,
-                                    pairs.student.a_hat, pairs.student.e,
-                                    pairs.student.degenerate),
-                                   (pairs.teacher.norm_a, pairs.teacher.norm_b,
-                                    pairs.teacher.theta, pairs.teacher.sin, pairs.teacher.cos,
-                                    pairs.teacher.a_hat, pairs.teacher.e,
-                                    pairs.teacher.degenerate), strict=True)))
+    if not terms:
+        raise ValueError("jacobian_parts needs at least one loss term")
+    joint = _joint_geometry(pairs)
     half = 0.0
-    gamma_A = gamma_B = C_A = C_B = None
-    for weight, kind in terms:
-        blocks = kernels.frame_blocks(kind, joint)
+    for index, (weight, kind) in enumerate(terms):
+        blocks = kernels.frame_blocks(kind, joint)  # fresh arrays, scaled in place below
         half += 0.5 * weight
-        if gamma_A is None:
-            gamma_A, C_A = weight * blocks.gamma_A, weight * blocks.C_A
-            gamma_B, C_B = weight * blocks.gamma_B[:, :K], weight * blocks.C_B[:, :K]
+        if index == 0:
+            gamma_A, C_A = blocks.gamma_A, blocks.C_A
+            gamma_B, C_B = blocks.gamma_B[:, :K], blocks.C_B[:, :K]
+            if weight != 1.0:
+                for array in (gamma_A, C_A, gamma_B, C_B):
+                    array *= weight
         else:
             gamma_A += weight * blocks.gamma_A
             C_A += weight * blocks.C_A
             gamma_B += weight * blocks.gamma_B[:, :K]
             C_B += weight * blocks.C_B[:, :K]
-    if gamma_A is None:
-        raise ValueError("jacobian_parts needs at least one loss term")
-    # the self pairs are the ½I term (their step coefficients are NaN): zeroed by the signs
-    signs = _signed_columns(K, K_star)
-    keep = signs != 0.0
-    gamma_A = np.where(keep, gamma_A * signs, 0.0)
-    C_A = np.where(keep[..., None, None], C_A * signs[..., None, None], 0.0)
-    off = pairs.off_diagonal
-    gamma_B = np.where(off, gamma_B, 0.0)
-    C_B = np.where(off[..., None, None], C_B, 0.0)
-
+    # the self pairs (their step coefficients are NaN) are the ½I term; teacher pairs enter −
+    idx = np.arange(K)
+    for array in (gamma_A, C_A, gamma_B, C_B):
+        array[idx, idx] = 0.0
+    gamma_A[:, K:] *= -1.0
+    C_A[:, K:] *= -1.0
     scalars = gamma_A.sum(axis=1)
     complement = gamma_B.copy()
-    complement[np.arange(K), np.arange(K)] += half + scalars
+    complement[idx, idx] = half + scalars
     if not dense:
         return JacobianParts(None, complement)
-    frame = _frame(joint)  # (K, M, d, 2)
-    M = K + K_star
-    # Σ_j ± [â e](C − γI₂)[â e]ᵀ as one batched product over the 2M in-plane columns
-    left = np.matmul(frame, _in_plane(gamma_A, C_A, d))
-    diagonal = np.matmul(left.transpose(0, 2, 1, 3).reshape(K, d, 2 * M),
-                         frame.transpose(0, 1, 3, 2).reshape(K, 2 * M, d))
-    student_frame = frame[:, :K]
-    blocks = np.matmul(np.matmul(student_frame, _in_plane(gamma_B, C_B, d)),
-                       student_frame.transpose(0, 1, 3, 2))  # (i, k, a, b)
+    frame = np.stack((joint.a_hat, joint.e), axis=-1)  # (K, M, d, 2)
     idx_d = np.arange(d)
+    if d >= 3:  # C − γI₂ (for d <= 2 the complement scalar is dropped exactly)
+        for C, gamma in ((C_A, gamma_A), (C_B, gamma_B)):
+            C[..., 0, 0] -= gamma
+            C[..., 1, 1] -= gamma
+    # Σ_j ± [â e](C − γI₂)[â e]ᵀ as one product over the 2M in-plane columns of each row i
+    left = np.matmul(frame, C_A).transpose(0, 2, 1, 3).reshape(K, d, 2 * M)
+    diagonal = np.matmul(left, frame.transpose(0, 1, 3, 2).reshape(K, 2 * M, d))
+    diagonal[:, idx_d, idx_d] += (half + scalars)[:, None] if d >= 3 else half
+    student_frame = frame[:, :K]
+    off = np.matmul(np.matmul(student_frame, C_B), student_frame.transpose(0, 1, 3, 2))
     if d >= 3:
-        blocks[:, :, idx_d, idx_d] += gamma_B[..., None]
-        diagonal[:, idx_d, idx_d] += scalars[:, None]
-    diagonal[:, idx_d, idx_d] += half
-    jacobian = blocks.transpose(0, 2, 1, 3).copy()  # (i, a, k, b)
-    idx = np.arange(K)
+        off[:, :, idx_d, idx_d] += gamma_B[..., None]
+    jacobian = off.transpose(0, 2, 1, 3).copy()  # (i, a, k, b)
     jacobian[idx, :, idx, :] = diagonal
     return JacobianParts(jacobian, complement)
 
