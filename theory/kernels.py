@@ -54,6 +54,7 @@ loses half the digits near 0 and π).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -132,24 +133,45 @@ def _geometry_fields(a: NDArray, b: NDArray, frame: bool = True) -> list[NDArray
     norm_b = _norm(b)
     a_hat = a / norm_a[..., None]
     b_hat = b / norm_b[..., None]
-    theta = stable_angle(a_hat, b_hat)
+    difference, total = a_hat - b_hat, a_hat + b_hat
+    theta = 2.0 * np.arctan2(_norm(difference), _norm(total))  # stable_angle(a_hat, b_hat)
     sin = np.sin(theta)
     cos = np.cos(theta)
     degenerate = sin <= PARALLEL_SIN_TOL
     if not frame:
         return [norm_a, norm_b, theta, sin, cos, a_hat, None, degenerate]
-    shifted = np.where((cos >= 0)[..., None], b_hat - a_hat, b_hat + a_hat)
-    perp = shifted - np.sum(shifted * a_hat, axis=-1, keepdims=True) * a_hat
+    # b̂ − â (exactly −(â − b̂)) for cos θ >= 0, else b̂ + â: the shorter of the two
+    shifted = np.where((cos >= 0)[..., None], -difference, total)
+    perp = shifted - (shifted * a_hat).sum(axis=-1, keepdims=True) * a_hat
     # A degenerate pair has no plane; any unit e ⟂ â serves (the relu blocks do not depend on
     # it in the limit, the step blocks do not exist). Take the axis least aligned with â.
     if degenerate.any() and a.shape[-1] >= 2:
         axis = np.argmin(np.abs(a_hat), axis=-1)
         fallback = (np.arange(a.shape[-1]) == axis[..., None]).astype(a.dtype)
-        fallback = fallback - np.take_along_axis(a_hat, axis[..., None], -1) * a_hat
+        # â's entry on that axis (the one-hot product sums it with exact zeros)
+        fallback = fallback - (fallback * a_hat).sum(axis=-1, keepdims=True) * a_hat
         perp = np.where(degenerate[..., None], fallback, perp)
     perp_norm = _norm(perp)
     e = perp / np.where(perp_norm == 0, 1.0, perp_norm)[..., None]
     return [norm_a, norm_b, theta, sin, cos, a_hat, e, degenerate]
+
+
+#: Pair arrays up to this many entries are broadcast by copying (two C-level operations)
+#: rather than by np.broadcast_arrays, whose Python-level overhead dominates small problems.
+SMALL_BROADCAST_ENTRIES = 4096
+
+
+def _broadcast_pair(a: NDArray, b: NDArray) -> tuple[NDArray, NDArray]:
+    """``a`` and ``b`` as float64 arrays of their common broadcast shape (values unchanged)."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if a.shape == b.shape:
+        return a, b
+    shape = np.broadcast(a, b).shape
+    if math.prod(shape) > SMALL_BROADCAST_ENTRIES:
+        return tuple(np.broadcast_arrays(a, b))
+    full_a, full_b = np.empty(shape), np.empty(shape)
+    full_a[...], full_b[...] = a, b
+    return full_a, full_b
 
 
 def float64_field_geometry(a: NDArray[np.float64], b: NDArray[np.float64]) -> PairGeometry:
@@ -175,10 +197,10 @@ def pair_geometry(a: NDArray[np.float64], b: NDArray[np.float64], frame: bool = 
     float64, which keeps θ, sin θ and e accurate to ~1e-19/θ on x86-64 (quadruple precision on
     aarch64). The direction e is b̂ ∓ â (whichever is shorter) with â projected out.
     """
-    a, b = np.broadcast_arrays(np.asarray(a, np.float64), np.asarray(b, np.float64))
+    a, b = _broadcast_pair(a, b)
     fields = _geometry_fields(a, b, frame)
     # Identical vectors (self pairs) are exactly parallel in any precision: no recomputation.
-    near = (fields[3] < EXTENDED_PRECISION_BELOW) & np.any(a != b, axis=-1)
+    near = (fields[3] < EXTENDED_PRECISION_BELOW) & (a != b).any(axis=-1)
     if near.any():
         precise = _geometry_fields(a[near].astype(np.longdouble), b[near].astype(np.longdouble),
                                    frame)
@@ -259,10 +281,16 @@ def _two_by_two(c00, c01, c10, c11) -> NDArray:
     """The (..., 2, 2) array [[c00, c01], [c10, c11]] of broadcast entries (any dtype, e.g.
     SymPy objects), filled in place rather than stacked."""
     entries = (c00, c01, c10, c11)
-    shape = np.broadcast_shapes(*(np.shape(c) for c in entries))
-    dtype = np.result_type(*(c.dtype if isinstance(c, np.ndarray) else np.asarray(c).dtype
-                             for c in entries))
-    out = np.empty(shape + (2, 2), dtype=dtype)
+    shape = getattr(c00, "shape", None)
+    if not (type(c00) is np.ndarray and c00.dtype == np.float64 and all(
+            type(c) is np.ndarray and c.dtype == np.float64 and c.shape == shape
+            for c in entries[1:])):
+        shape = np.broadcast_shapes(*(np.shape(c) for c in entries))
+        dtype = np.result_type(*(c.dtype if isinstance(c, np.ndarray) else np.asarray(c).dtype
+                                 for c in entries))
+        out = np.empty(shape + (2, 2), dtype=dtype)
+    else:  # float64 arrays of one shape (the numeric route)
+        out = np.empty(shape + (2, 2))
     out[..., 0, 0], out[..., 0, 1], out[..., 1, 0], out[..., 1, 1] = entries
     return out
 
@@ -277,23 +305,25 @@ def frame_blocks(kind: str, geometry: PairGeometry) -> FrameBlocks:
     s, c, rho = g.sin, g.cos, g.ratio
     remaining = PI - g.theta
     zero = np.zeros_like(s)
+    sc = s * c  # shared products (the same operations as written out in each entry)
     if kind == "relu":
         gamma_A = rho * s
-        C_A = _two_by_two(zero, zero, zero, 2 * rho * s)
+        ss = s * s
+        C_A = _two_by_two(zero, zero, zero, 2 * gamma_A)  # 2·(ρs) = (2ρ)·s exactly
         gamma_B = remaining
-        C_B = _two_by_two(remaining + s * c, s * s, s * s, remaining - s * c)
+        C_B = _two_by_two(remaining + sc, ss, ss, remaining - sc)
     elif kind == "step_exact":
         with np.errstate(divide="ignore", invalid="ignore"):
             cot = np.where(g.degenerate, np.nan, c / np.where(g.degenerate, 1.0, s))
         gamma_A = -rho * c * cot
         C_A = _two_by_two(zero, zero, zero, 2 * rho * s)
         gamma_B = remaining + cot
-        C_B = _two_by_two(remaining + s * c, -c * c, 1 + s * s, remaining - s * c)
+        C_B = _two_by_two(remaining + sc, -c * c, 1 + s * s, remaining - sc)
     elif kind == "step_expected":
         gamma_A = zero
         C_A = _two_by_two(zero, rho * c, zero, rho * s)
         gamma_B = remaining
-        C_B = _two_by_two(remaining + s * c, -c * c, s * s, remaining - s * c)
+        C_B = _two_by_two(remaining + sc, -c * c, s * s, remaining - sc)
     else:
         raise ValueError(f"kind must be one of {PAIR_KINDS}; got {kind!r}")
     blocks = FrameBlocks(gamma_A / (2 * PI), C_A / (2 * PI), gamma_B / (2 * PI), C_B / (2 * PI))

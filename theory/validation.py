@@ -167,6 +167,8 @@ def check_seed(seed: object, name: str = "seed") -> int:
 
 
 def check_sobolev_weight(sobolev_weight: float) -> float:
+    if type(sobolev_weight) in (float, int) and 0 <= sobolev_weight < math.inf:
+        return float(sobolev_weight)  # the common case, accepted by the checks below as well
     if isinstance(sobolev_weight, (str, bytes)) or np.ndim(sobolev_weight) != 0:
         raise ValueError(
             f"sobolev_weight must be a non-negative real number; got {sobolev_weight!r}"
@@ -388,6 +390,8 @@ def loss_weights(loss: str, sobolev_weight: float = 1.0, second_order_weight: fl
 
 
 def check_second_order_weight(second_order_weight: float) -> float:
+    if type(second_order_weight) in (float, int) and 0 <= second_order_weight < math.inf:
+        return float(second_order_weight)  # the common case, accepted below as well
     try:
         weight = float(second_order_weight)
     except (TypeError, ValueError):
