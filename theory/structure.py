@@ -231,8 +231,7 @@ def reduce_to_span(W: NDArray[np.float64], W_star: NDArray[np.float64],
         spikes = covariance_spikes(sigma)
         if spikes is None:
             raise NotSpikedError("input covariance Σ − I is not of low rank")
-    extra = np.zeros((0, d)) if spikes is None else spikes.T
-    basis = span_basis(np.vstack([W, extra]), W_star)
+    basis = span_basis(W if spikes is None else np.vstack([W, spikes.T]), W_star)
     m = basis.shape[1]
     if sigma is None:
         reduced_sigma = None
