@@ -32,10 +32,10 @@ def as_weight_matrix(value: ArrayLike, name: str, *, copy: bool = True
     caller's data, checked by two reductions without temporaries (:func:`row_scales`); with
     the default every result is a fresh array, so nothing returned aliases the caller's.
     """
-    if (type(value) is np.ndarray and value.dtype == np.float64 and value.ndim == 2
+    if (type(value) is np.ndarray and value.dtype == np.float64 and 1 <= value.ndim <= 2
             and value.size and (value.size < LEAN_CHECK_MIN_SIZE or copy)):
         # the common case, checked with a few whole-array operations (same outcome as below)
-        array = np.array(value, dtype=np.float64)
+        array = np.array(value, dtype=np.float64, ndmin=2)
         if np.isfinite(array).all() and (array != 0).any(axis=1).all():
             return array
     elif _is_complex(value):
