@@ -53,7 +53,7 @@ FULL_BUDGET = 30_000
 QUICK_BUDGET = 5_000
 MIN_WIDTH = 1e-7
 #: The arithmetic of every certificate here (proofs_check.analysis.certify.prove).
-ARITHMETIC = "arb"
+CERTIFICATE_ARITHMETIC = "arb"
 
 
 class _OneNeuron:
@@ -114,7 +114,7 @@ def _kappa_proof(convention: str, dim: int, quick: bool) -> CertificationResult:
         condition=("both Hessians are positive definite (all eigenvalues > 0; the expected "
                    "Jacobian is not symmetric)"),
         min_width=MIN_WIDTH, max_boxes=QUICK_BUDGET if quick else FULL_BUDGET, f_label=KAPPA_F,
-        arithmetic=ARITHMETIC)
+        arithmetic=CERTIFICATE_ARITHMETIC)
 
 
 def _theory_cross_check(rho: float, theta: float, convention: str) -> dict:
@@ -196,7 +196,7 @@ def gather_expected(quick: bool) -> dict[str, Any]:
     evidence["note"] = (
         "κ(l2) − κ(h1) = t/((1 − 4t)(1 − 3t)) → 0 as t = ρ sin θ/(2π) → 0: the inequality is "
         "tight at θ = 0, π and ρ = 0, so the certificate holds on the stated box only; "
-        f"{describe_arithmetic(ARITHMETIC)}")
+        f"{describe_arithmetic(CERTIFICATE_ARITHMETIC)}")
     return evidence
 
 
@@ -223,7 +223,7 @@ def gather_exact(quick: bool) -> dict[str, Any]:
         claim="κ(h1, exact, λ=1) > κ(l2) (one neuron, d >= 3)",
         condition="both Hessians are positive definite",
         min_width=MIN_WIDTH, max_boxes=QUICK_BUDGET if quick else FULL_BUDGET, f_label=KAPPA_F,
-        arithmetic=ARITHMETIC)
+        arithmetic=CERTIFICATE_ARITHMETIC)
     evidence["worse_on_region"] = region.to_dict()
     evidence["note"] = (
         "exact h1 spectrum {1, 1 − 4t, 1 − t + s}, t = ρ sin θ/(2π), s = ρ cos²θ/(2π sin θ): the "
@@ -256,7 +256,7 @@ def gather_normalised(quick: bool) -> dict[str, Any]:
     box = QUICK_BOX if quick else FULL_BOX
     budget = QUICK_BUDGET if quick else FULL_BUDGET
     common = {"names": NAMES, "min_width": MIN_WIDTH, "max_boxes": budget,
-              "arithmetic": ARITHMETIC}
+              "arithmetic": CERTIFICATE_ARITHMETIC}
     results = {
         "min_raised": prove(problem.min_gain, box, relation="<", f_label=MIN_GAIN_F,
                             claim="λmin(h1)/(1 + λ) > λmin(l2)", **common),
