@@ -60,6 +60,21 @@ class Activation:
     mp: tuple[Callable, ...] = field(repr=False)
     homogeneous: bool = False
     jump: float = 0.0
+    shared_jet: Callable[[Array, int], tuple[Array, ...]] | None = field(default=None,
+                                                                          repr=False)
+
+    def jet(self, t: Array, order: int) -> tuple[Array, ...]:
+        """(σ(t), σ'(t), …, σ⁽ᵒʳᵈᵉʳ⁾(t)) elementwise, order in 0..3 (regular parts).
+
+        The same values as ``numpy[0](t), …, numpy[order](t)``, computed together where the
+        derivatives share a costly factor (tanh: tanh t; erf and gelu: the Gaussian factor;
+        sine: sin t and cos t), so a caller that needs several orders pays for it once.
+        """
+        if order not in (0, 1, 2, 3):
+            raise ValueError(f"order must be 0, 1, 2 or 3; got {order!r}")
+        if self.shared_jet is not None:
+            return self.shared_jet(t, order)
+        return tuple(f(t) for f in self.numpy[:order + 1])
 
     def derivative(self, order: int) -> Callable[[Array], Array]:
         """The regular part of σ^(order), order in 0..3, as a numpy function."""
@@ -138,7 +153,24 @@ def gelu() -> Activation:
         lambda t: mpmath.npdf(t) * (2 - t * t),
         lambda t: mpmath.npdf(t) * (t ** 3 - 4 * t),
     )
-    return Activation("gelu", functions, mp_functions)
+
+    def jet(t: Array, order: int) -> tuple[Array, ...]:
+        cdf = special.ndtr(t)
+        value = t * cdf
+        if order == 0:
+            return (value,)
+        square = t * t
+        pdf = np.exp(-0.5 * square)
+        pdf /= _SQRT_2PI
+        first = cdf + t * pdf
+        if order == 1:
+            return value, first
+        second = pdf * (2.0 - square)
+        if order == 2:
+            return value, first, second
+        return value, first, second, pdf * (t ** 3 - 4.0 * t)
+
+    return Activation("gelu", functions, mp_functions, shared_jet=jet)
 
 
 def tanh() -> Activation:
@@ -155,14 +187,36 @@ def tanh() -> Activation:
         lambda t: -2 * mpmath.tanh(t) * (1 - mpmath.tanh(t) ** 2),
         lambda t: (1 - mpmath.tanh(t) ** 2) * (6 * mpmath.tanh(t) ** 2 - 2),
     )
-    return Activation("tanh", functions, mp_functions)
+
+    def jet(t: Array, order: int) -> tuple[Array, ...]:
+        value = np.tanh(t)
+        if order == 0:
+            return (value,)
+        square = value * value
+        first = 1.0 - square
+        if order == 1:
+            return value, first
+        second = -2.0 * value * first
+        if order == 2:
+            return value, first, second
+        return value, first, second, first * (6.0 * square - 2.0)
+
+    return Activation("tanh", functions, mp_functions, shared_jet=jet)
 
 
 def sine() -> Activation:
     """sin with derivatives cos, −sin, −cos."""
     functions = (np.sin, np.cos, lambda t: -np.sin(t), lambda t: -np.cos(t))
     mp_functions = (mpmath.sin, mpmath.cos, lambda t: -mpmath.sin(t), lambda t: -mpmath.cos(t))
-    return Activation("sine", functions, mp_functions)
+
+    def jet(t: Array, order: int) -> tuple[Array, ...]:
+        sin = np.sin(t)
+        if order == 0:
+            return (sin,)
+        cos = np.cos(t)
+        return (sin, cos, -sin, -cos)[:order + 1]
+
+    return Activation("sine", functions, mp_functions, shared_jet=jet)
 
 
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
@@ -189,7 +243,22 @@ def erf() -> Activation:
         lambda t: -2 * t * mp_first(t),
         lambda t: (4 * t * t - 2) * mp_first(t),
     )
-    return Activation("erf", functions, mp_functions)
+
+    def jet(t: Array, order: int) -> tuple[Array, ...]:
+        value = special.erf(t)
+        if order == 0:
+            return (value,)
+        square = t * t
+        slope = np.exp(-square)
+        slope *= _TWO_OVER_SQRT_PI
+        if order == 1:
+            return value, slope
+        second = -2.0 * t * slope
+        if order == 2:
+            return value, slope, second
+        return value, slope, second, (4.0 * t * t - 2.0) * slope
+
+    return Activation("erf", functions, mp_functions, shared_jet=jet)
 
 
 #: Registry: name -> factory. leaky_relu takes the keyword ``slope``.
