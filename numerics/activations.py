@@ -60,6 +60,32 @@ class Activation:
     mp: tuple[Callable, ...] = field(repr=False)
     homogeneous: bool = False
     jump: float = 0.0
+    shared_jet: Callable[[Array, int, tuple[Array, ...]], None] | None = field(default=None,
+                                                                                repr=False)
+
+    def jet(self, t: Array, order: int, out: tuple[Array, ...] | None = None
+            ) -> tuple[Array, ...]:
+        """(σ(t), σ'(t), …, σ⁽ᵒʳᵈᵉʳ⁾(t)) elementwise, order in 0..3 (regular parts).
+
+        The same values, bit for bit, as ``numpy[0](t), …, numpy[order](t)``, computed together
+        where the derivatives share a costly factor (tanh: tanh t; erf and gelu: the Gaussian
+        factor; sine: sin t and cos t), so a caller that needs several orders pays for it once.
+        ``out``: optional order + 1 float64 arrays shaped like t (not t itself) to write into, so
+        that a caller streaming chunks allocates nothing (fresh large arrays cost page faults).
+        """
+        if order not in (0, 1, 2, 3):
+            raise ValueError(f"order must be 0, 1, 2 or 3; got {order!r}")
+        t = np.asarray(t, dtype=np.float64)
+        if out is None:
+            out = tuple(np.empty_like(t) for _ in range(order + 1))
+        elif len(out) != order + 1 or any(o.shape != t.shape or o is t for o in out):
+            raise ValueError(f"out must be {order + 1} arrays of shape {t.shape}, none of them t")
+        if self.shared_jet is not None:
+            self.shared_jet(t, order, out)
+        else:
+            for function, target in zip(self.numpy, out, strict=False):
+                np.copyto(target, function(t))
+        return tuple(out)
 
     def derivative(self, order: int) -> Callable[[Array], Array]:
         """The regular part of σ^(order), order in 0..3, as a numpy function."""
@@ -138,7 +164,29 @@ def gelu() -> Activation:
         lambda t: mpmath.npdf(t) * (2 - t * t),
         lambda t: mpmath.npdf(t) * (t ** 3 - 4 * t),
     )
-    return Activation("gelu", functions, mp_functions)
+
+    def jet(t: Array, order: int, out: tuple[Array, ...]) -> None:
+        if order == 0:
+            np.multiply(t, special.ndtr(t, out=out[0]), out=out[0])
+            return
+        cdf = special.ndtr(t, out=out[1])
+        np.multiply(t, cdf, out=out[0])
+        pdf = np.multiply(t, t)  # t², then φ(t) = e^{−t²/2}/√(2π)
+        if order >= 2:
+            np.subtract(2.0, pdf, out=out[2])
+        pdf *= -0.5
+        np.exp(pdf, out=pdf)
+        pdf /= _SQRT_2PI
+        if order >= 2:
+            np.multiply(out[2], pdf, out=out[2])
+        if order == 3:
+            np.power(t, 3, out=out[3])
+            np.subtract(out[3], 4.0 * t, out=out[3])
+            np.multiply(out[3], pdf, out=out[3])
+        pdf *= t
+        cdf += pdf  # σ' = Φ + tφ
+
+    return Activation("gelu", functions, mp_functions, shared_jet=jet)
 
 
 def tanh() -> Activation:
@@ -155,14 +203,40 @@ def tanh() -> Activation:
         lambda t: -2 * mpmath.tanh(t) * (1 - mpmath.tanh(t) ** 2),
         lambda t: (1 - mpmath.tanh(t) ** 2) * (6 * mpmath.tanh(t) ** 2 - 2),
     )
-    return Activation("tanh", functions, mp_functions)
+
+    def jet(t: Array, order: int, out: tuple[Array, ...]) -> None:
+        value = np.tanh(t, out=out[0])
+        if order == 0:
+            return
+        square = np.multiply(value, value, out=out[1])
+        if order == 3:  # 6 tanh² − 2 before out[1] becomes 1 − tanh²
+            np.multiply(square, 6.0, out=out[3])
+            np.subtract(out[3], 2.0, out=out[3])
+        first = np.subtract(1.0, square, out=out[1])
+        if order >= 2:
+            np.multiply(value, -2.0, out=out[2])
+            np.multiply(out[2], first, out=out[2])
+        if order == 3:
+            np.multiply(out[3], first, out=out[3])
+
+    return Activation("tanh", functions, mp_functions, shared_jet=jet)
 
 
 def sine() -> Activation:
     """sin with derivatives cos, −sin, −cos."""
     functions = (np.sin, np.cos, lambda t: -np.sin(t), lambda t: -np.cos(t))
     mp_functions = (mpmath.sin, mpmath.cos, lambda t: -mpmath.sin(t), lambda t: -mpmath.cos(t))
-    return Activation("sine", functions, mp_functions)
+
+    def jet(t: Array, order: int, out: tuple[Array, ...]) -> None:
+        np.sin(t, out=out[0])
+        if order >= 1:
+            np.cos(t, out=out[1])
+        if order >= 2:
+            np.negative(out[0], out=out[2])
+        if order == 3:
+            np.negative(out[1], out=out[3])
+
+    return Activation("sine", functions, mp_functions, shared_jet=jet)
 
 
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
@@ -189,7 +263,25 @@ def erf() -> Activation:
         lambda t: -2 * t * mp_first(t),
         lambda t: (4 * t * t - 2) * mp_first(t),
     )
-    return Activation("erf", functions, mp_functions)
+
+    def jet(t: Array, order: int, out: tuple[Array, ...]) -> None:
+        special.erf(t, out=out[0])
+        if order == 0:
+            return
+        slope = np.multiply(t, t, out=out[1])
+        np.negative(slope, out=slope)
+        np.exp(slope, out=slope)
+        slope *= _TWO_OVER_SQRT_PI
+        if order >= 2:  # −2t σ'
+            np.multiply(t, -2.0, out=out[2])
+            np.multiply(out[2], slope, out=out[2])
+        if order == 3:  # (4t² − 2) σ'
+            np.multiply(t, 4.0, out=out[3])
+            np.multiply(out[3], t, out=out[3])
+            np.subtract(out[3], 2.0, out=out[3])
+            np.multiply(out[3], slope, out=out[3])
+
+    return Activation("erf", functions, mp_functions, shared_jet=jet)
 
 
 #: Registry: name -> factory. leaky_relu takes the keyword ``slope``.

@@ -209,7 +209,12 @@ class _DoubleRule:
     def _sigma(self, which: str, order: int) -> Array:
         key = (which, order)
         if key not in self._cache:
-            self._cache[key] = derivative(self.act, order)(self.u if which == "u" else self.v)
+            points = self.u if which == "u" else self.v
+            if order <= 3:  # orders 0..3 at once: the derivatives share their costly factors
+                self._cache.update(((which, k), values)
+                                   for k, values in enumerate(self.act.jet(points, 3)))
+            else:
+                self._cache[key] = derivative(self.act, order)(points)
         return self._cache[key]
 
     #: (k, l) of the moments E[f z₁ᵏ z₂ˡ] a smooth rule computes in one product.
