@@ -296,9 +296,8 @@ def _diagonal_blocks(acc: _RankOneSum, K: int, d: int) -> Array:
             out += L[:, :, None] * (T @ R)[:, None, :]
         elif rs == "i":
             out += (T @ L)[:, :, None] * R[:, None, :]
-        else:
-            M = L.shape[0]
-            out += (T @ (L[:, :, None] * R[:, None, :]).reshape(M, d * d)).reshape(K, d, d)
+        else:  # Σ_j (T_ij L_ja) R_jb: a (K, M, d) temporary (as the pair arrays), not M·d²
+            out += np.matmul((T[:, :, None] * L[None, :, :]).transpose(0, 2, 1), R)
     return out
 
 
