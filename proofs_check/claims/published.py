@@ -58,8 +58,16 @@ def solve_alpha(name: str, convention: str, base: sp.Expr, uu_weight: int) -> di
     """Solve derived Hessian (at λ = 1) = base·I − α·bracket for α, one equation per coefficient.
 
     Returns the distinct solutions (as strings) and whether a single α satisfies every
-    coefficient equation identically.
+    coefficient equation identically. The solve is symbolic and its inputs are exact, so it is
+    done once per process (oh2025-hessian-l2 and summary-alpha-squared solve the same one);
+    each call gets its own copy of the result.
     """
+    solved = _solve_alpha(name, convention, base, uu_weight)
+    return {**solved, "solutions": list(solved["solutions"])}
+
+
+@functools.cache
+def _solve_alpha(name: str, convention: str, base: sp.Expr, uu_weight: int) -> dict[str, Any]:
     from theory.symbolic import one_neuron
     from theory.symbolic import symbols as S
 
