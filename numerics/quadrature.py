@@ -53,6 +53,7 @@ is parallel or antiparallel to another row, the Sobolev part has no Jacobian
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -169,6 +170,23 @@ def _half_moment(m: int) -> float:
     return 2.0 ** (m / 2) * special.gamma((m + 1) / 2) / (2.0 * math.sqrt(math.pi))
 
 
+@functools.cache
+def _hermite_rule(nodes: int) -> tuple[Array, Array]:
+    """Gauss–Hermite nodes and weights for the N(0, 1) density (weights sum to 1), read-only."""
+    x, w = hermite_e.hermegauss(nodes)
+    w = w / math.sqrt(2 * math.pi)
+    x.flags.writeable = w.flags.writeable = False
+    return x, w
+
+
+@functools.cache
+def _legendre_rule(nodes: int) -> tuple[Array, Array]:
+    """Gauss–Legendre nodes and weights on [−1, 1], read-only."""
+    x, w = special.roots_legendre(nodes)
+    x.flags.writeable = w.flags.writeable = False
+    return x, w
+
+
 class _DoubleRule:
     """Vectorised float64 evaluation of E[σ⁽ⁱ⁾(u)σ⁽ʲ⁾(v) z₁ᵏ z₂ˡ] for all pairs at once.
 
@@ -191,7 +209,7 @@ class _DoubleRule:
         g = geometry
         self._cache: dict[tuple[str, int], Array] = {}
         if activation.homogeneous:
-            x, w = special.roots_legendre(nodes)
+            x, w = _legendre_rule(nodes)
             quarter = np.pi / 2
             points = np.sort(np.stack([
                 np.zeros(P), np.full(P, quarter), np.full(P, 3 * quarter),
@@ -205,8 +223,7 @@ class _DoubleRule:
             self.u = g.norm_a[:, None] * self.z1
             self.v = g.norm_b[:, None] * (g.cos[:, None] * self.z1 + g.sin[:, None] * self.z2)
         else:
-            x, w = hermite_e.hermegauss(nodes)
-            w = w / math.sqrt(2 * math.pi)
+            x, w = _hermite_rule(nodes)
             self.nodes, self.node_weights = x, w
             #: (N, 3): ωₘ tₘˡ for l = 0, 1, 2, the columns of the inner sums Iⱼₗ
             self._powers = np.stack([w * x ** power for power in range(3)], axis=1)
