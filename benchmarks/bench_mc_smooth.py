@@ -2,6 +2,9 @@
 the span, samples/s as a fraction of drawing the span samples plus one product (target for
 erf: >= 0.4), relu's specialised kernel beside it.
 
+The bound row times the floor plus scipy's erf of the 2K pre-activations of every sample: an
+upper limit on the fraction any erf kernel can reach (it must evaluate erf that often).
+
 Run: python benchmarks/run.py --only mc-smooth [--quick].
 The floor draws (n, m) standard normals (m = 2K = 8 span coordinates) in chunks of 4096 rows and
 multiplies each chunk by an m×P matrix; estimator and floor run interleaved, best of 5 (load that
@@ -49,6 +52,20 @@ def run(quick: bool) -> list[Row]:
     rows.append(Row("MC h1 erf, generic path (before the smooth kernel): vs the floor",
                     f"{n / t_generic:.3g}/s", f"{n / t_floor:.3g}/s", f"{t_floor / t_generic:.3g}",
                     "(before)", "", f"same configuration; load average {load:.1f}"))
+    from scipy import special
+
+    def draw_and_erf():  # what any estimator must do at least: draw, mix, one erf per row
+        rng = np.random.default_rng(1)
+        values = np.empty((chunk, 2 * K))
+        for _ in range(n // chunk):
+            special.erf(rng.standard_normal((chunk, m)) @ mix, out=values)
+
+    with blas_threads(1):
+        t_bound, _, t_floor, _ = interleaved(draw_and_erf, floor, repeat=3 if quick else 5)
+    rows.append(Row("bound for erf: the floor / (draw + mix + scipy.special.erf of every row)",
+                    f"{n / t_bound:.3g}/s", f"{n / t_floor:.3g}/s", f"{t_floor / t_bound:.3g}",
+                    "(bound)", "", "no kernel that evaluates erf once per row and sample can "
+                    f"exceed this fraction; load average {load:.1f}"))
     with blas_threads(1):
         for activation in ("erf", "gelu", "sine", "relu"):
             t_ours, _, t_floor, _ = interleaved(

@@ -60,21 +60,32 @@ class Activation:
     mp: tuple[Callable, ...] = field(repr=False)
     homogeneous: bool = False
     jump: float = 0.0
-    shared_jet: Callable[[Array, int], tuple[Array, ...]] | None = field(default=None,
-                                                                          repr=False)
+    shared_jet: Callable[[Array, int, tuple[Array, ...]], None] | None = field(default=None,
+                                                                                repr=False)
 
-    def jet(self, t: Array, order: int) -> tuple[Array, ...]:
+    def jet(self, t: Array, order: int, out: tuple[Array, ...] | None = None
+            ) -> tuple[Array, ...]:
         """(σ(t), σ'(t), …, σ⁽ᵒʳᵈᵉʳ⁾(t)) elementwise, order in 0..3 (regular parts).
 
-        The same values as ``numpy[0](t), …, numpy[order](t)``, computed together where the
-        derivatives share a costly factor (tanh: tanh t; erf and gelu: the Gaussian factor;
-        sine: sin t and cos t), so a caller that needs several orders pays for it once.
+        The same values, bit for bit, as ``numpy[0](t), …, numpy[order](t)``, computed together
+        where the derivatives share a costly factor (tanh: tanh t; erf and gelu: the Gaussian
+        factor; sine: sin t and cos t), so a caller that needs several orders pays for it once.
+        ``out``: optional order + 1 float64 arrays shaped like t (not t itself) to write into, so
+        that a caller streaming chunks allocates nothing (fresh large arrays cost page faults).
         """
         if order not in (0, 1, 2, 3):
             raise ValueError(f"order must be 0, 1, 2 or 3; got {order!r}")
+        t = np.asarray(t, dtype=np.float64)
+        if out is None:
+            out = tuple(np.empty_like(t) for _ in range(order + 1))
+        elif len(out) != order + 1 or any(o.shape != t.shape or o is t for o in out):
+            raise ValueError(f"out must be {order + 1} arrays of shape {t.shape}, none of them t")
         if self.shared_jet is not None:
-            return self.shared_jet(t, order)
-        return tuple(f(t) for f in self.numpy[:order + 1])
+            self.shared_jet(t, order, out)
+        else:
+            for function, target in zip(self.numpy, out, strict=False):
+                np.copyto(target, function(t))
+        return tuple(out)
 
     def derivative(self, order: int) -> Callable[[Array], Array]:
         """The regular part of σ^(order), order in 0..3, as a numpy function."""
@@ -154,21 +165,26 @@ def gelu() -> Activation:
         lambda t: mpmath.npdf(t) * (t ** 3 - 4 * t),
     )
 
-    def jet(t: Array, order: int) -> tuple[Array, ...]:
-        cdf = special.ndtr(t)
-        value = t * cdf
+    def jet(t: Array, order: int, out: tuple[Array, ...]) -> None:
         if order == 0:
-            return (value,)
-        square = t * t
-        pdf = np.exp(-0.5 * square)
+            np.multiply(t, special.ndtr(t, out=out[0]), out=out[0])
+            return
+        cdf = special.ndtr(t, out=out[1])
+        np.multiply(t, cdf, out=out[0])
+        pdf = np.multiply(t, t)  # t², then φ(t) = e^{−t²/2}/√(2π)
+        if order >= 2:
+            np.subtract(2.0, pdf, out=out[2])
+        pdf *= -0.5
+        np.exp(pdf, out=pdf)
         pdf /= _SQRT_2PI
-        first = cdf + t * pdf
-        if order == 1:
-            return value, first
-        second = pdf * (2.0 - square)
-        if order == 2:
-            return value, first, second
-        return value, first, second, pdf * (t ** 3 - 4.0 * t)
+        if order >= 2:
+            np.multiply(out[2], pdf, out=out[2])
+        if order == 3:
+            np.power(t, 3, out=out[3])
+            np.subtract(out[3], 4.0 * t, out=out[3])
+            np.multiply(out[3], pdf, out=out[3])
+        pdf *= t
+        cdf += pdf  # σ' = Φ + tφ
 
     return Activation("gelu", functions, mp_functions, shared_jet=jet)
 
@@ -188,18 +204,20 @@ def tanh() -> Activation:
         lambda t: (1 - mpmath.tanh(t) ** 2) * (6 * mpmath.tanh(t) ** 2 - 2),
     )
 
-    def jet(t: Array, order: int) -> tuple[Array, ...]:
-        value = np.tanh(t)
+    def jet(t: Array, order: int, out: tuple[Array, ...]) -> None:
+        value = np.tanh(t, out=out[0])
         if order == 0:
-            return (value,)
-        square = value * value
-        first = 1.0 - square
-        if order == 1:
-            return value, first
-        second = -2.0 * value * first
-        if order == 2:
-            return value, first, second
-        return value, first, second, first * (6.0 * square - 2.0)
+            return
+        square = np.multiply(value, value, out=out[1])
+        if order == 3:  # 6 tanh² − 2 before out[1] becomes 1 − tanh²
+            np.multiply(square, 6.0, out=out[3])
+            np.subtract(out[3], 2.0, out=out[3])
+        first = np.subtract(1.0, square, out=out[1])
+        if order >= 2:
+            np.multiply(value, -2.0, out=out[2])
+            np.multiply(out[2], first, out=out[2])
+        if order == 3:
+            np.multiply(out[3], first, out=out[3])
 
     return Activation("tanh", functions, mp_functions, shared_jet=jet)
 
@@ -209,12 +227,14 @@ def sine() -> Activation:
     functions = (np.sin, np.cos, lambda t: -np.sin(t), lambda t: -np.cos(t))
     mp_functions = (mpmath.sin, mpmath.cos, lambda t: -mpmath.sin(t), lambda t: -mpmath.cos(t))
 
-    def jet(t: Array, order: int) -> tuple[Array, ...]:
-        sin = np.sin(t)
-        if order == 0:
-            return (sin,)
-        cos = np.cos(t)
-        return (sin, cos, -sin, -cos)[:order + 1]
+    def jet(t: Array, order: int, out: tuple[Array, ...]) -> None:
+        np.sin(t, out=out[0])
+        if order >= 1:
+            np.cos(t, out=out[1])
+        if order >= 2:
+            np.negative(out[0], out=out[2])
+        if order == 3:
+            np.negative(out[1], out=out[3])
 
     return Activation("sine", functions, mp_functions, shared_jet=jet)
 
@@ -244,19 +264,22 @@ def erf() -> Activation:
         lambda t: (4 * t * t - 2) * mp_first(t),
     )
 
-    def jet(t: Array, order: int) -> tuple[Array, ...]:
-        value = special.erf(t)
+    def jet(t: Array, order: int, out: tuple[Array, ...]) -> None:
+        special.erf(t, out=out[0])
         if order == 0:
-            return (value,)
-        square = t * t
-        slope = np.exp(-square)
+            return
+        slope = np.multiply(t, t, out=out[1])
+        np.negative(slope, out=slope)
+        np.exp(slope, out=slope)
         slope *= _TWO_OVER_SQRT_PI
-        if order == 1:
-            return value, slope
-        second = -2.0 * t * slope
-        if order == 2:
-            return value, slope, second
-        return value, slope, second, (4.0 * t * t - 2.0) * slope
+        if order >= 2:  # −2t σ'
+            np.multiply(t, -2.0, out=out[2])
+            np.multiply(out[2], slope, out=out[2])
+        if order == 3:  # (4t² − 2) σ'
+            np.multiply(t, 4.0, out=out[3])
+            np.multiply(out[3], t, out=out[3])
+            np.subtract(out[3], 2.0, out=out[3])
+            np.multiply(out[3], slope, out=out[3])
 
     return Activation("erf", functions, mp_functions, shared_jet=jet)
 
