@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+import flint
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -207,6 +208,7 @@ def test_expected_convention_kappa_claim_is_proved():
     verdict = claim.run(quick=True)
     assert verdict.status == claim.expected == "proved"
     assert verdict.summary.startswith("proved on box ρ ∈ [0.5, 2.0], θ ∈ [0.01, ")
+    assert f"Arb ball arithmetic (python-flint {flint.__version__})" in verdict.summary
 
 
 def test_exact_convention_kappa_claim_fails_with_a_checked_counterexample():
@@ -240,3 +242,18 @@ def test_exact_convention_is_certified_worse_on_a_region():
         W, W_star = _one_neuron(rho, theta, 3, rng)
         assert (theory.condition_number(W, W_star, "h1", convention="exact", method="dense")
                 > theory.condition_number(W, W_star, "l2", method="dense"))
+
+
+def test_one_neuron_extremes_reuse_only_the_same_balls():
+    from proofs_check.analysis.certify import arb_ctx, extremes, one_neuron_spectra
+    from proofs_check.claims.certified import _OneNeuron
+
+    problem = _OneNeuron("exact", 3)
+    boxes = [[interval(0.5, 0.6, "arb"), interval(0.3, 0.4, "arb")],
+             [interval(2.0, 2.5, "arb"), interval(1.0, 1.5, "arb")]]
+    for box in boxes + boxes[::-1] + [list(boxes[0])]:
+        spectra = one_neuron_spectra(*box, convention="exact", dim=3, ctx=arb_ctx)
+        fresh = (extremes(spectra["l2"]), extremes(spectra["h1"]))
+        got = problem.extremes(box)
+        assert [x.mid_rad_10exp() for pair in got for x in pair] == \
+            [x.mid_rad_10exp() for pair in fresh for x in pair]

@@ -47,7 +47,7 @@ E[e^{−a z²} z^{2k}] = (2k − 1)!!·(1 + 2a)^{−1/2−k} and E[z² cos bz] =
     sine (e = e^{−2r²}):  A = (1 + (1 − 4r²) e)/2,  B = (1 + e)/2,
          C = (1 + e)/2 − 2r² e + r² (1 − (1 − 4r²) e)/2,  D = (1 + e)/2 + r² (1 − e)/2.
 
-:func:`one_neuron_minimum` evaluates them in any mpmath context (mp, or iv for certificates);
+:func:`one_neuron_minimum` evaluates them in mpmath.mp, mpmath.iv or Arb balls (certificates);
 the tests check them against 1-D quadrature and against theory.spectrum.
 """
 
@@ -178,24 +178,34 @@ def one_neuron_minimum(r, activation: str, ctx, sobolev_weight=1) -> dict[str, t
     """Eigenvalues (value, multiplicity−1 flag) of l2 and h1 at w = w*, |w*| = r, one neuron.
 
     Returns {"l2": (A, B), "h1": (A + λC, B + λD)}: the first entry is the eigenvalue along
-    w*, the second the one on its complement (multiplicity d − 1). ``ctx`` is an mpmath
-    context (mpmath.mp or mpmath.iv); r a number of that context. Formulas in the module
-    docstring; erf and sine only.
+    w*, the second the one on its complement (multiplicity d − 1). ``ctx`` is a context
+    offering pi, sqrt, exp, fmul and fdiv: mpmath.mp (points), mpmath.iv (intervals) or
+    proofs_check.analysis.certify.arb_ctx (python-flint Arb balls, whose fmul/fdiv are interval
+    products, tight on wide balls); r a number of that context. Formulas in the module
+    docstring, each shared subexpression (r², s·√s, e^{−2r²}, …) evaluated once; erf and sine
+    only.
     """
     if activation == "erf":
         c = 4 / ctx.pi
-        s = 1 + 4 * r * r
+        r2 = ctx.fmul(r, r)
+        r4 = ctx.fmul(r2, r2)
+        s = 1 + 4 * r2
         root = ctx.sqrt(s)
-        A = c / (s * root)
-        B = c / root
-        C = c * (1 / root - 4 * r * r / (s * root) + 12 * r ** 4 / (s * s * root))
-        D = c * (1 / root + 4 * r ** 4 / (s * root))
+        s_root = ctx.fmul(s, root)
+        inv_root = ctx.fdiv(1, root)
+        A = ctx.fdiv(c, s_root)
+        B = ctx.fdiv(c, root)
+        C = c * (inv_root - ctx.fdiv(4 * r2, s_root) + ctx.fdiv(12 * r4, ctx.fmul(s, s_root)))
+        D = c * (inv_root + ctx.fdiv(4 * r4, s_root))
     elif activation == "sine":
-        e = ctx.exp(-2 * r * r)
-        A = (1 + (1 - 4 * r * r) * e) / 2
-        B = (1 + e) / 2
-        C = (1 + e) / 2 - 2 * r * r * e + r * r * (1 - (1 - 4 * r * r) * e) / 2
-        D = (1 + e) / 2 + r * r * (1 - e) / 2
+        r2 = ctx.fmul(r, r)
+        e = ctx.exp(-2 * r2)
+        k = ctx.fmul(1 - 4 * r2, e)
+        half_one_e = (1 + e) / 2
+        A = (1 + k) / 2
+        B = half_one_e
+        C = half_one_e - ctx.fmul(2 * r2, e) + ctx.fmul(r2, 1 - k) / 2
+        D = half_one_e + ctx.fmul(r2, 1 - e) / 2
     else:
         raise ValueError(f"activation must be one of {ONE_NEURON_CLOSED_FORM} for the one-neuron "
                          f"closed form; got {activation!r}")

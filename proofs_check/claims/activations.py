@@ -10,7 +10,7 @@ these become (proofs_check.analysis.activation_gains says how every number is ta
   ratio λmin(h1)/λmin(l2) on the same teachers, sine comes first — and how the ranking depends
   on the teacher's row norm;
 * ``certified-one-neuron-kappa-at-minimum``: for one neuron at w = w* the spectrum is a closed
-  form in r = |w*| (erf, sine), and κ(h1) < κ(l2) is proved with interval arithmetic on a box.
+  form in r = |w*| (erf, sine), and κ(h1) < κ(l2) is proved with Arb ball arithmetic on a box.
 
 Only K = K* is surveyed: for K > K* the global minima form a manifold (a zero eigenvalue, κ = ∞)
 and for K < K* the global minimum is not W*. Ties: a ratio within TIE_RTOL of 1 is a tie,
@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from proofs_check.analysis import activation_gains as gains
-from proofs_check.analysis.certify import interval_max, interval_min, prove
+from proofs_check.analysis.certify import arb_ctx, interval_max, interval_min, prove
 from proofs_check.claims import Verdict, register
 from proofs_check.claims._evidence import (
     bisect_threshold,
@@ -440,12 +440,14 @@ def decide_sine_largest(evidence: dict[str, Any]) -> Verdict:
 
 # ---------------------------------------------------------------- one-neuron certificates
 #: r = |w*| boxes. Sine's gain tends to 1 like e^{−2r²}: beyond r ≈ 2.5 κ(l2) − κ(h1) is below
-#: the resolution of the 53-bit enclosures, so the box stops there.
+#: the resolution of the 53-bit enclosures (Arb balls, as mpmath.iv before), so the box stops
+#: there.
 CERTIFIED_BOXES = {"erf": (0.1, 10.0), "sine": (0.1, 2.5)}
 QUICK_CERTIFIED_BOXES = {"erf": (0.3, 3.0), "sine": (0.3, 2.0)}
 WHY_NOT = {
     "gelu": "its moments E[Φ(rz)² z²], E[Φ(rz)φ(rz) z³], … are arcsin/sqrt closed forms not "
-            "derived here; without an elementary enclosure mpmath.iv cannot bound them",
+            "derived here; without an elementary closed form there is nothing for ball "
+            "arithmetic to enclose",
     "relu": "piecewise linear: at w = w* the Sobolev Jacobian is one-sided and both κ tend to 1 "
             "(κ(l2) − κ(h1) = t/((1 − 4t)(1 − 3t)), t = ρ sin θ/(2π) → 0): a tie, not a strict "
             "inequality; certified-kappa-h1-expected-below-l2 covers θ >= 1e-3",
@@ -456,14 +458,15 @@ WHY_NOT = {
 
 
 def _kappa_cross(activation: str):
-    from mpmath import iv
+    """f(r) = λmax(h1)·λmin(l2) − λmax(l2)·λmin(h1) on an r-ball (< 0 ⇔ κ(h1) < κ(l2) where both
+    λmin > 0), from the closed forms in python-flint Arb balls."""
 
     def f(box):
         (r,) = box
-        eig = gains.one_neuron_minimum(r, activation, iv)
+        eig = gains.one_neuron_minimum(r, activation, arb_ctx)
         l2_min, l2_max = interval_min(*eig["l2"]), interval_max(*eig["l2"])
         h1_min, h1_max = interval_min(*eig["h1"]), interval_max(*eig["h1"])
-        return h1_max * l2_min - l2_max * h1_min
+        return arb_ctx.fmul(h1_max, l2_min) - arb_ctx.fmul(l2_max, h1_min)
     return f
 
 
@@ -473,7 +476,7 @@ def gather_certificates(quick: bool) -> dict[str, Any]:
     for activation, box in boxes.items():
         result = prove(_kappa_cross(activation), [box], relation="<", names=("r",),
                        claim=f"κ(h1) < κ(l2) at w = w* (one {activation} neuron, λ = 1, d >= 2)",
-                       min_width=1e-9, max_boxes=4000 if quick else 20000)
+                       min_width=1e-9, max_boxes=4000 if quick else 20000, arithmetic="arb")
         results[activation] = result.to_dict()
     return {"results": results, "why_not": WHY_NOT,
             "formulas": "proofs_check.analysis.activation_gains module docstring (one neuron)"}
@@ -515,7 +518,7 @@ def decide_certificates(evidence: dict[str, Any]) -> Verdict:
               "whose spectrum there is a closed form in r = |w*| (erf, sine).",
     source="this toolkit's certificate; " + SURVEY_SOURCE,
     scope="K = K* = 1, λ = 1, d >= 2; r ∈ [0.1, 10] (erf), [0.1, 2.5] (sine); quick: [0.3, 3], "
-          "[0.3, 2]; mpmath.iv",
+          "[0.3, 2]; Arb ball arithmetic (python-flint), 53 bits",
     expected="proved",
     verdicts=("proved", "conditional", "fails", "inconclusive"),
     gather=gather_certificates,

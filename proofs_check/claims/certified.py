@@ -1,4 +1,4 @@
-r"""Certified claims: one-neuron inequalities proved (or refuted) by interval branch-and-bound.
+r"""Certified claims: one-neuron inequalities proved (or refuted) by ball branch-and-bound.
 
 For one neuron (K = K* = 1) the Hessian spectrum is a closed form of ρ = ‖w*‖/‖w‖ and
 θ = angle(w, w*) (proofs_check.analysis.certify.one_neuron_eigenvalues; λ = sobolev weight; d
@@ -14,6 +14,9 @@ equivalent wherever both λmin > 0 and defined on the whole box, so sub-boxes st
 positive-definite boundary can still be certified. The inequality tends to an equality as t → 0
 (θ → 0 or π, or ρ → 0): the box keeps away from those edges, and sub-boxes near them must be
 narrow (relative width of t below about 1/7), which is what the sub-box counts reflect.
+
+Every certificate runs proofs_check.analysis.certify.prove on python-flint's Arb balls
+(``arithmetic="arb"``, 53 bits unless flint.ctx.prec is changed); the statements name it.
 """
 
 from __future__ import annotations
@@ -25,8 +28,9 @@ from typing import Any
 import numpy as np
 
 from proofs_check.analysis.certify import (
-    ARITHMETIC,
     CertificationResult,
+    arb_ctx,
+    describe_arithmetic,
     extremes,
     one_neuron_spectra,
     prove,
@@ -48,30 +52,37 @@ QUICK_WORSE_BOX = ((0.5, 1.5), (0.01, math.pi / 4 - 0.05))
 FULL_BUDGET = 30_000
 QUICK_BUDGET = 5_000
 MIN_WIDTH = 1e-7
+#: The arithmetic of every certificate here (proofs_check.analysis.certify.prove).
+CERTIFICATE_ARITHMETIC = "arb"
 
 
 class _OneNeuron:
-    """Cached interval extremes (λmin, λmax) of l2 and h1 on a (ρ, θ) sub-box."""
+    """Ball extremes (λmin, λmax) of l2 and h1 on a (ρ, θ) sub-box (python-flint Arb balls).
+
+    prove evaluates ``where`` and then f on the same list of balls: the extremes of the last
+    list are kept and reused when the next call passes the very same ball objects (balls are
+    immutable, so identical objects are identical enclosures)."""
 
     def __init__(self, convention: str, dim: int, sobolev_weight: float = 1.0) -> None:
         self.convention, self.dim, self.weight = convention, dim, sobolev_weight
-        self._cache: dict[tuple, tuple] = {}
+        self._last: tuple[tuple, tuple] | None = None
 
     def extremes(self, box: list) -> tuple:
-        key = tuple(x._mpi_ for x in box)  # exact endpoints
-        if key not in self._cache:
-            if len(self._cache) > 10_000:
-                self._cache.clear()
-            rho, theta = box
-            spectra = one_neuron_spectra(rho, theta, convention=self.convention,
-                                         sobolev_weight=self.weight, dim=self.dim)
-            self._cache[key] = (extremes(spectra["l2"]), extremes(spectra["h1"]))
-        return self._cache[key]
+        rho, theta = box
+        if self._last is not None:
+            (last_rho, last_theta), value = self._last
+            if rho is last_rho and theta is last_theta:
+                return value
+        spectra = one_neuron_spectra(rho, theta, convention=self.convention,
+                                     sobolev_weight=self.weight, dim=self.dim, ctx=arb_ctx)
+        value = (extremes(spectra["l2"]), extremes(spectra["h1"]))
+        self._last = ((rho, theta), value)
+        return value
 
     def kappa_cross(self, box: list):
         """λmax(h1)·λmin(l2) − λmax(l2)·λmin(h1): < 0 ⇔ κ(h1) < κ(l2) where both are PD."""
         (l2_min, l2_max), (h1_min, h1_max) = self.extremes(box)
-        return h1_max * l2_min - l2_max * h1_min
+        return arb_ctx.fmul(h1_max, l2_min) - arb_ctx.fmul(l2_max, h1_min)
 
     def both_positive_definite(self, box: list) -> tuple:
         """(λmin(l2), λmin(h1)): the region is where both are > 0."""
@@ -102,7 +113,8 @@ def _kappa_proof(convention: str, dim: int, quick: bool) -> CertificationResult:
         claim=f"κ(h1, {convention}, λ=1) < κ(l2) (one neuron, d {'= 2' if dim == 2 else '>= 3'})",
         condition=("both Hessians are positive definite (all eigenvalues > 0; the expected "
                    "Jacobian is not symmetric)"),
-        min_width=MIN_WIDTH, max_boxes=QUICK_BUDGET if quick else FULL_BUDGET, f_label=KAPPA_F)
+        min_width=MIN_WIDTH, max_boxes=QUICK_BUDGET if quick else FULL_BUDGET, f_label=KAPPA_F,
+        arithmetic=CERTIFICATE_ARITHMETIC)
 
 
 def _theory_cross_check(rho: float, theta: float, convention: str) -> dict:
@@ -130,7 +142,7 @@ def _evidence(results: dict[str, CertificationResult], convention: str) -> dict[
             proof["counterexample"]["theory_check_d3"] = _theory_cross_check(
                 point["ρ"], point["θ"], convention)
     return {**proofs, "proofs": list(proofs), "convention": convention,
-            "seeds": "none (deterministic interval bisection)"}
+            "seeds": "none (deterministic ball bisection)"}
 
 
 #: Appended to every summary so that its symbols are defined.
@@ -184,7 +196,7 @@ def gather_expected(quick: bool) -> dict[str, Any]:
     evidence["note"] = (
         "κ(l2) − κ(h1) = t/((1 − 4t)(1 − 3t)) → 0 as t = ρ sin θ/(2π) → 0: the inequality is "
         "tight at θ = 0, π and ρ = 0, so the certificate holds on the stated box only; "
-        f"{ARITHMETIC}")
+        f"{describe_arithmetic(CERTIFICATE_ARITHMETIC)}")
     return evidence
 
 
@@ -210,7 +222,8 @@ def gather_exact(quick: bool) -> dict[str, Any]:
         where=problem.both_positive_definite, names=NAMES,
         claim="κ(h1, exact, λ=1) > κ(l2) (one neuron, d >= 3)",
         condition="both Hessians are positive definite",
-        min_width=MIN_WIDTH, max_boxes=QUICK_BUDGET if quick else FULL_BUDGET, f_label=KAPPA_F)
+        min_width=MIN_WIDTH, max_boxes=QUICK_BUDGET if quick else FULL_BUDGET, f_label=KAPPA_F,
+        arithmetic=CERTIFICATE_ARITHMETIC)
     evidence["worse_on_region"] = region.to_dict()
     evidence["note"] = (
         "exact h1 spectrum {1, 1 − 4t, 1 − t + s}, t = ρ sin θ/(2π), s = ρ cos²θ/(2π sin θ): the "
@@ -242,7 +255,8 @@ def gather_normalised(quick: bool) -> dict[str, Any]:
     problem = _OneNeuron("expected", 3)
     box = QUICK_BOX if quick else FULL_BOX
     budget = QUICK_BUDGET if quick else FULL_BUDGET
-    common = {"names": NAMES, "min_width": MIN_WIDTH, "max_boxes": budget}
+    common = {"names": NAMES, "min_width": MIN_WIDTH, "max_boxes": budget,
+              "arithmetic": CERTIFICATE_ARITHMETIC}
     results = {
         "min_raised": prove(problem.min_gain, box, relation="<", f_label=MIN_GAIN_F,
                             claim="λmin(h1)/(1 + λ) > λmin(l2)", **common),

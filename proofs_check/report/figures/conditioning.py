@@ -191,20 +191,25 @@ CELL_CATEGORIES = {
 }
 
 
-def _cross_and_region(convention: str):
-    from proofs_check.analysis.certify import extremes, one_neuron_spectra
+def _cross_and_region(convention: str, arithmetic: str = "arb"):
+    """f = λmax(h1)·λmin(l2) − λmax(l2)·λmin(h1) and the region (λmin(l2), λmin(h1)) on a box of
+    Arb balls (the claims' arithmetic; interval products through arb_ctx.fmul) or, with
+    ``arithmetic="iv"``, of mpmath.iv intervals (the tie test's high-precision points)."""
+    from mpmath import iv
 
-    def spectra(box, ctx=None):
-        from mpmath import iv
+    from proofs_check.analysis.certify import arb_ctx, extremes, one_neuron_spectra
 
+    ctx = arb_ctx if arithmetic == "arb" else iv
+
+    def spectra(box):
         rho, theta = box
         s = one_neuron_spectra(rho, theta, convention=convention, sobolev_weight=SOBOLEV_WEIGHT,
-                               dim=3, ctx=ctx or iv)
+                               dim=3, ctx=ctx)
         return extremes(s["l2"]), extremes(s["h1"])
 
     def cross(box):
         (l2_min, l2_max), (h1_min, h1_max) = spectra(box)
-        return h1_max * l2_min - l2_max * h1_min
+        return ctx.fmul(h1_max, l2_min) - ctx.fmul(l2_max, h1_min)
 
     def region(box):
         (l2_min, _), (h1_min, _) = spectra(box)
@@ -220,7 +225,7 @@ def is_tie(convention: str, cell) -> bool:
     cannot prove (f is 0 inside its own enclosure), recognised at points and labelled as such."""
     from mpmath import iv
 
-    cross, _ = _cross_and_region(convention)
+    cross, _ = _cross_and_region(convention, "iv")
     (r0, r1), (t0, t1) = cell
     previous = iv.prec
     iv.prec = TIE_PRECISION
@@ -242,7 +247,7 @@ def cell_status(convention: str, cell) -> str:
 
     cross, region = _cross_and_region(convention)
     strict = prove(cross, cell, relation="<", where=region, names=("ρ", "θ"),
-                   min_width=1e-3, max_boxes=CELL_BUDGET)
+                   min_width=1e-3, max_boxes=CELL_BUDGET, arithmetic="arb")
     if strict.status == "proved":
         return "proved" if strict.proved_boxes else "not positive definite"
     if strict.status == "counterexample":
@@ -282,8 +287,8 @@ def figure_certified_region(path: Path, quick: bool = True, evidence=None) -> Pa
         axes[0].set_yticks([0, math.pi / 4, math.pi / 2, 3 * math.pi / 4, math.pi],
                            ["0", "π/4", "π/2", "3π/4", "π"])
         axes[0].set_ylabel("θ = angle(w, w*)")
-        finish(fig, f"Is κ(h1) < κ(l2)? One neuron, d ≥ 3, λ = {SOBOLEV_WEIGHT:g}: interval "
-                    f"arithmetic (mpmath.iv) on a {cells}×{cells} grid of (ρ, θ) cells",
+        finish(fig, f"Is κ(h1) < κ(l2)? One neuron, d ≥ 3, λ = {SOBOLEV_WEIGHT:g}: Arb ball "
+                    f"arithmetic (python-flint) on a {cells}×{cells} grid of (ρ, θ) cells",
                ncol=2, handles=[Patch(color=colour, label=f"{short}: {explanation}")
                                 for short, explanation, colour in CELL_CATEGORIES.values()])
         return save(fig, path)
