@@ -53,7 +53,9 @@ is parallel or antiparallel to another row, the Sobolev part has no Jacobian
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import mpmath
@@ -168,15 +170,46 @@ def _half_moment(m: int) -> float:
     return 2.0 ** (m / 2) * special.gamma((m + 1) / 2) / (2.0 * math.sqrt(math.pi))
 
 
+@functools.cache
+def _hermite_rule(nodes: int) -> tuple[Array, Array]:
+    """Gauss–Hermite nodes and weights for the N(0, 1) density (weights sum to 1), read-only."""
+    x, w = hermite_e.hermegauss(nodes)
+    w = w / math.sqrt(2 * math.pi)
+    x.flags.writeable = w.flags.writeable = False
+    return x, w
+
+
+@functools.cache
+def _legendre_rule(nodes: int) -> tuple[Array, Array]:
+    """Gauss–Legendre nodes and weights on [−1, 1], read-only."""
+    x, w = special.roots_legendre(nodes)
+    x.flags.writeable = w.flags.writeable = False
+    return x, w
+
+
 class _DoubleRule:
-    """Vectorised float64 evaluation of E[σ⁽ⁱ⁾(u)σ⁽ʲ⁾(v) z₁ᵏ z₂ˡ] for all pairs at once."""
+    """Vectorised float64 evaluation of E[σ⁽ⁱ⁾(u)σ⁽ʲ⁾(v) z₁ᵏ z₂ˡ] for all pairs at once.
+
+    Smooth σ: the tensor Gauss–Hermite rule with nodes tₙ and weights ωₙ (normalised to the
+    N(0, 1) density) factorises, because u = |a| z₁ does not depend on z₂:
+
+        E[σ⁽ⁱ⁾(u)σ⁽ʲ⁾(v) z₁ᵏ z₂ˡ] ≈ Σₙ ωₙ tₙᵏ σ⁽ⁱ⁾(|a| tₙ) Iⱼₗ(tₙ),
+        Iⱼₗ(tₙ) = Σₘ ωₘ tₘˡ σ⁽ʲ⁾(|b| (c tₙ + s tₘ)),
+
+    the same sum as the 2-D rule, taken in the other order. σ⁽ⁱ⁾(u) is then evaluated at the
+    N nodes of z₁ (not at all N² nodes), σ⁽ʲ⁾(v) once per order at the N² nodes, and the inner
+    sums Iⱼₗ for l = 0, 1, 2 come from one matrix product per order j; every (i, k) then costs
+    O(P·N).
+    """
 
     def __init__(self, geometry: _Geometry, activation: Activation, nodes: int) -> None:
         self.g = geometry
         self.act = activation
         P = geometry.norm_a.shape[0]
+        g = geometry
+        self._cache: dict[tuple[str, int], Array] = {}
         if activation.homogeneous:
-            x, w = special.roots_legendre(nodes)
+            x, w = _legendre_rule(nodes)
             quarter = np.pi / 2
             points = np.sort(np.stack([
                 np.zeros(P), np.full(P, quarter), np.full(P, 3 * quarter),
@@ -187,24 +220,19 @@ class _DoubleRule:
             phi = (0.5 * (lo + hi) + 0.5 * (hi - lo) * x).reshape(P, -1)
             self.weights = (0.5 * (hi - lo) * w).reshape(P, -1) / (2 * np.pi)
             self.z1, self.z2 = np.cos(phi), np.sin(phi)
+            self.u = g.norm_a[:, None] * self.z1
+            self.v = g.norm_b[:, None] * (g.cos[:, None] * self.z1 + g.sin[:, None] * self.z2)
         else:
-            x, w = hermite_e.hermegauss(nodes)
-            w = w / math.sqrt(2 * math.pi)
-            z1, z2 = np.meshgrid(x, x, indexing="ij")
-            self.z1 = np.broadcast_to(z1.ravel(), (P, nodes * nodes))
-            self.z2 = np.broadcast_to(z2.ravel(), (P, nodes * nodes))
-            self.weights = np.broadcast_to(np.outer(w, w).ravel(), (P, nodes * nodes))
-            # the nodes and weights are the same for every pair: the moments z₁ᵏz₂ˡ·weight
-            # for k + l <= 2 as the columns of one (N, 6) matrix, so that one product f @ it
-            # gives E[f z₁ᵏ z₂ˡ] for all six at once
-            flat_w, flat_1, flat_2 = np.outer(w, w).ravel(), z1.ravel(), z2.ravel()
-            self._moments = np.stack([flat_w * flat_1 ** k * flat_2 ** l
-                                      for k, l in self.MOMENTS], axis=1)
-            self._expectations: dict[tuple[int, int], Array] = {}
-        g = geometry
-        self.u = g.norm_a[:, None] * self.z1
-        self.v = g.norm_b[:, None] * (g.cos[:, None] * self.z1 + g.sin[:, None] * self.z2)
-        self._cache: dict[tuple[str, int], Array] = {}
+            x, w = _hermite_rule(nodes)
+            self.nodes, self.node_weights = x, w
+            #: (N, 3): ωₘ tₘˡ for l = 0, 1, 2, the columns of the inner sums Iⱼₗ
+            self._powers = np.stack([w * x ** power for power in range(3)], axis=1)
+            self._node_powers = np.stack([x ** power for power in range(3)], axis=1)  # tₙᵏ
+            self.u = g.norm_a[:, None] * x                                     # (P, N)
+            self.v = g.norm_b[:, None, None] * (g.cos[:, None, None] * x[:, None]
+                                                + g.sin[:, None, None] * x)   # (P, N, N)
+            self._inner: dict[int, Array] = {}                   # j -> (P, N, 3): Iⱼₗ(tₙ)
+            self._expectations: dict[tuple[int, int], Array] = {}  # (i, j) -> (P, 3, 3)
 
     def _sigma(self, which: str, order: int) -> Array:
         key = (which, order)
@@ -217,22 +245,43 @@ class _DoubleRule:
                 self._cache[key] = derivative(self.act, order)(points)
         return self._cache[key]
 
-    #: (k, l) of the moments E[f z₁ᵏ z₂ˡ] a smooth rule computes in one product.
-    MOMENTS = ((0, 0), (1, 0), (0, 1), (2, 0), (1, 1), (0, 2))
+    def _inner_sums(self, j: int) -> Array:
+        """Iⱼₗ(tₙ) for l = 0, 1, 2, shape (P, N, 3). σ⁽ʲ⁾(v) on the N² nodes is not kept: for
+        j <= 2 the orders 0..2 are evaluated together (one jet) and reduced at once."""
+        if j not in self._inner:
+            P, N = self.u.shape
+            if j <= 2:
+                orders = self.act.jet(self.v, 2)
+                for order, values in enumerate(orders):
+                    self._inner[order] = (values.reshape(P * N, N) @ self._powers
+                                          ).reshape(P, N, 3)
+            else:
+                values = (self.act.jet(self.v, 3)[3] if j == 3 else
+                          derivative(self.act, j)(self.v))
+                self._inner[j] = (values.reshape(P * N, N) @ self._powers).reshape(P, N, 3)
+        return self._inner[j]
 
     def expect(self, i: int, j: int, k: int = 0, l: int = 0) -> Array:  # noqa: E741
-        if self.act.homogeneous and (i >= 2 or j >= 2):
-            return np.zeros_like(self.g.norm_a)
-        if not self.act.homogeneous and (k, l) in self.MOMENTS:
-            if (i, j) not in self._expectations:  # σ⁽ⁱ⁾(u)σ⁽ʲ⁾(v) once, then one GEMM
-                product = self._sigma("u", i) * self._sigma("v", j)
-                self._expectations[(i, j)] = product @ self._moments
-            return self._expectations[(i, j)][:, self.MOMENTS.index((k, l))]
-        f = self._sigma("u", i) * self._sigma("v", j) * self.z1 ** k * self.z2 ** l
-        total = np.sum(self.weights * f, axis=1)
         if self.act.homogeneous:
-            total = total * _radial_moment(_degree(i) + _degree(j) + k + l)
-        return total
+            if i >= 2 or j >= 2:
+                return np.zeros_like(self.g.norm_a)
+            f = self._sigma("u", i) * self._sigma("v", j) * self.z1 ** k * self.z2 ** l
+            total = np.sum(self.weights * f, axis=1)
+            return total * _radial_moment(_degree(i) + _degree(j) + k + l)
+        outer = self._sigma("u", i) * self.node_weights                      # (P, N)
+        if k <= 2 and l <= 2:
+            if (i, j) not in self._expectations:  # every (k, l) <= 2 of this (i, j) at once
+                weighted = outer[:, :, None] * self._node_powers            # (P, N, 3)
+                self._expectations[(i, j)] = np.matmul(weighted.transpose(0, 2, 1),
+                                                       self._inner_sums(j))
+            return self._expectations[(i, j)][:, k, l]
+        inner = (self._inner_sums(j)[:, :, l] if l <= 2 else
+                 self._sigma_v_full(j) @ (self.node_weights * self.nodes ** l))
+        return np.einsum("pn,pn->p", outer * self.nodes ** k, inner)
+
+    def _sigma_v_full(self, j: int) -> Array:
+        """σ⁽ʲ⁾(v) at every node (P, N, N): only for moments z₂ˡ with l > 2."""
+        return self.act.jet(self.v, j)[j] if j <= 3 else derivative(self.act, j)(self.v)
 
     def delta_u(self, j: int, k: int, l: int) -> Array:  # noqa: E741
         """E[δ(u) σ⁽ʲ⁾(v) z₁ᵏ z₂ˡ] (homogeneous σ): the line z₁ = 0."""
@@ -452,9 +501,15 @@ class QuadratureResult:
     details: dict = field(default_factory=dict)
 
 
-def _assemble(W: Array, W_star: Array, act: Activation, c2: float, cs: float, hessian: bool,
-              make_rule, c2nd: float = 0.0, chol: Array | None = None
-              ) -> tuple[float, Array, Array | None]:
+def _assemble(W: Array, W_star: Array, act: Activation, weights: list[tuple[float, float, float]],
+              hessian: bool, make_rule, chol: Array | None = None
+              ) -> list[tuple[float, Array, Array | None]]:
+    """(loss, gradient, Jacobian) for each (c₂, c_s, c₂ₙ𝒹) in ``weights``, from one rule.
+
+    Pairs (a, b) that occur more than once (all three blocks coincide at W = W*) are
+    integrated once: the rule runs on the distinct rows of [a, b] and the pair terms are
+    spread back.
+    """
     K, d = W.shape
     Ks = W_star.shape[0]
     ia, ib = np.meshgrid(np.arange(K), np.arange(K), indexing="ij")
@@ -463,11 +518,15 @@ def _assemble(W: Array, W_star: Array, act: Activation, c2: float, cs: float, he
     a = np.concatenate([W[ia.ravel()], W[ta.ravel()], W_star[sa.ravel()]])
     b = np.concatenate([W[ib.ravel()], W_star[tb.ravel()], W_star[sb.ravel()]])
     n_ss, n_st = K * K, K * Ks
-    geometry = _geometry(a, b, chol)
-    if hessian and act.jump and cs:
+    _, first, spread = np.unique(np.concatenate([a, b], axis=1), axis=0, return_index=True,
+                                 return_inverse=True)
+    spread = spread.reshape(-1)
+    a_distinct, b_distinct = a[first], b[first]
+    geometry = _geometry(a_distinct, b_distinct, chol)
+    if hessian and act.jump and any(cs for _, cs, _ in weights):
         self_pair = np.zeros(a.shape[0], dtype=bool)
         self_pair[:n_ss] = (ia == ib).ravel()
-        bad = geometry.degenerate[: n_ss + n_st] & ~self_pair[: n_ss + n_st]
+        bad = geometry.degenerate[spread][: n_ss + n_st] & ~self_pair[: n_ss + n_st]
         if bad.any():
             q = int(np.flatnonzero(bad)[0])
             where = (f"student rows {ia.ravel()[q]} and {ib.ravel()[q]}" if q < n_ss else
@@ -476,24 +535,32 @@ def _assemble(W: Array, W_star: Array, act: Activation, c2: float, cs: float, he
                 f"the expected Sobolev Hessian does not exist here for {act.name}: {where} are "
                 "parallel or antiparallel (cone singularity of the kink); perturb W"
             )
-    terms = _pair_terms(make_rule(geometry), geometry, b, a, c2, cs, act.jump, hessian, c2nd)
-    value = terms.value
-    loss = (0.5 * value[:n_ss].sum() - value[n_ss:n_ss + n_st].sum()
-            + 0.5 * value[n_ss + n_st:].sum())
-    field_ss = terms.field[:n_ss].reshape(K, K, d)
-    field_st = terms.field[n_ss:n_ss + n_st].reshape(K, Ks, d)
-    gradient = field_ss.sum(axis=1) - field_st.sum(axis=1)
-    if not hessian:
-        return float(loss), gradient, None
-    da_ss = terms.d_a[:n_ss].reshape(K, K, d, d)
-    db_ss = terms.d_b[:n_ss].reshape(K, K, d, d)
-    da_st = terms.d_a[n_ss:n_ss + n_st].reshape(K, Ks, d, d)
-    jac = db_ss.transpose(0, 2, 1, 3).copy()  # (i, a, k, b) = ∂_b G(w_i, w_k)
-    idx = np.arange(K)
-    # diagonal: Σ_j ∂_a G(w_i, w_j) (all j, self included) − Σ_j ∂_a G(w_i, w*_j) + ∂_b G(w_i, w_i)
-    diagonal = da_ss.sum(axis=1) - da_st.sum(axis=1) + db_ss[idx, idx]
-    jac[idx, :, idx, :] = diagonal
-    return float(loss), gradient, jac.reshape(K * d, K * d)
+    rule = make_rule(geometry)
+    out = []
+    for c2, cs, c2nd in weights:
+        terms = _pair_terms(rule, geometry, b_distinct, a_distinct, c2, cs, act.jump, hessian,
+                            c2nd)
+        value = terms.value[spread]
+        loss = (0.5 * value[:n_ss].sum() - value[n_ss:n_ss + n_st].sum()
+                + 0.5 * value[n_ss + n_st:].sum())
+        field_ = terms.field[spread[:n_ss + n_st]]
+        field_ss = field_[:n_ss].reshape(K, K, d)
+        field_st = field_[n_ss:].reshape(K, Ks, d)
+        gradient = field_ss.sum(axis=1) - field_st.sum(axis=1)
+        if not hessian:
+            out.append((float(loss), gradient, None))
+            continue
+        da_ss = terms.d_a[spread[:n_ss]].reshape(K, K, d, d)
+        db_ss = terms.d_b[spread[:n_ss]].reshape(K, K, d, d)
+        da_st = terms.d_a[spread[n_ss:n_ss + n_st]].reshape(K, Ks, d, d)
+        jac = db_ss.transpose(0, 2, 1, 3).copy()  # (i, a, k, b) = ∂_b G(w_i, w_k)
+        idx = np.arange(K)
+        # diagonal: Σ_j ∂_a G(w_i, w_j) (all j, self included) − Σ_j ∂_a G(w_i, w*_j)
+        # + ∂_b G(w_i, w_i)
+        diagonal = da_ss.sum(axis=1) - da_st.sum(axis=1) + db_ss[idx, idx]
+        jac[idx, :, idx, :] = diagonal
+        out.append((float(loss), gradient, jac.reshape(K * d, K * d)))
+    return out
 
 
 def quadrature(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
@@ -524,15 +591,43 @@ def quadrature(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
     Returns:
         :class:`QuadratureResult` (expected convention; see the module docstring for the rules
         and the error estimate). Raises theory.NonDifferentiableError for a Sobolev Hessian of a
-        kinked activation at a parallel pair.
+        kinked activation at a parallel pair. Several losses at the same (W, W*):
+        :func:`quadrature_losses` (the pair integrals are shared).
     """
+    return quadrature_losses(
+        W, W_star, (loss,), activation=activation, slope=slope, sobolev_weight=sobolev_weight,
+        second_order_weight=second_order_weight, input_covariance=input_covariance,
+        hessian=hessian, precision=precision, nodes=nodes, dps=dps)[loss]
+
+
+def quadrature_losses(W: ArrayLike, W_star: ArrayLike, losses: Sequence[str] = ("l2", "h1"), *,
+                      activation: str | Activation = "relu", slope: float | None = None,
+                      sobolev_weight: float = 1.0, second_order_weight: float = 1.0,
+                      input_covariance: ArrayLike | None = None, hessian: bool = True,
+                      precision: str = "double", nodes: int | None = None, dps: int = 30
+                      ) -> dict[str, QuadratureResult]:
+    """:func:`quadrature` for several losses at one (W, W*): {loss: QuadratureResult}.
+
+    Every loss is a weighted sum c₂·L + c_s·J + c₂ₙ𝒹·J₂ of the same pair integrals
+    E[σ⁽ⁱ⁾(u)σ⁽ʲ⁾(v) z₁ᵏ z₂ˡ], so each rule (the one with ``nodes`` and the coarser one of the
+    error estimate) evaluates them once for all losses. Each result is the one
+    ``quadrature(W, W_star, loss, ...)`` returns (same rules; the double-precision error
+    estimate per loss; with precision="mp" the largest error mpmath.quad reported over the
+    integrals of all the losses).
+    Arguments as :func:`quadrature`; ``losses`` is a non-empty sequence of its loss names.
+    """
+    if isinstance(losses, str) or not len(losses):
+        raise ValueError(f"losses must be a non-empty sequence of loss names such as "
+                         f"('l2', 'h1'); got {losses!r}")
     W, W_star = as_student_teacher(W, W_star)
-    c2, cs, c2nd = loss_weights(loss, sobolev_weight, second_order_weight)
+    weights = [loss_weights(loss, sobolev_weight, second_order_weight) for loss in losses]
     act = get_activation(activation, slope=slope)
-    if loss in ("sobolev2", "h2") and not act.is_smooth:
+    second_order = [loss for loss in losses if loss in ("sobolev2", "h2")]
+    if second_order and not act.is_smooth:
         raise ValueError(
-            f"loss={loss!r} needs a smooth activation: for {act.name} σ'' is a Dirac mass at 0 "
-            "and the second-order Sobolev term J₂ is infinite; use gelu, sine, tanh or erf"
+            f"loss={second_order[0]!r} needs a smooth activation: for {act.name} σ'' is a Dirac "
+            "mass at 0 and the second-order Sobolev term J₂ is infinite; use gelu, sine, tanh "
+            "or erf"
         )
     sigma = check_input_covariance(input_covariance, W.shape[1])
     chol = None if sigma is None else np.linalg.cholesky(sigma)
@@ -552,24 +647,29 @@ def quadrature(W: ArrayLike, W_star: ArrayLike, loss: str = "h1", *,
             rules.append(_MpRule(geometry, act, dps))
             return rules[-1]
 
-        value, grad, hess = _assemble(W, W_star, act, c2, cs, hessian, make_rule, c2nd, chol)
-        error = max(r.max_error for r in rules)
+        results = _assemble(W, W_star, act, weights, hessian, make_rule, chol)
+        errors = [max(r.max_error for r in rules)] * len(losses)
         method = f"mpmath.quad at {dps} digits, pair integrals rounded to float64"
     else:
         coarse_nodes = max(8, (3 * int(nodes)) // 4)
-        value, grad, hess = _assemble(W, W_star, act, c2, cs, hessian,
-                                      lambda g: _DoubleRule(g, act, int(nodes)), c2nd, chol)
-        value_c, grad_c, hess_c = _assemble(W, W_star, act, c2, cs, hessian,
-                                            lambda g: _DoubleRule(g, act, coarse_nodes), c2nd,
-                                            chol)
-        diffs = [abs(value - value_c), np.abs(grad - grad_c).max()]
-        if hess is not None:
-            diffs.append(np.abs(hess - hess_c).max())
-        error = float(max(diffs))
+        results = _assemble(W, W_star, act, weights, hessian,
+                            lambda g: _DoubleRule(g, act, int(nodes)), chol)
+        coarse = _assemble(W, W_star, act, weights, hessian,
+                           lambda g: _DoubleRule(g, act, coarse_nodes), chol)
+        errors = []
+        for (value, grad, hess), (value_c, grad_c, hess_c) in zip(results, coarse, strict=True):
+            diffs = [abs(value - value_c), np.abs(grad - grad_c).max()]
+            if hess is not None:
+                diffs.append(np.abs(hess - hess_c).max())
+            errors.append(float(max(diffs)))
         rule = ("Gauss-Legendre in angle (split at kinks) x exact radial moments"
                 if act.homogeneous else "tensor Gauss-Hermite")
         method = f"{rule}, {nodes} nodes (error estimate vs {coarse_nodes})"
-    details = {"second_order_weight": float(c2nd) if loss in ("sobolev2", "h2") else None,
-               "input_covariance": "identity" if sigma is None else "given (d×d SPD)"}
-    return QuadratureResult(value, grad, hess, error, act.name, loss, float(sobolev_weight),
-                            precision, method, details=details)
+    out = {}
+    for loss, (_, _, c2nd), (value, grad, hess), error in zip(losses, weights, results, errors,
+                                                                strict=True):
+        details = {"second_order_weight": float(c2nd) if loss in ("sobolev2", "h2") else None,
+                   "input_covariance": "identity" if sigma is None else "given (d×d SPD)"}
+        out[loss] = QuadratureResult(value, grad, hess, error, act.name, loss,
+                                     float(sobolev_weight), precision, method, details=details)
+    return out

@@ -13,7 +13,7 @@ from scipy import stats
 import theory
 from numerics.activations import ACTIVATIONS, get_activation
 from numerics.montecarlo import monte_carlo
-from numerics.quadrature import quadrature
+from numerics.quadrature import quadrature, quadrature_losses
 from theory.configurations import make_configuration
 
 LOSSES = ("l2", "sobolev", "h1")
@@ -170,3 +170,77 @@ def test_registry_and_bad_input():
             quadrature(c.W, c.W_star, **kwargs)
     with pytest.raises(ValueError, match="W_star"):
         quadrature(c.W, np.zeros((1, 3)))
+
+
+# ------------------------------------------------------------- shared pair integrals, one rule
+@pytest.mark.parametrize("activation", ["tanh", "gelu", "leaky_relu"])
+def test_quadrature_losses_equal_one_loss_at_a_time(activation):
+    """Each loss of quadrature_losses is what quadrature returns for that loss alone."""
+    c = make_configuration(3, 2, 4, seed=5, at="random")
+    losses = ("l2", "sobolev", "h1")
+    together = quadrature_losses(c.W, c.W_star, losses, activation=activation,
+                                 sobolev_weight=0.6, nodes=40)
+    assert tuple(together) == losses
+    for loss in losses:
+        alone = quadrature(c.W, c.W_star, loss, activation=activation, sobolev_weight=0.6,
+                           nodes=40)
+        assert together[loss].loss == alone.loss
+        np.testing.assert_array_equal(together[loss].gradient, alone.gradient)
+        np.testing.assert_array_equal(together[loss].hessian, alone.hessian)
+        assert together[loss].error_estimate == alone.error_estimate
+        assert together[loss].method == alone.method
+    # h1 = l2 + λ·sobolev, term by term (linearity of the population loss in its parts)
+    np.testing.assert_allclose(together["h1"].hessian,
+                               together["l2"].hessian + 0.6 * together["sobolev"].hessian,
+                               rtol=0, atol=1e-12)
+
+
+def test_quadrature_losses_rejects_a_bare_name_or_nothing():
+    W = np.eye(2)
+    with pytest.raises(ValueError, match="losses"):
+        quadrature_losses(W, W, "h1")
+    with pytest.raises(ValueError, match="losses"):
+        quadrature_losses(W, W, ())
+
+
+def _tensor_rule_expectation(act, norm_a, norm_b, theta, i, j, k, l, nodes):  # noqa: E741
+    """E[σ⁽ⁱ⁾(u)σ⁽ʲ⁾(v) z₁ᵏ z₂ˡ] as the plain 2-D tensor Gauss–Hermite sum over all N² nodes."""
+    x, w = np.polynomial.hermite_e.hermegauss(nodes)
+    w = w / np.sqrt(2 * np.pi)
+    z1, z2 = np.meshgrid(x, x, indexing="ij")
+    u = norm_a * z1
+    v = norm_b * (np.cos(theta) * z1 + np.sin(theta) * z2)
+    f = act.numpy[i](u) * act.numpy[j](v) * z1 ** k * z2 ** l
+    return float(np.sum(np.outer(w, w) * f))
+
+
+@pytest.mark.parametrize("i, j, k, l", [(0, 0, 0, 0), (1, 0, 1, 0), (2, 1, 0, 1), (1, 1, 2, 0),
+                                        (3, 1, 1, 1), (1, 2, 0, 2), (2, 2, 3, 0), (1, 3, 0, 3)])
+def test_factorised_smooth_rule_is_the_tensor_rule(i, j, k, l):  # noqa: E741
+    """The smooth rule sums over z₂ first (σ⁽ⁱ⁾(u) on the z₁ nodes only): the same sum as the
+    2-D tensor rule over all N² nodes, for the moments the assembly uses and higher ones."""
+    from numerics.quadrature import _DoubleRule, _geometry
+
+    act = get_activation("tanh")
+    a = np.array([[0.8, -0.3, 0.2], [1.5, 0.4, -0.7]])
+    b = np.array([[0.1, 0.9, 0.5], [-1.2, 0.3, 0.6]])
+    g = _geometry(a, b)
+    got = _DoubleRule(g, act, 48).expect(i, j, k, l)
+    for p in range(2):
+        want = _tensor_rule_expectation(act, g.norm_a[p], g.norm_b[p], g.theta[p], i, j, k, l,
+                                        48)
+        assert got[p] == pytest.approx(want, rel=1e-12, abs=1e-14)
+
+
+def test_repeated_pairs_are_integrated_once_with_the_same_result():
+    """At W = W* the student–student, student–teacher and teacher–teacher pairs coincide; the
+    Jacobian there is the limit of the Jacobians at W* + t·V (the field is smooth for tanh)."""
+    c = make_configuration(2, 2, 3, seed=1, at="teacher")
+    at_teacher = quadrature(c.W_star, c.W_star, "h1", activation="tanh", nodes=40)
+    V = np.random.default_rng(0).normal(size=c.W_star.shape)
+    near = [quadrature(c.W_star + t * V, c.W_star, "h1", activation="tanh", nodes=40).hessian
+            for t in (1e-4, -1e-4)]
+    # central average: O(t²) away from the Jacobian at W*
+    np.testing.assert_allclose(at_teacher.hessian, 0.5 * (near[0] + near[1]), atol=1e-7)
+    assert abs(at_teacher.loss) < 1e-14
+    np.testing.assert_allclose(at_teacher.gradient, 0.0, atol=1e-14)

@@ -62,7 +62,7 @@ from numpy.typing import ArrayLike, NDArray
 
 import theory
 from numerics.activations import get_activation
-from numerics.quadrature import quadrature
+from numerics.quadrature import quadrature_losses
 from theory.configurations import make_configuration
 
 #: Activations with closed forms in theory, in the order they are reported.
@@ -135,8 +135,10 @@ def spectrum_at_minimum(W_star: ArrayLike, activation: str, *, directions: int =
     W_star = np.asarray(W_star, dtype=float)
     name = get_activation(activation).name
     if name in MEASURED:
-        l2 = quadrature(W_star, W_star, "l2", activation=name)
-        h1 = quadrature(W_star, W_star, "h1", activation=name, sobolev_weight=sobolev_weight)
+        # one pass of the pair integrals for both losses (h1 = l2 + λ·sobolev shares them)
+        both = quadrature_losses(W_star, W_star, ("l2", "h1"), activation=name,
+                                 sobolev_weight=sobolev_weight)
+        l2, h1 = both["l2"], both["h1"]
         error = max(l2.error_estimate, h1.error_estimate)
         notes: dict[str, Any] = {"quadrature_error_estimate": error}
         if error > MEASURED_TOL:

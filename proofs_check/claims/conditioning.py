@@ -458,13 +458,17 @@ def gather_gain(quick: bool) -> dict[str, Any]:
         config = make_configuration(record["K"], record["K*"], record["d"], record["seed"],
                                     at=at, radius=record["radius"])
         for weight in weights:
-            real = np.real(theory.spectrum(config.W, config.W_star, "h1", convention="expected",
-                                           sobolev_weight=weight))
+            if weight == 1.0:  # the survey's h1 (expected, λ = 1) spectrum at this point
+                lambda_min = record["h1_expected"][0]
+            else:
+                lambda_min = float(np.real(theory.spectrum(
+                    config.W, config.W_star, "h1", convention="expected",
+                    sobolev_weight=weight)).min())
             rows.append({k: record[k] for k in ("K", "K*", "d", "at", "radius", "seed",
                                                 "relative_distance")}
                         | {"λ": weight, "lambda_min_l2": record["l2"][0],
-                           "lambda_min_h1": float(real.min()),
-                           "gain": float(real.min()) / ((1 + weight) * record["l2"][0])})
+                           "lambda_min_h1": lambda_min,
+                           "gain": lambda_min / ((1 + weight) * record["l2"][0])})
     return {"method": "closed-form spectra (theory), expected convention; gain = "
                       "λ_min(L + λJ)/((1 + λ)·λ_min(L)) (normalised so that λ_max is unchanged "
                       "for one neuron)", "threshold": 1 + SIGNIFICANT, "rtol": RTOL,

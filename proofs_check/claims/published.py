@@ -58,8 +58,32 @@ def solve_alpha(name: str, convention: str, base: sp.Expr, uu_weight: int) -> di
     """Solve derived Hessian (at λ = 1) = base·I − α·bracket for α, one equation per coefficient.
 
     Returns the distinct solutions (as strings) and whether a single α satisfies every
-    coefficient equation identically.
+    coefficient equation identically. The solve is symbolic and its inputs are exact, so it is
+    done once per process (oh2025-hessian-l2 and summary-alpha-squared solve the same one);
+    each call gets its own copy of the result.
     """
+    solved = _solve_alpha(name, convention, base, uu_weight)
+    return {**solved, "solutions": list(solved["solutions"])}
+
+
+def _affine_roots(coefficient: sp.Expr, alpha: sp.Symbol) -> list[sp.Expr]:
+    """Roots in α of coefficient = 0, where the coefficient is affine in α (the residual is
+    derived − base·I + α·bracket): numerator p₀ + p₁α over a denominator free of α has the one
+    root −p₀/p₁ (p₁ ≠ 0) or none (p₁ = 0, p₀ ≠ 0: the caller has already dropped coefficients
+    that reduce to 0). Anything else goes to sympy.solve."""
+    numerator, denominator = sp.fraction(sp.together(coefficient))
+    if not denominator.has(alpha):
+        polynomial = sp.Poly(numerator, alpha)
+        if polynomial.degree() <= 0:
+            return []
+        if polynomial.degree() == 1:
+            slope, intercept = polynomial.all_coeffs()
+            return [-intercept / slope]
+    return sp.solve(sp.Eq(coefficient, 0), alpha)
+
+
+@functools.cache
+def _solve_alpha(name: str, convention: str, base: sp.Expr, uu_weight: int) -> dict[str, Any]:
     from theory.symbolic import one_neuron
     from theory.symbolic import symbols as S
 
@@ -72,7 +96,7 @@ def solve_alpha(name: str, convention: str, base: sp.Expr, uu_weight: int) -> di
         coefficient = algebra.simplify(coefficient)
         if coefficient == 0:
             continue
-        roots = sp.solve(sp.Eq(coefficient, 0), alpha)
+        roots = _affine_roots(coefficient, alpha)
         if not roots:
             consistent = False
             continue
