@@ -1,7 +1,8 @@
 """Over-parameterised h1 traps (n = k + 1), proved, with their wall time (run by hand, never in
 tests).
 
-    python benchmarks/overparam_h1_traps.py CENSUS_DIR --k 13 14 --out NEW.json
+    python benchmarks/overparam_h1_traps.py CENSUS_DIR --k 12 13 14 --out NEW.json \
+        --census-command "sobolev-verify landscape-table ... --out CENSUS_DIR"
 
 CENSUS_DIR holds the per-start files kNN.jsonl of
 `sobolev-verify landscape-table --k ... --overparam --out CENSUS_DIR` (relu student of width
@@ -75,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("census", type=Path, help="folder with the census's kNN.jsonl files")
     parser.add_argument("--k", type=int, nargs="+", required=True, help="teacher sizes k")
     parser.add_argument("--out", type=Path, required=True, help="new JSON file")
+    parser.add_argument("--census-command", required=True,
+                        help="the landscape-table command that wrote CENSUS_DIR (recorded)")
     args = parser.parse_args(argv)
     if args.out.exists():
         print(f"--out: {args.out} exists; choose a new file", file=sys.stderr)
@@ -98,9 +101,8 @@ def main(argv: list[str] | None = None) -> int:
                 "W* = I_k, d = k, λ = 1), one per h1 loss level of the census, proved in Arb "
                 "ball arithmetic",
         "command": "python benchmarks/overparam_h1_traps.py CENSUS_DIR --k "
-                   + " ".join(map(str, args.k)) + f" --out {args.out}",
-        "census": "sobolev-verify landscape-table --k 10:14 --starts 1000 --overparam "
-                  "--workers 2 --out CENSUS_DIR (seed 0, protocol safran-shamir)",
+                   + " ".join(map(str, args.k)) + f" --out {args.out} --census-command '…'",
+        "census": args.census_command,
         "machine": f"{platform.machine()}, Python {platform.python_version()}",
         "rows": rows,
     }
