@@ -14,7 +14,7 @@ comes and goes hits both alike), one BLAS thread.
 from __future__ import annotations
 
 import numpy as np
-from common import Row, interleaved, load_average, met
+from common import Row, interleaved, load_average, met, span_floor
 
 from numerics.montecarlo import monte_carlo
 from theory.configurations import make_configuration
@@ -28,13 +28,7 @@ def run(quick: bool) -> list[Row]:
     n = 2**18 if quick else 2**20
     chunk = 4096
     config = make_configuration(K, K, 1000, seed=0)
-    m = 2 * K
-    mix = np.random.default_rng(0).standard_normal((m, 2 * K))
-
-    def floor():
-        rng = np.random.default_rng(1)
-        for _ in range(n // chunk):
-            rng.standard_normal((chunk, m)) @ mix
+    floor = span_floor(n, 2 * K, 2 * K, chunk)
 
     rows = []
     load = load_average()
@@ -54,11 +48,10 @@ def run(quick: bool) -> list[Row]:
                     "(before)", "", f"same configuration; load average {load:.1f}"))
     from scipy import special
 
-    def draw_and_erf():  # what any estimator must do at least: draw, mix, one erf per row
-        rng = np.random.default_rng(1)
-        values = np.empty((chunk, 2 * K))
-        for _ in range(n // chunk):
-            special.erf(rng.standard_normal((chunk, m)) @ mix, out=values)
+    values = np.empty((chunk, 2 * K))
+    # what any estimator must do at least: draw, mix, one erf per row
+    draw_and_erf = span_floor(n, 2 * K, 2 * K, chunk,
+                              then=lambda mixed: special.erf(mixed, out=values))
 
     with blas_threads(1):
         t_bound, _, t_floor, _ = interleaved(draw_and_erf, floor, repeat=3 if quick else 5)

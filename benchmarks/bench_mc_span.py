@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
-from common import Row, interleaved, met, seconds, timed  # noqa: F401
+from common import Row, interleaved, met, seconds, span_floor, timed  # noqa: F401
 
 from numerics.montecarlo import monte_carlo
 from theory.configurations import make_configuration
@@ -34,13 +33,7 @@ def run(quick: bool) -> list[Row]:
     n_full = n // 16
     t_full, _ = timed(lambda: monte_carlo(config.W, config.W_star, "h1", n_samples=n_full,
                                           seed=0, dimension="full"))
-    m = 2 * K
-    mix = np.random.default_rng(0).standard_normal((m, 2 * K))
-
-    def draw_and_product():
-        rng = np.random.default_rng(1)
-        for _ in range(n // chunk):
-            rng.standard_normal((chunk, m)) @ mix
+    draw_and_product = span_floor(n, 2 * K, 2 * K, chunk)
 
     # Interleaved, best of 5: load that comes and goes hits the estimator and its baseline alike.
     t_ours, _, t_base, _ = interleaved(

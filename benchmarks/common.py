@@ -7,6 +7,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
+
 
 @dataclass
 class Row:
@@ -17,6 +19,23 @@ class Row:
     target: str
     met: str
     note: str = ""
+
+
+def span_floor(n: int, m: int, P: int, chunk: int = 4096,
+               then: Callable[[np.ndarray], object] | None = None) -> Callable[[], None]:
+    """The Monte-Carlo floor: draw n standard normal rows of m span coordinates in chunks of
+    ``chunk`` and mix each chunk by one fixed m×P matrix (``then`` applied to each mixed chunk,
+    e.g. an activation, for a bound). Returns the function to time."""
+    mix = np.random.default_rng(0).standard_normal((m, P))
+
+    def run() -> None:
+        rng = np.random.default_rng(1)
+        for _ in range(n // chunk):
+            mixed = rng.standard_normal((chunk, m)) @ mix
+            if then is not None:
+                then(mixed)
+
+    return run
 
 
 def timed(function: Callable[[], object], repeat: int = 1) -> tuple[float, object]:

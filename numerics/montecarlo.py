@@ -364,8 +364,20 @@ def _process(frame: _Frame, U: Array, K: int, activation: Activation,
 
 
 class _BufferedSpanKernel:
-    """Shared by the span kernels: one set of work buffers per chunk size (``buffers(n)``, built
-    by the subclass) and the draw of a chunk's standard normal samples into its buffer."""
+    """Shared by the span kernels: the frame in the (rows, samples) layout, one set of work
+    buffers per chunk size (``buffers(n)``, built by the subclass) and the draw of a chunk's
+    standard normal samples into its buffer."""
+
+    def __init__(self, frame: _Frame, K: int, weights: tuple[float, float, float]) -> None:
+        self.K = K
+        self.c2, self.cs = weights[0], weights[1]
+        self.mix_t = np.ascontiguousarray(frame.mix.T)  # (P, m)
+        self.x_map_t = None if frame.x_map is None else np.ascontiguousarray(frame.x_map.T)
+        self.student_rows_t = np.ascontiguousarray(frame.rows[:K].T)  # (p, K)
+        self.teacher_rows_t = np.ascontiguousarray(frame.rows[K:].T)  # (p, K*)
+        self.P, self.p = frame.mix.shape[1], frame.rows.shape[1]
+        self.n_draw = frame.n_draw
+        self._buffers: dict[int, dict[str, Array]] = {}
 
     def buffers(self, n: int) -> dict[str, Array]:
         raise NotImplementedError
@@ -398,17 +410,9 @@ class _HomogeneousSpanKernel(_BufferedSpanKernel):
 
     def __init__(self, frame: _Frame, K: int, slopes: tuple[float, float],
                  weights: tuple[float, float, float]) -> None:
-        self.K = K
+        super().__init__(frame, K, weights)
         self.positive, self.negative = slopes
         self.binary = (self.positive, self.negative) == (1.0, 0.0)  # relu: a = 1{t > 0} = a²
-        self.c2, self.cs = weights[0], weights[1]
-        self.mix_t = np.ascontiguousarray(frame.mix.T)  # (P, m)
-        self.x_map_t = None if frame.x_map is None else np.ascontiguousarray(frame.x_map.T)
-        self.student_rows_t = np.ascontiguousarray(frame.rows[:K].T)  # (p, K)
-        self.teacher_rows_t = np.ascontiguousarray(frame.rows[K:].T)  # (p, K*)
-        self.P, self.p = frame.mix.shape[1], frame.rows.shape[1]
-        self.n_draw = frame.n_draw
-        self._buffers: dict[int, dict[str, Array]] = {}
 
     def buffers(self, n: int) -> dict[str, Array]:
         """Work arrays for chunks of n samples (allocated on first use, then reused)."""
@@ -487,18 +491,10 @@ class _SmoothSpanKernel(_BufferedSpanKernel):
 
     def __init__(self, frame: _Frame, K: int, activation: Activation,
                  weights: tuple[float, float, float]) -> None:
-        self.K = K
+        super().__init__(frame, K, weights)
         self.activation = activation
-        self.c2, self.cs = weights[0], weights[1]
-        self.mix_t = np.ascontiguousarray(frame.mix.T)  # (P, m)
-        self.x_map_t = None if frame.x_map is None else np.ascontiguousarray(frame.x_map.T)
         self.student_rows = np.ascontiguousarray(frame.rows[:K])  # (K, p)
-        self.student_rows_t = np.ascontiguousarray(frame.rows[:K].T)  # (p, K)
-        self.teacher_rows_t = np.ascontiguousarray(frame.rows[K:].T)  # (p, K*)
-        self.P, self.p = frame.mix.shape[1], frame.rows.shape[1]
-        self.n_draw = frame.n_draw
         self.ones = np.ones(max(K, self.P - K, self.p))
-        self._buffers: dict[int, dict[str, Array]] = {}
 
     def buffers(self, n: int) -> dict[str, Array]:
         """Work arrays for chunks of n samples (allocated on first use, then reused)."""
